@@ -1,0 +1,78 @@
+/**
+ * The `diffrestore` command line: `deno run -A cli.ts <command> [options]`.
+ *
+ * Every failure prints one `error: ...` line on stderr (the stack only with `--debug`) and
+ * exits non-zero; outputs are written atomically.
+ *
+ * @module
+ */
+
+import denoJson from "./deno.json" with { type: "json" };
+import { UserError } from "./lib/errors.ts";
+import { closest } from "./lib/cli_args.ts";
+import { COMMANDS as _COMMANDS } from "./lib/commands/registry.ts";
+import "./lib/commands/mod.ts";
+
+function _usage(): string {
+  const lines = Object.entries(_COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
+  return [
+    `diffrestore ${denoJson.version}: image restoration with diffusion models`,
+    "",
+    "usage: deno run -A cli.ts <command> [options]",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "Run 'deno run -A cli.ts <command> --help' for a command's options.",
+  ].join("\n");
+}
+
+/**
+ * Run the command line and return the exit status (0 on success).
+ *
+ * @param args The arguments (without the program name).
+ * @returns The exit status.
+ */
+export async function main(args: string[]): Promise<number> {
+  const debug = args.includes("--debug");
+  const rest = args.filter((a) => a !== "--debug");
+  try {
+    const [name, ...tail] = rest;
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      console.log(_usage());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === "--version" || name === "-V") {
+      console.log(`diffrestore ${denoJson.version}`);
+      return 0;
+    }
+    const cmd = _COMMANDS[name];
+    if (!cmd) {
+      const hint = closest(name, Object.keys(_COMMANDS));
+      throw new UserError(
+        `unknown command '${name}'` + (hint ? ` (did you mean '${hint}'?)` : "") +
+          "; see 'cli.ts --help'",
+      );
+    }
+    return await cmd.run(tail);
+  } catch (e) {
+    if (debug) console.error(e);
+    if (e instanceof UserError) {
+      console.error(`error: ${e.message}`);
+      return 1;
+    }
+    const err = e as Error;
+    if (err?.name === "AbortError") {
+      console.error("error: interrupted; no output was written");
+      return 130;
+    }
+    console.error(
+      `error: internal error: ${err?.message ?? String(e)} (run with --debug for details)`,
+    );
+    return 3;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,7 @@
+/**
+ * Registers every subcommand of the command line.
+ *
+ * @module
+ */
+
+import "./info.ts";

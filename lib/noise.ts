@@ -1,0 +1,218 @@
+/**
+ * Sources of standard-normal draws: the seeded counter-based generator and `.npy` files.
+ *
+ * ## The generator (documented so that any implementation can reproduce it)
+ *
+ * For seed `s` (an integer in [0, 2^53)), stream `k` and value index `i` (0-based, counted
+ * from the first draw of the run):
+ *
+ * 1. key = (s mod 2^32, floor(s / 2^32)); block b = floor(i / 4); lane = i mod 4;
+ * 2. (r0, r1, r2, r3) = Philox-4x32-10(counter = (b mod 2^32, floor(b / 2^32), k, 0), key);
+ * 3. u_j = (r_j + 0.5) / 2^32, so every u_j is in (0, 1);
+ * 4. Box-Muller on the pairs (u0, u1) and (u2, u3):
+ *    n0 = √(−2 ln u0) cos(2π u1), n1 = √(−2 ln u0) sin(2π u1), and likewise n2, n3 from (u2, u3);
+ * 5. value i = n_lane, rounded to float32.
+ *
+ * Every value depends only on (s, k, i), so a GPU kernel produces the same stream in parallel.
+ *
+ * @module
+ */
+
+import { philox4x32 } from "./philox.ts";
+import { UserError } from "./errors.ts";
+import { Tensor } from "./tensor.ts";
+import type { Shape4 } from "./tensor.ts";
+
+/** A stream of standard-normal values consumed front to back. */
+export interface NoiseSource {
+  /** How many values have been drawn so far. */
+  readonly drawn: number;
+  /**
+   * Fill `out` with the next `out.length` values of the stream.
+   *
+   * @param out Receives the values.
+   */
+  fill(out: Float32Array): void;
+  /**
+   * Fail early, before any work, when fewer than `total` values can be drawn in all.
+   *
+   * @param total Values the whole run will draw.
+   */
+  require(total: number): void;
+}
+
+const _TWO_PI = 2 * Math.PI;
+const _INV_2_32 = 1 / 4294967296;
+
+/**
+ * The seeded, counter-based Gaussian generator described in this module's documentation.
+ *
+ * @example
+ * ```ts
+ * import { GaussianNoise } from "./noise.ts";
+ * const g = new GaussianNoise(0);
+ * const a = new Float32Array(8);
+ * g.fill(a);
+ * console.log(g.drawn); // 8
+ * ```
+ */
+export class GaussianNoise implements NoiseSource {
+  /** The seed. */
+  readonly seed: number;
+  /** The stream number (counter word 2). */
+  readonly stream: number;
+  #offset = 0;
+  #out = new Uint32Array(4);
+
+  /**
+   * Create a generator.
+   *
+   * @param seed Integer seed in [0, 2^53).
+   * @param stream Stream number in [0, 2^32).
+   * @param offset Index of the first value to draw.
+   */
+  constructor(seed: number, stream = 0, offset = 0) {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new UserError(`seed must be an integer in [0, 2^53), got ${seed}`);
+    }
+    this.seed = seed;
+    this.stream = stream >>> 0;
+    this.#offset = offset;
+  }
+
+  /** How many values have been drawn so far (the index of the next value). */
+  get drawn(): number {
+    return this.#offset;
+  }
+
+  /**
+   * The value at absolute index `i` of this seed and stream (does not advance the stream).
+   *
+   * @param i Value index.
+   * @returns The standard-normal value, as float32.
+   */
+  valueAt(i: number): number {
+    const tmp = new Float32Array(4);
+    this.#block(Math.floor(i / 4), tmp);
+    return tmp[i % 4];
+  }
+
+  #block(b: number, dst: Float32Array): void {
+    const out = this.#out;
+    philox4x32(
+      b >>> 0,
+      Math.floor(b / 4294967296) >>> 0,
+      this.stream,
+      0,
+      this.seed >>> 0,
+      Math.floor(this.seed / 4294967296) >>> 0,
+      out,
+    );
+    const u0 = (out[0] + 0.5) * _INV_2_32;
+    const u1 = (out[1] + 0.5) * _INV_2_32;
+    const u2 = (out[2] + 0.5) * _INV_2_32;
+    const u3 = (out[3] + 0.5) * _INV_2_32;
+    const ra = Math.sqrt(-2 * Math.log(u0));
+    const rb = Math.sqrt(-2 * Math.log(u2));
+    dst[0] = ra * Math.cos(_TWO_PI * u1);
+    dst[1] = ra * Math.sin(_TWO_PI * u1);
+    dst[2] = rb * Math.cos(_TWO_PI * u3);
+    dst[3] = rb * Math.sin(_TWO_PI * u3);
+  }
+
+  /**
+   * Fill `out` with the next values.
+   *
+   * @param out Receives the values.
+   */
+  fill(out: Float32Array): void {
+    const tmp = new Float32Array(4);
+    let i = this.#offset;
+    let k = 0;
+    const n = out.length;
+    while (k < n) {
+      const lane = i % 4;
+      this.#block(Math.floor(i / 4), tmp);
+      const take = Math.min(4 - lane, n - k);
+      for (let j = 0; j < take; j++) out[k + j] = tmp[lane + j];
+      k += take;
+      i += take;
+    }
+    this.#offset = i;
+  }
+
+  /** The generator never runs out. */
+  require(_total: number): void {}
+}
+
+/**
+ * Standard-normal values read from a float32 `.npy` file (any shape), front to back.
+ *
+ * @example
+ * ```ts
+ * import { ArrayNoise } from "./noise.ts";
+ * const n = new ArrayNoise(new Float32Array([0.5, -1]), "noise.npy");
+ * const a = new Float32Array(2);
+ * n.fill(a);
+ * console.log(a[1]); // -1
+ * ```
+ */
+export class ArrayNoise implements NoiseSource {
+  #values: Float32Array;
+  #name: string;
+  #offset = 0;
+
+  /**
+   * Wrap recorded draws.
+   *
+   * @param values The draws, in the order the run consumes them.
+   * @param name A name for error messages (the file's path).
+   */
+  constructor(values: Float32Array, name: string) {
+    this.#values = values;
+    this.#name = name;
+  }
+
+  /** How many values have been drawn so far. */
+  get drawn(): number {
+    return this.#offset;
+  }
+
+  /**
+   * Fill `out` with the next values; running out is a {@linkcode UserError}.
+   *
+   * @param out Receives the values.
+   */
+  fill(out: Float32Array): void {
+    this.require(this.#offset + out.length);
+    out.set(this.#values.subarray(this.#offset, this.#offset + out.length));
+    this.#offset += out.length;
+  }
+
+  /**
+   * Fail when the file holds fewer than `total` values.
+   *
+   * @param total Values the whole run will draw.
+   */
+  require(total: number): void {
+    if (total > this.#values.length) {
+      throw new UserError(
+        `noise file ${this.#name} ran out: the run needs ${total} values, ` +
+          `the file has ${this.#values.length}`,
+      );
+    }
+  }
+}
+
+/**
+ * Draw one tensor of the given shape from a noise source.
+ *
+ * @param source The noise source.
+ * @param shape The tensor's shape.
+ * @returns A new tensor of standard-normal values.
+ */
+export function drawTensor(source: NoiseSource, shape: Shape4): Tensor {
+  const t = Tensor.zeros(shape);
+  source.fill(t.data);
+  return t;
+}

@@ -1,0 +1,26 @@
+/**
+ * diffrestore: image restoration with diffusion models (DDNM, IR-SDE, DiffBIR), in Deno.
+ *
+ * @example
+ * ```ts
+ * import { timeTravelSchedule } from "@diffrestore/sampler";
+ * console.log(timeTravelSchedule(10, 2, 2).length); // 27
+ * ```
+ *
+ * @module
+ */
+
+export * from "./lib/errors.ts";
+export * from "./lib/tensor.ts";
+export * from "./lib/npy.ts";
+export * from "./lib/image.ts";
+export * from "./lib/png.ts";
+export * from "./lib/jpeg.ts";
+export * from "./lib/atomic_write.ts";
+export * from "./lib/philox.ts";
+export * from "./lib/noise.ts";
+export * from "./lib/onnx_graph.ts";
+export * from "./samplers/beta_schedule.ts";
+export * from "./samplers/ddnm_schedule.ts";
+export * from "./samplers/respacing.ts";
+export * from "./samplers/irsde_schedule.ts";
