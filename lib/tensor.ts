@@ -119,6 +119,8 @@ export class Tensor {
     if (channels === c) return this;
     if (channels > c) throw new RangeError(`cannot keep ${channels} of ${c} channels`);
     const plane = h * w;
+    // one batch item: the leading channels are contiguous, so a view suffices
+    if (n === 1) return new Tensor([1, channels, h, w], this.data.subarray(0, channels * plane));
     const out = new Float32Array(n * channels * plane);
     for (let b = 0; b < n; b++) {
       out.set(

@@ -37,6 +37,7 @@ function median(f: () => void): number {
 const results: Record<string, number> = {};
 results["jpeg-js 0.4.4 (pure JS)"] = median(() => jpeg.decode(bytes, { useTArray: true }));
 try {
+  // deno-lint-ignore no-import-prefix -- a benchmark-only candidate, not a dependency
   const turbo = await import("npm:@cwasm/jpeg-turbo@0.1.3");
   results["@cwasm/jpeg-turbo 0.1.3 (libjpeg-turbo, wasm)"] = median(() => turbo.decode(bytes));
 } catch (e) {

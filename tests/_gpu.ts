@@ -1,0 +1,20 @@
+// Test helper: is a WebGPU adapter available? Tests that need one skip, and say so once.
+export const gpuAdapter: GPUAdapter | null = await (async () => {
+  try {
+    return (await navigator.gpu?.requestAdapter()) ?? null;
+  } catch {
+    return null;
+  }
+})();
+
+let _said = false;
+/** True when GPU tests must skip; prints the reason once per test file. */
+export function noGpu(what: string): boolean {
+  if (!gpuAdapter && !_said) {
+    console.log(
+      `skipping ${what}: no WebGPU adapter on this machine (install mesa-vulkan-drivers for a software one)`,
+    );
+    _said = true;
+  }
+  return gpuAdapter === null;
+}

@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { Model } from "../lib/model.ts";
+import { type ModelManifest, parseManifest } from "../lib/manifest.ts";
+import { createSession } from "../lib/ort_runtime.ts";
+import { UserError } from "../lib/errors.ts";
+import { Tensor } from "../lib/tensor.ts";
+import { nanGraph, poolGraph, randomValues, timesTGraph } from "./_graphs.ts";
+
+const isUser = (re: RegExp) => (e: Error) => e instanceof UserError && re.test(e.message);
+const base = { kind: "ddpm", inputs: { x: "x", t: "t" }, output: "eps" };
+
+function manifest(extra: Record<string, unknown> = {}): ModelManifest {
+  return parseManifest({ ...base, ...extra }, "m.json");
+}
+
+Deno.test("manifest parsing: defaults and errors that name the key", () => {
+  const m = manifest();
+  assert.deepEqual(m.range, [-1, 1]);
+  assert.equal(m.prediction, "eps");
+  assert.equal(m.timestepDtype, "float32");
+  assert.equal(m.schedule.beta, "linear");
+  assert.equal(
+    parseManifest({ kind: "irsde", inputs: { x: "x", mu: "mu", t: "t" }, output: "o" }, "i")
+      .prediction,
+    "noise",
+  );
+  assert.throws(
+    () => parseManifest({ inputs: {}, output: "e" }, "a.json"),
+    isUser(/a\.json: missing required key 'kind'/),
+  );
+  assert.throws(
+    () => parseManifest({ kind: "ddpm", inputs: { x: "x" }, output: "e" }, "b.json"),
+    isUser(/missing required key 'inputs\.t'/),
+  );
+  assert.throws(
+    () => parseManifest({ kind: "irsde", inputs: { x: "x", t: "t" }, output: "e" }, "c"),
+    isUser(/'inputs\.mu'/),
+  );
+  assert.throws(() => parseManifest({ ...base, output: 3 }, "d"), isUser(/'output'/));
+  assert.throws(
+    () => parseManifest({ ...base, kind: "gan" }, "e"),
+    isUser(/key 'kind' must be one of/),
+  );
+  assert.throws(() => parseManifest({ ...base, range: [1, -1] }, "f"), isUser(/key 'range'/));
+  assert.throws(
+    () => parseManifest({ ...base, timestep: { dtype: "int32" } }, "g"),
+    isUser(/timestep\.dtype/),
+  );
+  assert.throws(() => parseManifest({ ...base, size: [256] }, "h"), isUser(/key 'size'/));
+  assert.throws(
+    () => parseManifest({ ...base, schedule: { beta: "linear", betaStart: "x" } }, "i"),
+    isUser(/'betaStart'/),
+  );
+});
+
+Deno.test("manifest validated against the ONNX session: names, roles, dtypes, output", async () => {
+  const load = async (bytes: Uint8Array, m: ModelManifest) =>
+    new Model("net.onnx", m, await createSession(bytes, { runtime: "native" }));
+  await assert.rejects(
+    load(timesTGraph(), parseManifest({ ...base, inputs: { x: "x", t: "tt" } }, "m")),
+    isUser(/'inputs\.t' names input 'tt'.*inputs are x, t/),
+  );
+  await assert.rejects(
+    load(timesTGraph(), manifest({ output: "noise" })),
+    isUser(/key 'output' names 'noise'.*outputs are eps/),
+  );
+  await assert.rejects(
+    load(timesTGraph({ tDtype: "int64" }), manifest()),
+    isUser(/'timestep\.dtype' is float32, but input 't' is int64/),
+  );
+  await assert.rejects(
+    load(timesTGraph(), manifest({ timestep: { dtype: "int64" } })),
+    isUser(/'timestep\.dtype' is int64/),
+  );
+  await assert.rejects(
+    load(timesTGraph(), manifest({ channels: 4 })),
+    isUser(/'channels' is 4, but input 'x' has 3/),
+  );
+  await assert.rejects(
+    load(
+      timesTGraph(),
+      parseManifest({ kind: "irsde", inputs: { x: "x", mu: "t", t: "t" }, output: "eps" }, "m"),
+    ),
+    isUser(/'inputs\.mu' and 'inputs\.t' both name input 't'/),
+  );
+  await assert.rejects(
+    load(
+      timesTGraph(),
+      parseManifest({ kind: "restorer", inputs: { x: "x" }, output: "eps" }, "m"),
+    ),
+    isUser(/the ONNX file has an input 't' that no 'inputs' key of the manifest names/),
+  );
+  const m = await load(timesTGraph(), manifest());
+  assert.equal(m.runtime, "native");
+});
+
+Deno.test("model calls: timestep value and dtype, learned-sigma split, shape and NaN checks", async () => {
+  const x = new Tensor([1, 3, 4, 6], randomValues(72, 3));
+  const plain = await Model.load({ bytes: timesTGraph(), manifest: manifest(), name: "p" }, {
+    runtime: "native",
+  });
+  const y = await plain.run({ x, t: 990 });
+  assert.deepEqual(y.shape, [1, 3, 4, 6]);
+  for (let i = 0; i < 72; i++) assert.equal(y.data[i], Math.fround(x.data[i] * 990));
+  const sig = await Model.load({
+    bytes: timesTGraph({ learnedSigma: true }),
+    manifest: manifest({ learnedSigma: true }),
+    name: "s",
+  }, { runtime: "native" });
+  const ys = await sig.run({ x, t: 2 });
+  assert.deepEqual(ys.shape, [1, 3, 4, 6]);
+  assert.equal(ys.data[5], Math.fround(x.data[5] * 2));
+  const batch = await sig.run({ x: new Tensor([2, 3, 2, 2], randomValues(24, 9)), t: 3 });
+  assert.deepEqual(batch.shape, [2, 3, 2, 2]);
+  const unsplit = await Model.load({
+    bytes: timesTGraph({ learnedSigma: true }),
+    manifest: manifest(),
+    name: "u.onnx",
+  }, { runtime: "native" });
+  await assert.rejects(
+    unsplit.run({ x, t: 1 }),
+    isUser(
+      /u\.onnx: output 'eps' has shape \[1, 6, 4, 6\], expected \[1, 3, 4, 6\] \(set learnedSigma: true\?\)/,
+    ),
+  );
+  const i64 = await Model.load({
+    bytes: timesTGraph({ tDtype: "int64" }),
+    manifest: manifest({ timestep: { dtype: "int64" } }),
+    name: "i",
+  }, { runtime: "native" });
+  assert.equal((await i64.run({ x, t: 7 })).data[1], Math.fround(x.data[1] * 7));
+  const nan = await Model.load({ bytes: nanGraph(), manifest: manifest(), name: "nan.onnx" }, {
+    runtime: "native",
+  });
+  await assert.rejects(
+    nan.run({ x, t: 1 }, "step 3/20"),
+    isUser(/nan\.onnx: the network returned NaN or Inf at step 3\/20/),
+  );
+  const pool = await Model.load({ bytes: poolGraph(), manifest: manifest(), name: "pool.onnx" }, {
+    runtime: "native",
+  });
+  await assert.rejects(
+    pool.run({ x, t: 1 }),
+    isUser(/pool\.onnx: output 'eps' has shape \[1, 3, 2, 3\]/),
+  );
+  const fixed = await Model.load({
+    bytes: timesTGraph(),
+    manifest: manifest({ size: [8, 8] }),
+    name: "f.onnx",
+  }, { runtime: "native" });
+  await assert.rejects(fixed.run({ x, t: 1 }), isUser(/takes 8x8 inputs, got 4x6/));
+  assert.equal(plain.stats.calls, 1);
+});
+
+Deno.test("loading errors: missing files, bad JSON, non-ONNX bytes", async () => {
+  const dir = await Deno.makeTempDir();
+  await assert.rejects(
+    Model.load({ path: `${dir}/none.onnx` }),
+    isUser(/model manifest .*none\.json not found/),
+  );
+  await Deno.writeTextFile(`${dir}/bad.json`, "{ not json");
+  await Deno.writeFile(`${dir}/bad.onnx`, new Uint8Array([1, 2, 3]));
+  await assert.rejects(
+    Model.load({ path: `${dir}/bad.onnx` }),
+    isUser(/bad\.json is not valid JSON/),
+  );
+  await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify(base));
+  await assert.rejects(
+    Model.load({ path: `${dir}/bad.onnx` }, { runtime: "native" }),
+    isUser(/bad\.onnx: not a loadable ONNX file/),
+  );
+  await Deno.writeFile(`${dir}/ok.onnx`, timesTGraph());
+  await Deno.writeTextFile(`${dir}/spec.json`, JSON.stringify(base));
+  const m = await Model.load({ path: `${dir}/ok.onnx`, manifestPath: `${dir}/spec.json` }, {
+    runtime: "wasm",
+  });
+  assert.equal(m.runtime, "wasm");
+  await Deno.remove(dir, { recursive: true });
+});
