@@ -79,9 +79,21 @@ export function closest(word: string, candidates: readonly string[]): string | u
  * @returns Flag values and positionals.
  */
 export function parseFlags(args: string[], spec: FlagSpec, command: string): ParsedArgs {
+  // a negative number after a string flag is its value, not a flag (`--guidance-stop -1`)
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([^=]+)$/.exec(args[i])?.[1];
+    if (
+      name && spec[name]?.type === "string" && i + 1 < args.length &&
+      /^-(\d|\.\d)/.test(args[i + 1])
+    ) {
+      joined.push(`${args[i]}=${args[i + 1]}`);
+      i++;
+    } else joined.push(args[i]);
+  }
   try {
     const { values, positionals } = parseArgs({
-      args,
+      args: joined,
       options: spec,
       allowPositionals: true,
       strict: true,
@@ -98,7 +110,7 @@ export function parseFlags(args: string[], spec: FlagSpec, command: string): Par
           `; see '${command} --help'`,
       );
     }
-    throw new UserError(`${command}: ${msg.replace(/\. To specify.*$/s, "")}`);
+    throw new UserError(`${command}: ${msg.split("\n")[0]}`);
   }
 }
 

@@ -5,3 +5,5 @@
  */
 
 import "./info.ts";
+import "./restore.ts";
+import "./degrade.ts";

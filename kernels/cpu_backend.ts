@@ -1,0 +1,120 @@
+/**
+ * The CPU backend: the per-step math as plain TypeScript loops over `Float32Array`s.
+ *
+ * @module
+ */
+
+import type { Backend, BackendStats, Term } from "./backend.ts";
+import type { Tensor } from "../lib/tensor.ts";
+import type { NoiseSource } from "../lib/noise.ts";
+import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
+
+function _sameSize(out: Tensor, t: Tensor): void {
+  if (t.size !== out.size) throw new RangeError(`tensor sizes differ: ${t.size} vs ${out.size}`);
+}
+
+/**
+ * The CPU backend.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend } from "./cpu_backend.ts";
+ * import { Tensor } from "../lib/tensor.ts";
+ * const b = new CpuBackend();
+ * const x = new Tensor([1, 1, 1, 2], new Float32Array([1, 2]));
+ * b.combine(x, [[2, x]]);
+ * console.log(x.data); // Float32Array [2, 4]
+ * ```
+ */
+export class CpuBackend implements Backend {
+  /** Always `cpu`. */
+  readonly name = "cpu" as const;
+  /** Nothing is transferred on the CPU. */
+  readonly stats: BackendStats = { uploads: 0, downloads: 0 };
+
+  /**
+   * out = Σ c_k t_k.
+   *
+   * @param out Receives the result.
+   * @param terms Coefficients and tensors.
+   * @returns out.
+   */
+  combine(out: Tensor, terms: readonly Term[]): Tensor {
+    for (const [, t] of terms) _sameSize(out, t);
+    const o = out.data, n = o.length;
+    if (terms.length === 1) {
+      const [a, x] = terms[0];
+      const xd = x.data;
+      for (let i = 0; i < n; i++) o[i] = a * xd[i];
+    } else if (terms.length === 2) {
+      const [a, x] = terms[0], [b, y] = terms[1];
+      const xd = x.data, yd = y.data;
+      for (let i = 0; i < n; i++) o[i] = a * xd[i] + b * yd[i];
+    } else if (terms.length === 3) {
+      const [a, x] = terms[0], [b, y] = terms[1], [c, z] = terms[2];
+      const xd = x.data, yd = y.data, zd = z.data;
+      for (let i = 0; i < n; i++) o[i] = a * xd[i] + b * yd[i] + c * zd[i];
+    } else {
+      const acc = new Float64Array(n);
+      for (const [c, t] of terms) for (let i = 0; i < n; i++) acc[i] += c * t.data[i];
+      o.set(acc);
+    }
+    return out;
+  }
+
+  /**
+   * Fill with standard-normal draws.
+   *
+   * @param out Receives the draws.
+   * @param source The noise source.
+   * @returns out.
+   */
+  randn(out: Tensor, source: NoiseSource): Tensor {
+    source.fill(out.data);
+    return out;
+  }
+
+  /**
+   * x̂0 = x0 − Λ A⁺(A x0 − y).
+   *
+   * @param op The operator.
+   * @param x0 Clean estimate.
+   * @param y Observation.
+   * @param scale Λ or null.
+   * @param out Receives x̂0.
+   * @returns out.
+   */
+  project(
+    op: DegradationOperator,
+    x0: Tensor,
+    y: Float32Array,
+    scale: SpectralScale | null,
+    out: Tensor,
+  ): Tensor {
+    op.project(x0.data, y, scale, out.data);
+    return out;
+  }
+
+  /**
+   * DDNM+'s noise term.
+   *
+   * @param op The operator.
+   * @param z Fresh noise.
+   * @param eps Predicted noise.
+   * @param scale d1, d2.
+   * @param fixed Rotate by Vᵀ.
+   * @param out Receives the term.
+   * @returns out.
+   */
+  lambdaNoise(
+    op: DegradationOperator,
+    z: Tensor,
+    eps: Tensor,
+    scale: SpectralScale,
+    fixed: boolean,
+    out: Tensor,
+  ): Tensor {
+    op.lambdaNoise(z.data, eps.data, scale, fixed, out.data);
+    return out;
+  }
+}

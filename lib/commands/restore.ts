@@ -1,0 +1,401 @@
+/**
+ * `restore`: restore an image with DDNM, IR-SDE or DiffBIR (CONTRACT.md section 1).
+ *
+ * @module
+ */
+
+import { registerCommand } from "./registry.ts";
+import { type FlagSpec, numberFlag, type ParsedArgs, parseFlags } from "../cli_args.ts";
+import { UserError } from "../errors.ts";
+import {
+  type DecodedImage,
+  DEFAULT_MAX_PIXELS,
+  imageToTensor,
+  readImage,
+  writeImageTensor,
+} from "../image.ts";
+import { decodeNpy } from "../npy.ts";
+import { ArrayNoise, type NoiseSource } from "../noise.ts";
+import { Tensor } from "../tensor.ts";
+import { ProgressBar } from "../progress_bar.ts";
+import type { OrtChoice } from "../ort_runtime.ts";
+import { restoreDdnm, type RestoreProgress, type RestoreResult } from "../restore_ddnm.ts";
+import { type DdnmTask, type DdnmTaskName } from "../../samplers/ddnm_task.ts";
+import type { Backend } from "../../kernels/backend.ts";
+import { CpuBackend } from "../../kernels/cpu_backend.ts";
+
+/** Flags shared by every method. */
+export const COMMON_FLAGS: FlagSpec = {
+  help: { type: "boolean", short: "h" },
+  output: { type: "string", short: "o" },
+  method: { type: "string" },
+  model: { type: "string" },
+  "model-spec": { type: "string" },
+  steps: { type: "string" },
+  seed: { type: "string" },
+  noise: { type: "string" },
+  backend: { type: "string" },
+  ort: { type: "string" },
+  threads: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  json: { type: "boolean" },
+  "max-pixels": { type: "string" },
+  task: { type: "string" },
+  scale: { type: "string" },
+  mask: { type: "string" },
+};
+
+/** Flags of each method (a flag of another method is an error that says which). */
+export const METHOD_FLAGS: Record<string, FlagSpec> = {
+  ddnm: {
+    eta: { type: "string" },
+    "sigma-y": { type: "string" },
+    "travel-length": { type: "string" },
+    "travel-repeat": { type: "string" },
+    variant: { type: "string" },
+    kernel: { type: "string" },
+    ratio: { type: "string" },
+    "cs-seed": { type: "string" },
+    "fixed-lambda-noise": { type: "boolean" },
+    "fixed-deblur": { type: "boolean" },
+    window: { type: "string" },
+    "mask-shift": { type: "string" },
+  },
+  irsde: {
+    solver: { type: "string" },
+    "max-sigma": { type: "string" },
+    schedule: { type: "string" },
+    eps: { type: "string" },
+  },
+  diffbir: {
+    sampler: { type: "string" },
+    cfg: { type: "string" },
+    "rescale-cfg": { type: "boolean" },
+    context: { type: "string" },
+    "negative-context": { type: "string" },
+    strength: { type: "string" },
+    "guidance-scale": { type: "string" },
+    "guidance-space": { type: "string" },
+    "guidance-start": { type: "string" },
+    "guidance-stop": { type: "string" },
+    "guidance-repeat": { type: "string" },
+    "guidance-loss": { type: "string" },
+    "tile-size": { type: "string" },
+    "tile-stride": { type: "string" },
+    "color-fix": { type: "string" },
+    upscale: { type: "string" },
+    eta: { type: "string" },
+  },
+};
+
+const _HELP =
+  `usage: deno run -A cli.ts restore <input> -o <output.png|output.npy> --method ddnm|irsde|diffbir [options]
+
+common options:
+  --model F.onnx|builtin:NAME  the network (manifest F.json beside it); default builtin:gaussian
+  --model-spec F.json          the manifest, when it is not beside the model
+  --steps N                    sampling steps (DDNM: T_sampling, stride 1000 // N)
+  --seed N                     seed of the documented Gaussian generator (default 0)
+  --noise F.npy                read the standard-normal draws from a float32 .npy instead
+  --backend cpu|webgpu         where the per-step math runs (default cpu)
+  --ort auto|native|wasm|webgpu  how the networks run (auto: native when it loads, else wasm)
+  --threads N                  CPU threads of the ONNX runtime
+  --quiet, --json              no progress bar; a JSON summary on stdout
+  --max-pixels N               refuse larger input images (default ${DEFAULT_MAX_PIXELS})
+
+DDNM (--method ddnm):
+  --task sr|sr-bicubic|colorize|inpaint|denoise|deblur|cs
+  --scale K (sr)  --mask M.png (inpaint; white = known)  --kernel gauss|uniform|aniso (deblur)
+  --ratio R (cs; the input is the measurement .npy from 'degrade')  --cs-seed N
+  --eta E (0.85)  --sigma-y S (0; > 0 selects DDNM+)  --travel-length L  --travel-repeat R
+  --variant svd|simplified  --fixed-lambda-noise  --fixed-deblur
+  --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
+
+examples:
+  deno run -A cli.ts restore small.png -o big.png --method ddnm --task sr --scale 4 --steps 50
+  deno run -A cli.ts restore hole.png -o filled.png --method ddnm --task inpaint --mask mask.png
+  deno run -A cli.ts restore gray.png -o color.npy --method ddnm --task colorize --seed 7`;
+
+/** Everything a method's runner gets from the command line. */
+export interface RestoreContext {
+  /** Parsed flags. */
+  values: ParsedArgs["values"];
+  /** The input's path. */
+  input: string;
+  /** The decoded input image (null for a `.npy` input). */
+  image: DecodedImage | null;
+  /** The input as a [1, C, h, w] tensor in [0,1] (or the raw `.npy` values). */
+  observed: Tensor;
+  /** The noise source when `--noise` was given. */
+  noise?: NoiseSource;
+  /** The seed. */
+  seed: number;
+  /** The tensor backend. */
+  backend: Backend;
+  /** The ONNX runtime choice. */
+  runtime: OrtChoice;
+  /** Runtime threads. */
+  threads?: number;
+  /** Progress callback. */
+  onProgress: (p: RestoreProgress) => void;
+  /** Cancellation. */
+  signal: AbortSignal;
+  /** Notes for the user. */
+  onNote: (message: string) => void;
+  /** Maximum pixels of images read. */
+  maxPixels: number;
+}
+
+/** A method's runner. */
+export type MethodRunner = (ctx: RestoreContext) => Promise<RestoreResult>;
+
+/** The runners by method name. */
+export const METHOD_RUNNERS: Record<string, MethodRunner> = { ddnm: _runDdnm };
+
+function _str(v: ParsedArgs["values"][string]): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * Read a mask image: white (>= 128 of 255) = known.
+ *
+ * @param path The mask's path.
+ * @param maxPixels Pixel limit.
+ * @returns The mask and its size.
+ */
+export async function readMask(
+  path: string,
+  maxPixels: number,
+): Promise<{ mask: Uint8Array; width: number; height: number }> {
+  const img = await readImage(path, { maxPixels });
+  const plane = img.width * img.height;
+  const mask = new Uint8Array(plane);
+  for (let p = 0; p < plane; p++) {
+    let v = 0;
+    for (let c = 0; c < img.channels; c++) v += img.pixels[c * plane + p];
+    mask[p] = (v / img.channels) * 255 >= 127.5 ? 1 : 0;
+  }
+  return { mask, width: img.width, height: img.height };
+}
+
+async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
+  const v = ctx.values;
+  const name = _str(v.task);
+  if (!name) {
+    throw new UserError(
+      "--method ddnm needs --task (sr, sr-bicubic, colorize, inpaint, denoise, deblur, cs)",
+    );
+  }
+  const task: DdnmTask = {
+    name: name as DdnmTaskName,
+    scale: v.scale === undefined ? undefined : numberFlag(v, "scale", 0, { integer: true, min: 1 }),
+    kernel: _str(v.kernel) as DdnmTask["kernel"],
+    ratio: v.ratio === undefined ? undefined : numberFlag(v, "ratio", 0, { integer: true, min: 1 }),
+    csPermutation: numberFlag(v, "cs-seed", 0, { integer: true, min: 0 }),
+    fixedDeblur: v["fixed-deblur"] === true,
+  };
+  let mask: Uint8Array | undefined;
+  if (task.name === "inpaint") {
+    if (typeof v.mask === "string") {
+      const m = await readMask(v.mask, ctx.maxPixels);
+      if (m.width !== ctx.observed.w || m.height !== ctx.observed.h) {
+        throw new UserError(
+          `mask ${v.mask} is ${m.width}x${m.height}, the input is ${ctx.observed.w}x${ctx.observed.h}`,
+        );
+      }
+      mask = m.mask;
+    } else if (ctx.image?.alpha) {
+      mask = Uint8Array.from(ctx.image.alpha, (a) => (a >= 0.5 ? 1 : 0));
+    } else {
+      throw new UserError(
+        "--task inpaint needs --mask M.png, or an input whose transparent pixels mark the holes",
+      );
+    }
+  } else if (v.mask !== undefined) {
+    throw new UserError(`--mask applies to --task inpaint, not ${task.name}`);
+  }
+  const variant = _str(v.variant) ?? "svd";
+  if (variant !== "svd" && variant !== "simplified") {
+    throw new UserError(`--variant must be svd or simplified, got '${variant}'`);
+  }
+  const maskShift = _str(v["mask-shift"]) ?? "fresh";
+  if (maskShift !== "fresh" && maskShift !== "reference") {
+    throw new UserError(`--mask-shift must be fresh or reference, got '${maskShift}'`);
+  }
+  return await restoreDdnm(ctx.observed, {
+    task,
+    model: _str(v.model),
+    modelSpec: _str(v["model-spec"]),
+    mask,
+    steps: v.steps === undefined
+      ? undefined
+      : numberFlag(v, "steps", 0, { integer: true, min: 1, max: 1000 }),
+    eta: v.eta === undefined ? undefined : numberFlag(v, "eta", 0, { min: 0, max: 1 }),
+    sigmaY: numberFlag(v, "sigma-y", 0, { min: 0 }),
+    travelLength: numberFlag(v, "travel-length", 1, { integer: true, min: 1 }),
+    travelRepeat: numberFlag(v, "travel-repeat", 1, { integer: true, min: 1 }),
+    variant,
+    fixedLambdaNoise: v["fixed-lambda-noise"] === true,
+    seed: ctx.seed,
+    noise: ctx.noise,
+    backend: ctx.backend,
+    runtime: ctx.runtime,
+    threads: ctx.threads,
+    window: v.window === undefined
+      ? undefined
+      : numberFlag(v, "window", 0, { integer: true, min: 8 }),
+    maskShift,
+    onProgress: ctx.onProgress,
+    signal: ctx.signal,
+    onNote: ctx.onNote,
+  });
+}
+
+/**
+ * Parse `restore`'s flags: common ones plus the chosen method's; a flag of another method
+ * is an error naming the method it belongs to.
+ *
+ * @param args The arguments after `restore`.
+ * @returns The parsed flags.
+ */
+export function parseRestoreFlags(args: string[]): ParsedArgs {
+  const all: FlagSpec = { ...COMMON_FLAGS };
+  for (const spec of Object.values(METHOD_FLAGS)) Object.assign(all, spec);
+  const parsed = parseFlags(args, all, "restore");
+  const method = _str(parsed.values.method);
+  if (method && METHOD_FLAGS[method]) {
+    for (const [k, val] of Object.entries(parsed.values)) {
+      if (val === undefined || k in COMMON_FLAGS || k in METHOD_FLAGS[method]) continue;
+      const owner = Object.entries(METHOD_FLAGS).filter(([, s]) => k in s).map(([n]) => n).join(
+        " or ",
+      );
+      throw new UserError(`--${k} applies to --method ${owner}, not ${method}`);
+    }
+  }
+  return parsed;
+}
+
+async function _readObserved(
+  path: string,
+  maxPixels: number,
+): Promise<{ image: DecodedImage | null; observed: Tensor }> {
+  if (path.toLowerCase().endsWith(".npy")) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch {
+      throw new UserError(`${path}: no such file`);
+    }
+    const a = decodeNpy(bytes, path);
+    const s = a.shape.length === 4 ? a.shape : [1, 1, 1, a.data.length];
+    return { image: null, observed: new Tensor([s[0], s[1], s[2], s[3]], a.data) };
+  }
+  const image = await readImage(path, { maxPixels });
+  return { image, observed: imageToTensor(image) };
+}
+
+async function _restore(args: string[]): Promise<number> {
+  const { values, positionals } = parseRestoreFlags(args);
+  if (values.help) {
+    console.log(_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UserError(
+      `restore takes one input image, got ${positionals.length}; see 'restore --help'`,
+    );
+  }
+  const output = _str(values.output);
+  if (!output) throw new UserError("restore needs -o <output.png|output.npy>");
+  if (!/\.(png|npy)$/i.test(output)) {
+    throw new UserError(`${output}: output must end in .png or .npy`);
+  }
+  const method = _str(values.method);
+  if (!method) throw new UserError("restore needs --method ddnm, irsde or diffbir");
+  const runner = METHOD_RUNNERS[method];
+  if (!runner) throw new UserError(`unknown --method '${method}' (ddnm, irsde or diffbir)`);
+  const maxPixels = numberFlag(values, "max-pixels", DEFAULT_MAX_PIXELS, { integer: true, min: 1 });
+  const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
+  const runtime = (_str(values.ort) ?? "auto") as OrtChoice;
+  if (!["auto", "native", "wasm", "webgpu"].includes(runtime)) {
+    throw new UserError(`--ort must be auto, native, wasm or webgpu, got '${runtime}'`);
+  }
+  const backendName = _str(values.backend) ?? "cpu";
+  if (backendName !== "cpu" && backendName !== "webgpu") {
+    throw new UserError(`--backend must be cpu or webgpu, got '${backendName}'`);
+  }
+  const backend: Backend = backendName === "webgpu" ? await _webgpuBackend() : new CpuBackend();
+  const threads = values.threads === undefined
+    ? undefined
+    : numberFlag(values, "threads", 1, { integer: true, min: 1 });
+  const { image, observed } = await _readObserved(positionals[0], maxPixels);
+  let noise: NoiseSource | undefined;
+  if (typeof values.noise === "string") {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(values.noise);
+    } catch {
+      throw new UserError(`noise file ${values.noise} not found`);
+    }
+    noise = new ArrayNoise(decodeNpy(bytes, values.noise).data, values.noise);
+  }
+  const quiet = values.quiet === true || values.json === true;
+  const bar = new ProgressBar({ label: `${backend.name}` });
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new DOMException("interrupted", "AbortError"));
+  Deno.addSignalListener("SIGINT", onSigint);
+  let result: RestoreResult;
+  try {
+    result = await runner({
+      values,
+      input: positionals[0],
+      image,
+      observed,
+      noise,
+      seed,
+      backend,
+      runtime,
+      threads,
+      maxPixels,
+      signal: controller.signal,
+      onNote: (m) => {
+        if (!quiet) console.error(`note: ${m}`);
+      },
+      onProgress: (p) => {
+        if (!quiet) {
+          bar.update(p.step, p.total, p.windows > 1 ? `window ${p.window}/${p.windows} ` : "");
+        }
+      },
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  if (!quiet) bar.done();
+  await writeImageTensor(output, result.image);
+  if (values.json) {
+    console.log(JSON.stringify({
+      output,
+      method,
+      model: result.model,
+      runtime: result.runtime,
+      backend: result.backend,
+      seed,
+      calls: result.calls,
+      seconds: Number(result.seconds.toFixed(3)),
+      shape: result.image.shape,
+    }));
+  } else if (!quiet) {
+    console.error(
+      `wrote ${output} (${result.image.w}x${result.image.h}, ${result.calls} network calls, ${
+        result.seconds.toFixed(1)
+      } s, ${result.runtime} runtime, ${result.backend} backend)`,
+    );
+  }
+  return 0;
+}
+
+async function _webgpuBackend(): Promise<Backend> {
+  throw new UserError("--backend webgpu is not available yet in this build; use --backend cpu");
+}
+
+registerCommand("restore", "restore an image with DDNM, IR-SDE or DiffBIR", _restore);
