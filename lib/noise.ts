@@ -10,7 +10,8 @@
  * 2. (r0, r1, r2, r3) = Philox-4x32-10(counter = (b mod 2^32, floor(b / 2^32), k, 0), key);
  * 3. u_j = (r_j + 0.5) / 2^32, so every u_j is in (0, 1);
  * 4. Box-Muller on the pairs (u0, u1) and (u2, u3):
- *    n0 = √(−2 ln u0) cos(2π u1), n1 = √(−2 ln u0) sin(2π u1), and likewise n2, n3 from (u2, u3);
+ *    n0 = √(−2 ln u0) cos(2π u1), n1 = √(−2 ln u0) sin(2π u1), and likewise n2, n3 from (u2, u3)
+ *    (computed in float64; sin(2πu) is evaluated as ±√(1 − cos²(2πu)), + for u < 1/2);
  * 5. value i = n_lane, rounded to float32.
  *
  * Every value depends only on (s, k, i), so a GPU kernel produces the same stream in parallel.
@@ -18,7 +19,7 @@
  * @module
  */
 
-import { philox4x32 } from "./philox.ts";
+import { philoxNormals } from "./philox.ts";
 import { UserError } from "./errors.ts";
 import { Tensor } from "./tensor.ts";
 import type { Shape4 } from "./tensor.ts";
@@ -41,9 +42,6 @@ export interface NoiseSource {
   require(total: number): void;
 }
 
-const _TWO_PI = 2 * Math.PI;
-const _INV_2_32 = 1 / 4294967296;
-
 /**
  * The seeded, counter-based Gaussian generator described in this module's documentation.
  *
@@ -62,7 +60,6 @@ export class GaussianNoise implements NoiseSource {
   /** The stream number (counter word 2). */
   readonly stream: number;
   #offset = 0;
-  #out = new Uint32Array(4);
 
   /**
    * Create a generator.
@@ -98,26 +95,7 @@ export class GaussianNoise implements NoiseSource {
   }
 
   #block(b: number, dst: Float32Array): void {
-    const out = this.#out;
-    philox4x32(
-      b >>> 0,
-      Math.floor(b / 4294967296) >>> 0,
-      this.stream,
-      0,
-      this.seed >>> 0,
-      Math.floor(this.seed / 4294967296) >>> 0,
-      out,
-    );
-    const u0 = (out[0] + 0.5) * _INV_2_32;
-    const u1 = (out[1] + 0.5) * _INV_2_32;
-    const u2 = (out[2] + 0.5) * _INV_2_32;
-    const u3 = (out[3] + 0.5) * _INV_2_32;
-    const ra = Math.sqrt(-2 * Math.log(u0));
-    const rb = Math.sqrt(-2 * Math.log(u2));
-    dst[0] = ra * Math.cos(_TWO_PI * u1);
-    dst[1] = ra * Math.sin(_TWO_PI * u1);
-    dst[2] = rb * Math.cos(_TWO_PI * u3);
-    dst[3] = rb * Math.sin(_TWO_PI * u3);
+    philoxNormals(this.seed, this.stream, b, 1, dst, 0);
   }
 
   /**
@@ -126,17 +104,22 @@ export class GaussianNoise implements NoiseSource {
    * @param out Receives the values.
    */
   fill(out: Float32Array): void {
-    const tmp = new Float32Array(4);
-    let i = this.#offset;
-    let k = 0;
     const n = out.length;
-    while (k < n) {
-      const lane = i % 4;
+    let i = this.#offset, k = 0;
+    const tmp = new Float32Array(4);
+    // unaligned head, then whole blocks straight into `out`, then the tail
+    while (k < n && i % 4 !== 0) {
       this.#block(Math.floor(i / 4), tmp);
-      const take = Math.min(4 - lane, n - k);
-      for (let j = 0; j < take; j++) out[k + j] = tmp[lane + j];
-      k += take;
-      i += take;
+      out[k++] = tmp[i % 4];
+      i++;
+    }
+    const blocks = Math.floor((n - k) / 4);
+    philoxNormals(this.seed, this.stream, i / 4, blocks, out, k);
+    k += 4 * blocks;
+    i += 4 * blocks;
+    if (k < n) {
+      this.#block(i / 4, tmp);
+      for (let j = 0; k < n; j++, k++, i++) out[k] = tmp[j];
     }
     this.#offset = i;
   }

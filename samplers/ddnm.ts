@@ -55,10 +55,8 @@ export interface DdnmBuffers {
   x0: Tensor;
   /** x̂0, the projected estimate. */
   x0hat: Tensor;
-  /** Fresh noise z. */
+  /** Fresh noise z (DDNM+ overwrites it with its noise term). */
   z: Tensor;
-  /** Scratch for DDNM+'s noise term. */
-  noiseTerm: Tensor;
 }
 
 /**
@@ -72,7 +70,6 @@ export function ddnmBuffers(shape: readonly [number, number, number, number]): D
     x0: Tensor.zeros(shape),
     x0hat: Tensor.zeros(shape),
     z: Tensor.zeros(shape),
-    noiseTerm: Tensor.zeros(shape),
   };
 }
 
@@ -146,8 +143,8 @@ export function ddnmStep(
     const scale = ddnmPlusScale({ a: Math.sqrt(abS), sigmaT: Math.sqrt(1 - abS), sigmaY, eta });
     backend.project(op, buf.x0, y, scale, buf.x0hat);
     afterProject?.(buf.x0hat);
-    backend.lambdaNoise(op, buf.z, eps, scale, settings.fixedLambdaNoise, buf.noiseTerm);
-    backend.combine(xt, [[Math.sqrt(abS), buf.x0hat], [1, buf.noiseTerm]]);
+    backend.lambdaNoise(op, buf.z, eps, scale, settings.fixedLambdaNoise, buf.z);
+    backend.combine(xt, [[Math.sqrt(abS), buf.x0hat], [1, buf.z]]);
   } else {
     backend.project(op, buf.x0, y, null, buf.x0hat);
     afterProject?.(buf.x0hat);

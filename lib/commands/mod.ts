@@ -7,3 +7,4 @@
 import "./info.ts";
 import "./restore.ts";
 import "./degrade.ts";
+import "./demo.ts";

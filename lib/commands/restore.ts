@@ -20,7 +20,7 @@ import { Tensor } from "../tensor.ts";
 import { ProgressBar } from "../progress_bar.ts";
 import type { OrtChoice } from "../ort_runtime.ts";
 import { restoreDdnm, type RestoreProgress, type RestoreResult } from "../restore_ddnm.ts";
-import { type DdnmTask, type DdnmTaskName } from "../../samplers/ddnm_task.ts";
+import type { DdnmTask, DdnmTaskName } from "../../samplers/ddnm_task.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { CpuBackend } from "../../kernels/cpu_backend.ts";
 
@@ -394,8 +394,10 @@ async function _restore(args: string[]): Promise<number> {
   return 0;
 }
 
-async function _webgpuBackend(): Promise<Backend> {
-  throw new UserError("--backend webgpu is not available yet in this build; use --backend cpu");
+function _webgpuBackend(): Promise<Backend> {
+  return Promise.reject(
+    new UserError("--backend webgpu is not available yet in this build; use --backend cpu"),
+  );
 }
 
 registerCommand("restore", "restore an image with DDNM, IR-SDE or DiffBIR", _restore);

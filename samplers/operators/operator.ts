@@ -66,7 +66,7 @@ export interface DegradationOperator {
    * @param eps The predicted noise.
    * @param scale Per-singular-value d1, d2.
    * @param fixed Rotate by Vᵀ (the mathematically correct form).
-   * @param out Receives the noise term.
+   * @param out Receives the noise term; it may be `z` itself (operators read a block before writing it).
    */
   lambdaNoise(
     z: Float32Array,

@@ -6,7 +6,7 @@
  */
 
 import { philox4x32 } from "../../lib/philox.ts";
-import { type DegradationOperator, type SpectralScale } from "./operator.ts";
+import type { DegradationOperator, SpectralScale } from "./operator.ts";
 import type { Shape4, Tensor } from "../../lib/tensor.ts";
 
 /**
