@@ -46,3 +46,4 @@ export * from "./samplers/operators/masking.ts";
 export * from "./samplers/operators/separable_operator.ts";
 export * from "./samplers/operators/walsh_hadamard.ts";
 export * from "./samplers/operators/svd.ts";
+export * from "./samplers/operators/block_cs.ts";

@@ -12,6 +12,7 @@ import { averagePoolSr, colorization, RowBlockOperator } from "./operators/row_b
 import { denoising, inpainting } from "./operators/masking.ts";
 import { bicubicSr, gaussianKernel, separableBlur } from "./operators/separable_operator.ts";
 import { seededPermutation, WalshHadamardCs } from "./operators/walsh_hadamard.ts";
+import { BlockCs } from "./operators/block_cs.ts";
 import type { DdnmVariant } from "./ddnm.ts";
 
 /** The DDNM tasks. */
@@ -22,7 +23,8 @@ export type DdnmTaskName =
   | "inpaint"
   | "denoise"
   | "deblur"
-  | "cs";
+  | "cs"
+  | "cs-block";
 
 /** Every task name, for validation and help. */
 export const DDNM_TASKS: readonly DdnmTaskName[] = [
@@ -71,8 +73,11 @@ export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
       );
     }
   }
-  if (task.name === "cs" && (!Number.isInteger(task.ratio) || (task.ratio as number) < 1)) {
-    throw new UserError(`--task cs needs --ratio R, an integer >= 1 (got ${task.ratio})`);
+  if (
+    (task.name === "cs" || task.name === "cs-block") &&
+    (!Number.isInteger(task.ratio) || (task.ratio as number) < 1)
+  ) {
+    throw new UserError(`--task ${task.name} needs --ratio R, an integer >= 1 (got ${task.ratio})`);
   }
   if (
     task.name === "deblur" && task.kernel && !["gauss", "uniform", "aniso"].includes(task.kernel)
@@ -96,6 +101,16 @@ export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
  */
 export function outputSize(task: DdnmTask, h: number, w: number): [number, number] {
   if (task.name === "sr" || task.name === "sr-bicubic") return [h * task.scale!, w * task.scale!];
+  if (task.name === "cs-block") {
+    const n = h * w * task.ratio!;
+    const side = Math.round(Math.sqrt(n));
+    if (side * side !== n) {
+      throw new UserError(
+        `cs-block: ${h}x${w} measurements x ratio ${task.ratio} is not a square image`,
+      );
+    }
+    return [side, side];
+  }
   if (task.name === "cs") {
     const n = w * task.ratio!;
     const side = Math.round(Math.sqrt(n));
@@ -186,6 +201,18 @@ export function buildOperator(
       }
       return new WalshHadamardCs(channels, height, width, task.ratio!, perm);
     }
+    case "cs-block": {
+      if (height % 32 !== 0 || width % 32 !== 0) {
+        throw new UserError(`cs-block needs H and W multiples of 32, got ${width}x${height}`);
+      }
+      return new BlockCs(
+        channels,
+        height,
+        width,
+        task.ratio!,
+        typeof task.csPermutation === "number" ? task.csPermutation : 0,
+      );
+    }
   }
 }
 
@@ -204,13 +231,14 @@ export function observationFor(
   range: readonly [number, number],
 ): Float32Array {
   const [lo, hi] = range;
-  const toModel = (t: Tensor) => (op.name === "cs" ? t : t.map((v) => lo + (hi - lo) * v));
+  const measured = op.name === "cs" || op.name === "cs-block";
+  const toModel = (t: Tensor) => (measured ? t : t.map((v) => lo + (hi - lo) * v));
   if (op.name === "colorize" && observed.c === 3) {
     return op.A(toModel(observed).data);
   }
   const want = op.yShape[1];
   let img = observed;
-  if (op.name !== "cs" && img.c !== want) {
+  if (!measured && img.c !== want) {
     if (img.c === 1 && want === 3) {
       const d = new Float32Array(3 * img.h * img.w);
       for (let c = 0; c < 3; c++) d.set(img.data, c * img.h * img.w);

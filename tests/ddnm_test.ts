@@ -67,6 +67,24 @@ Deno.test("noiseless DDNM: the output satisfies A x = y (max 1e-5, model space),
   }
 });
 
+Deno.test("noiseless DDNM with block compressed sensing (32x32 blocks): A x = y", async () => {
+  const op = buildOperator({ name: "cs-block", ratio: 4 }, 3, 32, 32, "svd");
+  const y = op.A(randomValues(3 * 32 * 32, 6, 0.8));
+  const x = await ddnmSample(
+    prior,
+    backend,
+    op,
+    y,
+    ab,
+    new GaussianNoise(1),
+    settings({ steps: 4 }),
+  );
+  const ax = op.A(x.data);
+  let err = 0;
+  for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(ax[i] - y[i]));
+  assert.ok(err <= 1e-5, `cs-block: ‖Ax − y‖∞ = ${err}`);
+});
+
 /** A predictor that remembers its last input and output. */
 function recording(inner: EpsPredictor) {
   const rec = { x: null as Tensor | null, eps: null as Tensor | null, t: -2 };

@@ -11,6 +11,7 @@ import {
 } from "../samplers/operators/separable_operator.ts";
 import { fwht, seededPermutation, WalshHadamardCs } from "../samplers/operators/walsh_hadamard.ts";
 import { Householder } from "../samplers/operators/householder.ts";
+import { BlockCs, randomOrthogonal } from "../samplers/operators/block_cs.ts";
 import { jacobiSvd } from "../samplers/operators/svd.ts";
 import { ddnmPlusScale, type DegradationOperator } from "../samplers/operators/operator.ts";
 import { randomValues } from "./_graphs.ts";
@@ -36,6 +37,7 @@ function operators(): DegradationOperator[] {
     bicubicSr(3, 16, 16, 2),
     bicubicSr(3, 16, 24, 4),
     new WalshHadamardCs(3, 16, 16, 4, seededPermutation(256, 3)),
+    new BlockCs(1, 32, 64, 4, 1),
   ];
 }
 
@@ -213,4 +215,17 @@ Deno.test("DDNM+ coefficients: final step gives λ = 0 and no noise; η-mix vari
     Math.abs(tiny.lambda(0.25) - 0.25 * 0.01 * Math.sqrt(1 - 0.85 ** 2) / 0.99 / 0.2) < 1e-15,
   );
   assert.deepEqual(tiny.noise(0.25), [0.01 * 0.85, 0]);
+});
+
+Deno.test("block CS: Q is orthogonal (QᵀQ = I), seeded and reproducible", () => {
+  const q = randomOrthogonal(64, 3);
+  for (let i = 0; i < 64; i += 7) {
+    for (let j = 0; j < 64; j += 5) {
+      let d = 0;
+      for (let k = 0; k < 64; k++) d += q[i * 64 + k] * q[j * 64 + k];
+      assert.ok(Math.abs(d - (i === j ? 1 : 0)) < 1e-12);
+    }
+  }
+  assert.deepEqual(randomOrthogonal(16, 3), randomOrthogonal(16, 3));
+  assert.notDeepEqual(randomOrthogonal(16, 3), randomOrthogonal(16, 4));
 });

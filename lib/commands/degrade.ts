@@ -27,9 +27,9 @@ const _HELP =
 Applies the operator A of a DDNM task (in [-1,1] model units, as the reference does) and
 optional Gaussian noise, so that 'restore --method ddnm' with the same task inverts it.
 
-  --task sr|sr-bicubic|colorize|inpaint|denoise|deblur|cs
+  --task sr|sr-bicubic|colorize|inpaint|denoise|deblur|cs|cs-block
   --scale K (sr)  --mask M.png (inpaint; white = known)  --kernel gauss|uniform|aniso (deblur)
-  --ratio R (cs: writes the measurements as .npy)  --cs-seed N  --fixed-deblur
+  --ratio R (cs, cs-block: writes the measurements as .npy)  --cs-seed N  --fixed-deblur
   --sigma-y S     add noise of std S (in [0,1] units)
   --seed N        seed of that noise (default 0)
 
@@ -82,7 +82,7 @@ async function _degrade(args: string[]): Promise<number> {
   const sigma = numberFlag(values, "sigma-y", 0, { min: 0 });
   const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
   const maxPixels = numberFlag(values, "max-pixels", DEFAULT_MAX_PIXELS, { integer: true, min: 1 });
-  if (task.name === "cs" && !output.toLowerCase().endsWith(".npy")) {
+  if ((task.name === "cs" || task.name === "cs-block") && !output.toLowerCase().endsWith(".npy")) {
     throw new UserError("cs measurements are not an image: write them to a .npy file");
   }
   const clean = imageToTensor(await readImage(positionals[0], { maxPixels }), 3);

@@ -104,9 +104,9 @@ common options:
   --max-pixels N               refuse larger input images (default ${DEFAULT_MAX_PIXELS})
 
 DDNM (--method ddnm):
-  --task sr|sr-bicubic|colorize|inpaint|denoise|deblur|cs
+  --task sr|sr-bicubic|colorize|inpaint|denoise|deblur|cs|cs-block
   --scale K (sr)  --mask M.png (inpaint; white = known)  --kernel gauss|uniform|aniso (deblur)
-  --ratio R (cs; the input is the measurement .npy from 'degrade')  --cs-seed N
+  --ratio R (cs, cs-block; the input is the measurement .npy from 'degrade')  --cs-seed N
   --eta E (0.85)  --sigma-y S (0; > 0 selects DDNM+)  --travel-length L  --travel-repeat R
   --variant svd|simplified  --fixed-lambda-noise  --fixed-deblur
   --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
