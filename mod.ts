@@ -47,3 +47,6 @@ export * from "./samplers/operators/separable_operator.ts";
 export * from "./samplers/operators/walsh_hadamard.ts";
 export * from "./samplers/operators/svd.ts";
 export * from "./samplers/operators/block_cs.ts";
+export * from "./lib/restore_irsde.ts";
+export * from "./lib/resize.ts";
+export * from "./samplers/irsde.ts";

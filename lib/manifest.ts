@@ -79,7 +79,7 @@ const _KINDS: ModelKind[] = [
 ];
 const _ROLES: Record<ModelKind, string[]> = {
   ddpm: ["x", "t"],
-  irsde: ["x", "mu", "t"],
+  irsde: ["x", "t"], // no `mu`: the DenoisingSDE variant (unconditional network)
   restorer: ["x"],
   "vae-encoder": ["x"],
   "vae-decoder": ["x"],

@@ -83,24 +83,18 @@ export function philoxNormals(
   offset: number,
 ): void {
   const k0s = seed >>> 0, k1s = Math.floor(seed / 4294967296) >>> 0;
-  const m0l = _M0 & 0xffff, m0h = _M0 >>> 16, m1l = _M1 & 0xffff, m1h = _M1 >>> 16;
   const inv = 1 / 4294967296, twoPi = 2 * Math.PI;
   for (let q = 0; q < count; q++) {
     const b = first + q;
     let c0 = b >>> 0, c1 = Math.floor(b / 4294967296) >>> 0, c2 = stream >>> 0, c3 = 0;
     let k0 = k0s, k1 = k1s;
     for (let r = 0; r < 10; r++) {
-      // high words from 16-bit halves: every partial product is below 2^32, so >>> is exact
-      const a0l = c0 & 0xffff, a0h = c0 >>> 16;
-      const lh0 = m0l * a0h, hl0 = m0h * a0l;
-      const mid0 = ((m0l * a0l) >>> 16) + (lh0 & 0xffff) + (hl0 & 0xffff);
-      const hi0 = (m0h * a0h + (lh0 >>> 16) + (hl0 >>> 16) + (mid0 >>> 16)) >>> 0;
+      // high word of the 64-bit product: the double product is within 2^11 of the exact one,
+      // so (a·b − lo)/2^32 is within 5e-7 of the integer high word and rounding recovers it
       const lo0 = Math.imul(_M0, c0) >>> 0;
-      const a2l = c2 & 0xffff, a2h = c2 >>> 16;
-      const lh1 = m1l * a2h, hl1 = m1h * a2l;
-      const mid1 = ((m1l * a2l) >>> 16) + (lh1 & 0xffff) + (hl1 & 0xffff);
-      const hi1 = (m1h * a2h + (lh1 >>> 16) + (hl1 >>> 16) + (mid1 >>> 16)) >>> 0;
+      const hi0 = ((_M0 * c0 - lo0) * inv + 0.5) >>> 0;
       const lo1 = Math.imul(_M1, c2) >>> 0;
+      const hi1 = ((_M1 * c2 - lo1) * inv + 0.5) >>> 0;
       c0 = (hi1 ^ c1 ^ k0) >>> 0;
       c1 = lo1;
       c2 = (hi0 ^ c3 ^ k1) >>> 0;

@@ -5,7 +5,7 @@ import { decodeNpy } from "../lib/npy.ts";
 import { runCli } from "./_cli.ts";
 
 const ROOT = new URL("../testdata/conformance/", import.meta.url).pathname;
-const IMPLEMENTED = new Set(["ddnm"]);
+const IMPLEMENTED = new Set(["ddnm", "irsde"]);
 
 for (const entry of [...Deno.readDirSync(ROOT)].sort((a, b) => a.name.localeCompare(b.name))) {
   if (!entry.isDirectory || entry.name === "models") continue;

@@ -20,6 +20,9 @@ import { Tensor } from "../tensor.ts";
 import { ProgressBar } from "../progress_bar.ts";
 import type { OrtChoice } from "../ort_runtime.ts";
 import { restoreDdnm, type RestoreProgress, type RestoreResult } from "../restore_ddnm.ts";
+import { type IrsdeTask, restoreIrsde } from "../restore_irsde.ts";
+import type { IrsdeSolver } from "../../samplers/irsde.ts";
+import type { SdeSettings, ThetaScheduleName } from "../../samplers/irsde_schedule.ts";
 import type { DdnmTask, DdnmTaskName } from "../../samplers/ddnm_task.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { CpuBackend } from "../../kernels/cpu_backend.ts";
@@ -63,6 +66,7 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
   },
   irsde: {
     solver: { type: "string" },
+    "noise-level": { type: "string" },
     "max-sigma": { type: "string" },
     schedule: { type: "string" },
     eps: { type: "string" },
@@ -111,6 +115,11 @@ DDNM (--method ddnm):
   --variant svd|simplified  --fixed-lambda-noise  --fixed-deblur
   --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
 
+IR-SDE (--method irsde; --model required):
+  --solver sde|ode|posterior (sde)  --steps T  --max-sigma S  --schedule cosine|linear|constant  --eps E
+  --task sr --scale K (bicubic-upsample the LQ into mu)  --task inpaint --mask M.png (holes set to 1)
+  --noise-level S (DenoisingSDE networks without a mu input: start from the matching step)
+
 examples:
   deno run -A cli.ts restore small.png -o big.png --method ddnm --task sr --scale 4 --steps 50
   deno run -A cli.ts restore hole.png -o filled.png --method ddnm --task inpaint --mask mask.png
@@ -150,7 +159,7 @@ export interface RestoreContext {
 export type MethodRunner = (ctx: RestoreContext) => Promise<RestoreResult>;
 
 /** The runners by method name. */
-export const METHOD_RUNNERS: Record<string, MethodRunner> = { ddnm: _runDdnm };
+export const METHOD_RUNNERS: Record<string, MethodRunner> = { ddnm: _runDdnm, irsde: _runIrsde };
 
 function _str(v: ParsedArgs["values"][string]): string | undefined {
   return typeof v === "string" ? v : undefined;
@@ -249,6 +258,63 @@ async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
     signal: ctx.signal,
     onNote: ctx.onNote,
   });
+}
+
+async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
+  const v = ctx.values;
+  const model = _str(v.model);
+  if (!model) {
+    throw new UserError(
+      "--method irsde needs --model F.onnx (an IR-SDE noise network with its manifest)",
+    );
+  }
+  const taskName = _str(v.task);
+  if (taskName !== undefined && !["sr", "inpaint", "denoise"].includes(taskName)) {
+    throw new UserError(`--method irsde: --task must be sr, inpaint or denoise, got '${taskName}'`);
+  }
+  const task: IrsdeTask = { name: taskName as IrsdeTask["name"] };
+  if (task.name === "sr") task.scale = numberFlag(v, "scale", 0, { integer: true, min: 1 });
+  if (task.name === "inpaint") {
+    if (typeof v.mask !== "string") {
+      throw new UserError("--method irsde --task inpaint needs --mask M.png");
+    }
+    const mk = await readMask(v.mask, ctx.maxPixels);
+    if (mk.width !== ctx.observed.w || mk.height !== ctx.observed.h) {
+      throw new UserError(
+        `mask ${v.mask} is ${mk.width}x${mk.height}, the input is ${ctx.observed.w}x${ctx.observed.h}`,
+      );
+    }
+    task.mask = mk.mask;
+  } else if (v.mask !== undefined) throw new UserError(`--mask applies to --task inpaint`);
+  if (v["noise-level"] !== undefined) task.noiseLevel = numberFlag(v, "noise-level", 0, { min: 0 });
+  const sde: Partial<SdeSettings> = {};
+  if (v.steps !== undefined) {
+    sde.T = numberFlag(v, "steps", 100, { integer: true, min: 1, max: 10000 });
+  }
+  if (v["max-sigma"] !== undefined) sde.maxSigma = numberFlag(v, "max-sigma", 10, { min: 0 });
+  if (v.eps !== undefined) sde.eps = numberFlag(v, "eps", 0.01);
+  if (v.schedule !== undefined) sde.schedule = _str(v.schedule) as ThetaScheduleName;
+  return await restoreIrsde(ctx.observed.c === 1 ? _toRgb(ctx.observed) : ctx.observed, {
+    model,
+    modelSpec: _str(v["model-spec"]),
+    solver: _str(v.solver) as IrsdeSolver | undefined,
+    sde,
+    task,
+    seed: ctx.seed,
+    noise: ctx.noise,
+    backend: ctx.backend,
+    runtime: ctx.runtime,
+    threads: ctx.threads,
+    onProgress: ctx.onProgress,
+    signal: ctx.signal,
+    onNote: ctx.onNote,
+  });
+}
+
+function _toRgb(t: Tensor): Tensor {
+  const d = new Float32Array(3 * t.h * t.w);
+  for (let c = 0; c < 3; c++) d.set(t.data, c * t.h * t.w);
+  return new Tensor([1, 3, t.h, t.w], d);
 }
 
 /**

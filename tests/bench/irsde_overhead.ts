@@ -1,0 +1,28 @@
+// IR-SDE sampler overhead per step (everything but the network) at 512x512 on the CPU backend,
+// for each solver; the network is replaced by a constant. Run: deno run -A tests/bench/irsde_overhead.ts
+import { CpuBackend } from "../../kernels/cpu_backend.ts";
+import { GaussianNoise } from "../../lib/noise.ts";
+import { Tensor } from "../../lib/tensor.ts";
+import { irsdeSchedule } from "../../samplers/irsde_schedule.ts";
+import { irsdeSample, type NoisePredictor } from "../../samplers/irsde.ts";
+import { randomValues } from "../_graphs.ts";
+
+const size = Number(Deno.env.get("SIZE") ?? 512);
+const s = irsdeSchedule({ maxSigma: 10, T: 100, schedule: "cosine", eps: 0.005 });
+const n = 3 * size * size;
+const eps = new Tensor([1, 3, size, size], randomValues(n, 1));
+const mu = new Tensor([1, 3, size, size], randomValues(n, 2).map((v) => 0.5 + 0.3 * v));
+const constant: NoisePredictor = () => Promise.resolve(eps);
+console.log(
+  `IR-SDE sampler overhead per step, ${size}x${size}, T = 100, CPU backend (median of 3)`,
+);
+for (const solver of ["sde", "ode", "posterior"] as const) {
+  const times: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    await irsdeSample(constant, new CpuBackend(), mu, s, solver, new GaussianNoise(r));
+    times.push((performance.now() - t0) / 100);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`${solver.padEnd(10)} ${times[1].toFixed(2)} ms/step`);
+}
