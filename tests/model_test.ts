@@ -33,8 +33,13 @@ Deno.test("manifest parsing: defaults and errors that name the key", () => {
     isUser(/missing required key 'inputs\.t'/),
   );
   assert.throws(
-    () => parseManifest({ kind: "irsde", inputs: { x: "x", t: "t" }, output: "e" }, "c"),
-    isUser(/'inputs\.mu'/),
+    () => parseManifest({ kind: "irsde", inputs: { x: "x", mu: "mu" }, output: "e" }, "c"),
+    isUser(/'inputs\.t'/),
+  );
+  // an irsde network without `mu` is the DenoisingSDE variant
+  assert.equal(
+    parseManifest({ kind: "irsde", inputs: { x: "x", t: "t" }, output: "e" }, "d").inputs.mu,
+    undefined,
   );
   assert.throws(() => parseManifest({ ...base, output: 3 }, "d"), isUser(/'output'/));
   assert.throws(
