@@ -50,3 +50,7 @@ export * from "./samplers/operators/block_cs.ts";
 export * from "./lib/restore_irsde.ts";
 export * from "./lib/resize.ts";
 export * from "./samplers/irsde.ts";
+export * from "./lib/restore_diffbir.ts";
+export * from "./lib/color_fix.ts";
+export * from "./samplers/spaced_ddpm.ts";
+export * from "./samplers/tiling.ts";

@@ -75,3 +75,108 @@ export function convNetGraph(ch: number, layers: number, seed = 1): Uint8Array {
   g.output(g.node("Add", [h, t4]), "eps", "float32", ["n", 3, "h", "w"]);
   return g.toBytes();
 }
+
+/**
+ * Small stand-in DiffBIR networks (stage 1, VAE encoder/decoder, latent denoiser with `cond`
+ * and `context`) written with their manifests and a pipeline manifest into `dir`.
+ */
+export async function writeDiffbirStandIns(dir: string): Promise<string> {
+  const save = async (name: string, bytes: Uint8Array, manifest: Record<string, unknown>) => {
+    await Deno.writeFile(`${dir}/${name}.onnx`, bytes);
+    await Deno.writeTextFile(`${dir}/${name}.json`, JSON.stringify(manifest));
+  };
+  // stage 1: a 3x3 smoothing per channel
+  let g = new GraphBuilder("stage1");
+  let x = g.input("lq", "float32", ["n", 3, "h", "w"]);
+  const smooth = new Float32Array(27 * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let k = 0; k < 9; k++) {
+      smooth[(c * 3 + c) * 9 + k] = k === 4 ? 0.6 : 0.05;
+    }
+  }
+  g.output(
+    g.node("Conv", [x, g.constant("w", smooth, [3, 3, 3, 3])], { pads: [1, 1, 1, 1] }),
+    "hq",
+    "float32",
+    ["n", 3, "h", "w"],
+  );
+  await save("stage1", g.toBytes(), {
+    kind: "restorer",
+    inputs: { x: "lq" },
+    output: "hq",
+    range: [0, 1],
+  });
+  // encoder: 8x8 stride-8 conv to 4 channels; decoder: its transpose
+  const encW = randomValues(4 * 3 * 64, 21, 0.05);
+  g = new GraphBuilder("enc");
+  x = g.input("image", "float32", ["n", 3, "h", "w"]);
+  g.output(
+    g.node("Conv", [x, g.constant("w", encW, [4, 3, 8, 8])], { strides: [8, 8] }),
+    "latent",
+    "float32",
+    ["n", 4, "h8", "w8"],
+  );
+  await save("enc", g.toBytes(), {
+    kind: "vae-encoder",
+    inputs: { x: "image" },
+    output: "latent",
+    range: [-1, 1],
+  });
+  g = new GraphBuilder("dec");
+  x = g.input("latent", "float32", ["n", 4, "h", "w"]);
+  g.output(
+    g.node(
+      "ConvTranspose",
+      [x, g.constant("w", randomValues(4 * 3 * 64, 22, 0.05), [4, 3, 8, 8])],
+      { strides: [8, 8] },
+    ),
+    "image",
+    "float32",
+    ["n", 3, "h8", "w8"],
+  );
+  await save("dec", g.toBytes(), {
+    kind: "vae-decoder",
+    inputs: { x: "latent" },
+    output: "image",
+    range: [-1, 1],
+  });
+  // denoiser: conv3x3(concat(x, cond)) + a context bias + a timestep term
+  g = new GraphBuilder("den");
+  x = g.input("x", "float32", ["n", 4, "h", "w"]);
+  const t = g.input("t", "int64", ["n"]);
+  const cond = g.input("cond", "float32", ["n", 4, "h", "w"]);
+  const ctx = g.input("context", "float32", ["n", 8]);
+  const conv = g.node("Conv", [
+    g.node("Concat", [x, cond], { axis: 1 }),
+    g.constant("w", randomValues(4 * 8 * 9, 23, 0.2), [4, 8, 3, 3]),
+  ], { pads: [1, 1, 1, 1] });
+  const bias = g.node("Reshape", [
+    g.node("MatMul", [ctx, g.constant("m", randomValues(32, 24, 0.3), [8, 4])]),
+    g.constant("s", [-1, 4, 1, 1], [4]),
+  ]);
+  const tt = g.node("Reshape", [
+    g.node("Mul", [g.node("Cast", [t], { to: 1 }), g.constant("k", new Float32Array([1e-3]), [])]),
+    g.constant("s1", [-1, 1, 1, 1], [4]),
+  ]);
+  g.output(g.node("Add", [g.node("Add", [conv, bias]), tt]), "eps", "float32", ["n", 4, "h", "w"]);
+  await save("den", g.toBytes(), {
+    kind: "latent-denoiser",
+    inputs: { x: "x", t: "t", cond: "cond", context: "context" },
+    output: "eps",
+    timestep: { dtype: "int64" },
+    channels: 4,
+  });
+  const pipeline = `${dir}/pipeline.json`;
+  await Deno.writeTextFile(
+    pipeline,
+    JSON.stringify({
+      kind: "diffbir-pipeline",
+      stage1: "stage1.onnx",
+      vaeEncoder: "enc.onnx",
+      vaeDecoder: "dec.onnx",
+      denoiser: "den.onnx",
+      scaleFactor: 0.18215,
+    }),
+  );
+  return pipeline;
+}

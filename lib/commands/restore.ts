@@ -21,6 +21,7 @@ import { ProgressBar } from "../progress_bar.ts";
 import type { OrtChoice } from "../ort_runtime.ts";
 import { restoreDdnm, type RestoreProgress, type RestoreResult } from "../restore_ddnm.ts";
 import { type IrsdeTask, restoreIrsde } from "../restore_irsde.ts";
+import { restoreDiffbir } from "../restore_diffbir.ts";
 import type { IrsdeSolver } from "../../samplers/irsde.ts";
 import type { SdeSettings, ThetaScheduleName } from "../../samplers/irsde_schedule.ts";
 import type { DdnmTask, DdnmTaskName } from "../../samplers/ddnm_task.ts";
@@ -120,6 +121,13 @@ IR-SDE (--method irsde; --model required):
   --task sr --scale K (bicubic-upsample the LQ into mu)  --task inpaint --mask M.png (holes set to 1)
   --noise-level S (DenoisingSDE networks without a mu input: start from the matching step)
 
+DiffBIR (--method diffbir; --model pipeline.json):
+  --steps N (50)  --sampler spaced|ddim  --eta E (ddim, 0)  --cfg S  --rescale-cfg
+  --context F.npy --negative-context F.npy  --strength S (1)
+  --guidance-scale G (0: off)  --guidance-start 1001 --guidance-stop -1 --guidance-repeat 1
+  --guidance-loss mse|wmse  --guidance-space latent
+  --tile-size P --tile-stride Q (pixels)  --color-fix wavelet|adain|none  --upscale K
+
 examples:
   deno run -A cli.ts restore small.png -o big.png --method ddnm --task sr --scale 4 --steps 50
   deno run -A cli.ts restore hole.png -o filled.png --method ddnm --task inpaint --mask mask.png
@@ -159,7 +167,11 @@ export interface RestoreContext {
 export type MethodRunner = (ctx: RestoreContext) => Promise<RestoreResult>;
 
 /** The runners by method name. */
-export const METHOD_RUNNERS: Record<string, MethodRunner> = { ddnm: _runDdnm, irsde: _runIrsde };
+export const METHOD_RUNNERS: Record<string, MethodRunner> = {
+  ddnm: _runDdnm,
+  irsde: _runIrsde,
+  diffbir: _runDiffbir,
+};
 
 function _str(v: ParsedArgs["values"][string]): string | undefined {
   return typeof v === "string" ? v : undefined;
@@ -300,6 +312,84 @@ async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
     solver: _str(v.solver) as IrsdeSolver | undefined,
     sde,
     task,
+    seed: ctx.seed,
+    noise: ctx.noise,
+    backend: ctx.backend,
+    runtime: ctx.runtime,
+    threads: ctx.threads,
+    onProgress: ctx.onProgress,
+    signal: ctx.signal,
+    onNote: ctx.onNote,
+  });
+}
+
+async function _readContext(path: string): Promise<{ data: Float32Array; dims: number[] }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch {
+    throw new UserError(`context file ${path} not found`);
+  }
+  const a = decodeNpy(bytes, path);
+  return { data: a.data, dims: a.shape };
+}
+
+async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
+  const v = ctx.values;
+  const model = _str(v.model);
+  if (!model) {
+    throw new UserError(
+      '--method diffbir needs --model pipeline.json (a "diffbir-pipeline" manifest)',
+    );
+  }
+  if (v.task !== undefined) {
+    throw new UserError("--task applies to --method ddnm or irsde; DiffBIR is blind restoration");
+  }
+  const space = _str(v["guidance-space"]) ?? "latent";
+  if (space !== "latent") {
+    throw new UserError(
+      `--guidance-space ${space}: only latent guidance is offered (rgb guidance needs the VAE decoder's gradient, which an ONNX inference graph does not give)`,
+    );
+  }
+  const loss = _str(v["guidance-loss"]) ?? "mse";
+  if (loss !== "mse" && loss !== "wmse") {
+    throw new UserError(`--guidance-loss must be mse or wmse, got '${loss}'`);
+  }
+  const tileSize = v["tile-size"] === undefined
+    ? undefined
+    : numberFlag(v, "tile-size", 512, { integer: true, min: 8 });
+  const tileStride = v["tile-stride"] === undefined
+    ? undefined
+    : numberFlag(v, "tile-stride", 256, { integer: true, min: 8 });
+  if ((tileSize === undefined) !== (tileStride === undefined)) {
+    throw new UserError("--tile-size and --tile-stride go together");
+  }
+  const colorFix = _str(v["color-fix"]) ?? "wavelet";
+  const sampler = _str(v.sampler) ?? "spaced";
+  return await restoreDiffbir(ctx.observed.c === 1 ? _toRgb(ctx.observed) : ctx.observed, {
+    model,
+    steps: v.steps === undefined
+      ? undefined
+      : numberFlag(v, "steps", 50, { integer: true, min: 1, max: 1000 }),
+    sampler: sampler as "spaced" | "ddim",
+    eta: numberFlag(v, "eta", 0, { min: 0, max: 1 }),
+    cfg: numberFlag(v, "cfg", 1, { min: 0 }),
+    rescaleCfg: v["rescale-cfg"] === true,
+    context: typeof v.context === "string" ? await _readContext(v.context) : undefined,
+    negativeContext: typeof v["negative-context"] === "string"
+      ? await _readContext(v["negative-context"])
+      : undefined,
+    strength: numberFlag(v, "strength", 1, { min: 0 }),
+    guidance: {
+      scale: numberFlag(v, "guidance-scale", 0, { min: 0 }),
+      start: numberFlag(v, "guidance-start", 1001),
+      stop: numberFlag(v, "guidance-stop", -1),
+      repeat: numberFlag(v, "guidance-repeat", 1, { integer: true, min: 1 }),
+      loss,
+    },
+    tile: tileSize === undefined ? undefined : { size: tileSize, stride: tileStride! },
+    colorFix: colorFix as "wavelet" | "adain" | "none",
+    upscale: numberFlag(v, "upscale", 1, { min: 1 }),
     seed: ctx.seed,
     noise: ctx.noise,
     backend: ctx.backend,

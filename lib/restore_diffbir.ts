@@ -1,0 +1,429 @@
+/**
+ * `restoreDiffbir`: DiffBIR's two-stage pipeline around four ONNX networks (stage-1 restorer,
+ * VAE encoder returning the latent mean, VAE decoder, latent denoiser with control input).
+ *
+ * @module
+ */
+
+import { UserError } from "./errors.ts";
+import { Tensor } from "./tensor.ts";
+import { GaussianNoise, type NoiseSource } from "./noise.ts";
+import { Model } from "./model.ts";
+import { readJsonFile } from "./manifest.ts";
+import type { OrtChoice } from "./ort_runtime.ts";
+import { resizeBicubic } from "./resize.ts";
+import { adainColorFix, waveletReconstruction } from "./color_fix.ts";
+import type { Backend } from "../kernels/backend.ts";
+import { CpuBackend } from "../kernels/cpu_backend.ts";
+import {
+  applyLatentGuidance,
+  cfgCombine,
+  ddimSchedule,
+  ddimStep,
+  type GuidanceSettings,
+  predictX0,
+  rescaledCfgScale,
+  spacedSchedule,
+  spacedStep,
+} from "../samplers/spaced_ddpm.ts";
+import {
+  accumulateTile,
+  cropTile,
+  gaussianWeights,
+  normalizeTiles,
+  slidingWindows,
+  tiledApply,
+} from "../samplers/tiling.ts";
+import type { RestoreProgress, RestoreResult } from "./restore_ddnm.ts";
+
+/** The four networks of a DiffBIR pipeline and its latent scale factor. */
+export interface DiffbirModels {
+  /** Stage-1 restorer ([0,1] in and out). */
+  stage1: Model;
+  /** VAE encoder (latent mean). */
+  encoder: Model;
+  /** VAE decoder. */
+  decoder: Model;
+  /** Latent denoiser with `cond` (and optionally `context`, `strength`). */
+  denoiser: Model;
+  /** The latent scale factor (SD: 0.18215). */
+  scaleFactor: number;
+}
+
+/**
+ * Load a `diffbir-pipeline` manifest: keys `stage1`, `vaeEncoder`, `vaeDecoder`, `denoiser`
+ * (ONNX files relative to it, each with its manifest beside it) and `scaleFactor`.
+ *
+ * @param path The pipeline manifest.
+ * @param options Runtime options.
+ * @returns The loaded models.
+ */
+export async function loadDiffbirPipeline(
+  path: string,
+  options: { runtime?: OrtChoice; threads?: number; onNote?: (m: string) => void } = {},
+): Promise<DiffbirModels> {
+  const json = await readJsonFile(path, "pipeline manifest");
+  if (
+    typeof json !== "object" || json === null ||
+    (json as Record<string, unknown>).kind !== "diffbir-pipeline"
+  ) {
+    throw new UserError(
+      `${path}: a DiffBIR --model must be a pipeline manifest with "kind": "diffbir-pipeline"`,
+    );
+  }
+  const j = json as Record<string, unknown>;
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+  const load = async (key: string, kind: string) => {
+    const rel = j[key];
+    if (typeof rel !== "string") throw new UserError(`${path}: missing required key '${key}'`);
+    const m = await Model.load({ path: rel.startsWith("/") ? rel : dir + rel }, options);
+    if (m.manifest.kind !== kind) {
+      throw new UserError(
+        `${m.name}: key '${key}' needs a '${kind}' model, found '${m.manifest.kind}'`,
+      );
+    }
+    return m;
+  };
+  const scaleFactor = j.scaleFactor === undefined ? 0.18215 : Number(j.scaleFactor);
+  if (!Number.isFinite(scaleFactor) || scaleFactor <= 0) {
+    throw new UserError(`${path}: key 'scaleFactor' must be a positive number`);
+  }
+  return {
+    stage1: await load("stage1", "restorer"),
+    encoder: await load("vaeEncoder", "vae-encoder"),
+    decoder: await load("vaeDecoder", "vae-decoder"),
+    denoiser: await load("denoiser", "latent-denoiser"),
+    scaleFactor,
+  };
+}
+
+/** Options of {@linkcode restoreDiffbir}. */
+export interface DiffbirRestoreOptions {
+  /** The pipeline (a loaded one, or a pipeline manifest path). */
+  model: DiffbirModels | string;
+  /** Sampling steps (default 50). */
+  steps?: number;
+  /** `spaced` (default) or `ddim`. */
+  sampler?: "spaced" | "ddim";
+  /** DDIM's η (default 0, as DiffBIR's pipeline). */
+  eta?: number;
+  /** Classifier-free guidance scale (default 1). */
+  cfg?: number;
+  /** Rescale the CFG scale with the timestep (DiffBIR's `--rescale_cfg`). */
+  rescaleCfg?: boolean;
+  /** Text context for the denoiser's `context` input. */
+  context?: { data: Float32Array; dims: readonly number[] };
+  /** The negative context (CFG). */
+  negativeContext?: { data: Float32Array; dims: readonly number[] };
+  /** Control strength (fed to a `strength` input; default 1). */
+  strength?: number;
+  /** Restoration guidance (v2 semantics), off when absent or scale 0. */
+  guidance?: {
+    scale: number;
+    start?: number;
+    stop?: number;
+    repeat?: number;
+    loss?: "mse" | "wmse";
+  };
+  /** Tiled sampling (and tiled stage 1 and VAE): tile and stride in pixels. */
+  tile?: { size: number; stride: number };
+  /** Colour fix against the stage-1 output (default wavelet). */
+  colorFix?: "wavelet" | "adain" | "none";
+  /** Bicubic upscale of the input before stage 1 (default 1). */
+  upscale?: number;
+  /** Seed (default 0). */
+  seed?: number;
+  /** Recorded draws. */
+  noise?: NoiseSource;
+  /** Backend. */
+  backend?: Backend;
+  /** ONNX runtime for a pipeline given by path. */
+  runtime?: OrtChoice;
+  /** Runtime threads. */
+  threads?: number;
+  /** Progress. */
+  onProgress?: (p: RestoreProgress) => void;
+  /** Cancellation. */
+  signal?: AbortSignal;
+  /** Notes. */
+  onNote?: (m: string) => void;
+}
+
+function _pad(t: Tensor, multiple: number): Tensor {
+  const [n, c, h, w] = t.shape;
+  const H = Math.ceil(h / multiple) * multiple, W = Math.ceil(w / multiple) * multiple;
+  if (H === h && W === w) return t;
+  const out = Tensor.zeros([n, c, H, W]);
+  for (let p = 0; p < n * c; p++) {
+    for (let i = 0; i < h; i++) {
+      out.data.set(t.data.subarray((p * h + i) * w, (p * h + i + 1) * w), (p * H + i) * W);
+    }
+  }
+  return out;
+}
+
+/**
+ * w-MSE weights from the target image (SEEDS.md 3.6): gray of (target+1)/2, replicate pad 1,
+ * Sobel magnitude, 2x2 block sums, w = 1 − tanh; here averaged over 8x8 pixel blocks to the
+ * latent grid, since guidance runs in latent space (the reference's weight map only fits rgb).
+ *
+ * @param clean The stage-1 output in [0,1], [1, 3, H, W] (H, W multiples of 8).
+ * @returns Weights per latent pixel.
+ */
+export function wmseLatentWeights(clean: Tensor): Float32Array {
+  const [, , h, w] = clean.shape;
+  const plane = h * w, d = clean.data;
+  const gray = new Float32Array(plane);
+  for (let p = 0; p < plane; p++) {
+    gray[p] = 0.2989 * d[p] + 0.587 * d[plane + p] + 0.114 * d[2 * plane + p];
+  }
+  const at = (i: number, j: number) =>
+    gray[Math.min(h - 1, Math.max(0, i)) * w + Math.min(w - 1, Math.max(0, j))];
+  const mag = new Float32Array(plane);
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      const gx = at(i - 1, j - 1) - at(i - 1, j + 1) + 2 * at(i, j - 1) - 2 * at(i, j + 1) +
+        at(i + 1, j - 1) - at(i + 1, j + 1);
+      const gy = at(i - 1, j - 1) + 2 * at(i - 1, j) + at(i - 1, j + 1) - at(i + 1, j - 1) -
+        2 * at(i + 1, j) - at(i + 1, j + 1);
+      mag[i * w + j] = Math.sqrt(gx * gx + gy * gy);
+    }
+  }
+  const px = new Float32Array(plane);
+  for (let i = 0; i < h; i += 2) {
+    for (let j = 0; j < w; j += 2) {
+      const s = 1 -
+        Math.tanh(
+          mag[i * w + j] + mag[i * w + j + 1] + mag[(i + 1) * w + j] + mag[(i + 1) * w + j + 1],
+        );
+      px[i * w + j] =
+        px[i * w + j + 1] =
+        px[(i + 1) * w + j] =
+        px[(i + 1) * w + j + 1] =
+          s;
+    }
+  }
+  const lh = h / 8, lw = w / 8, out = new Float32Array(lh * lw);
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      out[Math.floor(i / 8) * lw + Math.floor(j / 8)] += px[i * w + j] / 64;
+    }
+  }
+  return out;
+}
+
+/**
+ * Restore an image with DiffBIR.
+ *
+ * Pipeline: (bicubic upscale) → stage 1 → pad to a multiple of 64 (8 when tiled) → condition
+ * latent c = scaleFactor · E(2·clean − 1) → sample z (x_T, then one draw per step) with CFG and
+ * guidance → image = (D(z / scaleFactor) + 1)/2, cropped → colour fix against the stage-1
+ * output.
+ *
+ * @example
+ * ```ts ignore
+ * import { restoreDiffbir } from "./restore_diffbir.ts";
+ * const { image } = await restoreDiffbir(lq, { model: "diffbir/pipeline.json", steps: 50, seed: 231 });
+ * ```
+ *
+ * @param lq The input, [1, 3, h, w] in [0,1].
+ * @param options Pipeline and sampler settings.
+ * @returns The restored image in [0,1] (unclipped) and a report.
+ */
+export async function restoreDiffbir(
+  lq: Tensor,
+  options: DiffbirRestoreOptions,
+): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const steps = options.steps ?? 50;
+  const samplerName = options.sampler ?? "spaced";
+  if (samplerName !== "spaced" && samplerName !== "ddim") {
+    throw new UserError(`--sampler must be spaced or ddim, got '${samplerName}'`);
+  }
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) {
+    throw new UserError(`--steps must be an integer in [1, 1000], got ${steps}`);
+  }
+  if (samplerName === "spaced" && steps < 2) {
+    throw new UserError(
+      "the spaced sampler needs --steps >= 2 (one step has no respacing, as DiffBIR #172)",
+    );
+  }
+  const cfg = options.cfg ?? 1;
+  if (!(cfg >= 0) || !Number.isFinite(cfg)) throw new UserError(`--cfg must be >= 0, got ${cfg}`);
+  const upscale = options.upscale ?? 1;
+  if (!(upscale >= 1) || !Number.isFinite(upscale)) {
+    throw new UserError(`--upscale must be >= 1, got ${upscale}`);
+  }
+  const colorFix = options.colorFix ?? "wavelet";
+  if (!["wavelet", "adain", "none"].includes(colorFix)) {
+    throw new UserError(`--color-fix must be wavelet, adain or none, got '${colorFix}'`);
+  }
+  const g = options.guidance;
+  const guiding = !!g && g.scale !== 0;
+  if (guiding && options.tile) {
+    throw new UserError("restoration guidance cannot be combined with tiling (as in DiffBIR v2)");
+  }
+  if (guiding && !(g!.repeat === undefined || (Number.isInteger(g!.repeat) && g!.repeat >= 1))) {
+    throw new UserError(`--guidance-repeat must be an integer >= 1, got ${g!.repeat}`);
+  }
+  if (options.tile) {
+    const { size, stride } = options.tile;
+    if (!Number.isInteger(size) || size < 8 || size % 8 !== 0) {
+      throw new UserError(`--tile-size must be a multiple of 8, got ${size}`);
+    }
+    if (!Number.isInteger(stride) || stride < 8 || stride % 8 !== 0 || stride > size) {
+      throw new UserError(`--tile-stride must be a multiple of 8 in [8, tile size], got ${stride}`);
+    }
+  }
+  const models = typeof options.model === "string"
+    ? await loadDiffbirPipeline(options.model, {
+      runtime: options.runtime,
+      threads: options.threads,
+      onNote: options.onNote,
+    })
+    : options.model;
+  const den = models.denoiser.manifest;
+  if (den.inputs.context !== undefined && !options.context) {
+    throw new UserError(`${models.denoiser.name} has a 'context' input: give --context f.npy`);
+  }
+  if (cfg !== 1 && !options.negativeContext) {
+    throw new UserError(`--cfg ${cfg} needs both --context and --negative-context`);
+  }
+  const backend = options.backend ?? new CpuBackend();
+  const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);
+  const tile = options.tile;
+
+  // stage 1 on the (upscaled) input
+  const input = upscale === 1
+    ? lq
+    : resizeBicubic(lq, Math.round(lq.h * upscale), Math.round(lq.w * upscale), -0.5);
+  const s1 = models.stage1;
+  const [s1lo, s1hi] = s1.manifest.range;
+  const runStage1 = (t: Tensor) =>
+    s1.run({ x: t.map((v) => s1lo + (s1hi - s1lo) * v) }, "stage 1").then((o) =>
+      o.map((v) => (v - s1lo) / (s1hi - s1lo))
+    );
+  const clean = tile
+    ? await tiledApply(input, tile.size, tile.stride, s1.manifest.spatialFactor, runStage1)
+    : await runStage1(input);
+  const [, , h0, w0] = clean.shape;
+  const padded = _pad(clean, tile ? 8 : 64);
+
+  // condition latent: scaleFactor · E(2·clean − 1), the encoder's latent mean
+  const enc = models.encoder, sf = models.scaleFactor;
+  const [elo, ehi] = enc.manifest.range;
+  const encode = (t: Tensor) =>
+    enc.run({ x: t.map((v) => elo + (ehi - elo) * v) }, "VAE encoder").then((o) =>
+      o.map((v) => sf * v)
+    );
+  const cond = tile
+    ? await tiledApply(padded, tile.size, tile.stride, 1 / enc.manifest.spatialFactor, encode)
+    : await encode(padded);
+  const latentShape = cond.shape;
+  const target = cond;
+
+  // the denoiser call, tiled (Gaussian-weighted model outputs) or whole
+  const strength = options.strength ?? 1;
+  const callDenoiser = async (
+    x: Tensor,
+    t: number,
+    context: { data: Float32Array; dims: readonly number[] } | undefined,
+    label: string,
+  ) => {
+    if (!tile) return await models.denoiser.run({ x, t, cond, context, strength }, label);
+    const lt = tile.size / 8, ls = tile.stride / 8;
+    const acc = Tensor.zeros(x.shape), wsum = new Float32Array(x.h * x.w);
+    const th = Math.min(lt, x.h), tw = Math.min(lt, x.w);
+    const weights = gaussianWeights(tw, th);
+    for (const o of slidingWindows(x.h, x.w, lt, ls)) {
+      const out = await models.denoiser.run({
+        x: cropTile(x, o.y, o.x, th, tw),
+        t,
+        cond: cropTile(cond, o.y, o.x, th, tw),
+        context,
+        strength,
+      }, label);
+      accumulateTile(acc, wsum, out, weights, o.y, o.x);
+    }
+    return normalizeTiles(acc, wsum);
+  };
+  const guidedOutput = async (x: Tensor, t: number, label: string) => {
+    const c = await callDenoiser(x, t, options.context, label);
+    if (cfg === 1 || !options.negativeContext) return c;
+    const u = await callDenoiser(x, t, options.negativeContext, `${label} (unconditional)`);
+    return cfgCombine(backend, c, u, options.rescaleCfg ? rescaledCfgScale(cfg, t) : cfg);
+  };
+
+  const draws = samplerName === "spaced"
+    ? steps
+    : ddimSchedule(den.schedule, steps).timesteps.length;
+  noise.require((1 + draws) * latentShape[0] * latentShape[1] * latentShape[2] * latentShape[3]);
+  const x = backend.randn(Tensor.zeros(latentShape), noise);
+  const z = Tensor.zeros(latentShape);
+  const x0 = Tensor.zeros(latentShape);
+  const guidance: GuidanceSettings | null = guiding
+    ? {
+      scale: g!.scale,
+      start: g!.start ?? 1001,
+      stop: g!.stop ?? -1,
+      repeat: g!.repeat ?? 1,
+      weights: g!.loss === "wmse" ? wmseLatentWeights(padded) : null,
+    }
+    : null;
+  const progress = (step: number) =>
+    options.onProgress?.({ step, total: draws, window: 1, windows: 1 });
+  const check = () => {
+    if (options.signal?.aborted) {
+      throw options.signal.reason ?? new DOMException("aborted", "AbortError");
+    }
+  };
+  if (samplerName === "spaced") {
+    const s = spacedSchedule(den.schedule, steps);
+    for (let k = steps - 1; k >= 0; k--) {
+      check();
+      const t = s.timesteps[k];
+      const out = await guidedOutput(x, t, `step ${steps - k}/${steps} (t=${t})`);
+      predictX0(backend, x0, x, out, s.alphaBar[k], den.prediction);
+      if (guidance) applyLatentGuidance(backend, x0, target, s.coef1[k], t, guidance);
+      backend.randn(z, noise);
+      spacedStep(backend, x, x0, s, k, z);
+      progress(steps - k);
+    }
+  } else {
+    const s = ddimSchedule(den.schedule, steps);
+    const scratch = { eps: Tensor.zeros(latentShape), x0 };
+    for (let k = s.timesteps.length - 1; k >= 0; k--) {
+      check();
+      const t = s.timesteps[k];
+      const out = await guidedOutput(x, t, `step ${draws - k}/${draws} (t=${t})`);
+      backend.randn(z, noise);
+      ddimStep(backend, x, out, s, k, options.eta ?? 0, den.prediction, z, scratch);
+      progress(draws - k);
+    }
+  }
+
+  // decode: (D(z / scaleFactor) + 1)/2, cropped to the stage-1 size, then the colour fix
+  const dec = models.decoder;
+  const [dlo, dhi] = dec.manifest.range;
+  const decode = (t: Tensor) =>
+    dec.run({ x: t.map((v) => v / sf) }, "VAE decoder").then((o) =>
+      o.map((v) => (v - dlo) / (dhi - dlo))
+    );
+  const decoded = tile
+    ? await tiledApply(x, tile.size / 8, tile.stride / 8, dec.manifest.spatialFactor, decode)
+    : await decode(x);
+  const image = cropTile(decoded, 0, 0, h0, w0);
+  const fixed = colorFix === "wavelet"
+    ? waveletReconstruction(image, clean)
+    : colorFix === "adain"
+    ? adainColorFix(image, clean)
+    : image;
+  return {
+    image: fixed,
+    model: typeof options.model === "string" ? options.model : models.denoiser.name,
+    runtime: models.denoiser.runtime,
+    backend: backend.name,
+    calls: models.denoiser.stats.calls,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * DiffBIR's samplers as data plus pure steps: the spaced DDPM sampler (IDDPM respacing),
+ * DDIM, classifier-free guidance and v2's restoration guidance (SEEDS.md 3.4 to 3.6).
+ *
+ * @module
+ */
+
+import type { Backend } from "../kernels/backend.ts";
+import { Tensor } from "../lib/tensor.ts";
+import type { Prediction } from "../lib/manifest.ts";
+import {
+  alphaBar,
+  betaSchedule,
+  type BetaScheduleName,
+  rescaleZeroTerminalSnr,
+} from "./beta_schedule.ts";
+import { type RespacedSchedule, respacedSchedule, spaceTimesteps } from "./respacing.ts";
+
+/** The training schedule of a latent denoiser. */
+export interface LatentSchedule {
+  /** Beta schedule name (DiffBIR: scaled_linear). */
+  beta: BetaScheduleName;
+  /** First beta. */
+  betaStart: number;
+  /** Last beta. */
+  betaEnd: number;
+  /** Training steps. */
+  trainSteps: number;
+  /** Zero-terminal-SNR rescale (v2.1). */
+  zeroTerminalSnr?: boolean;
+}
+
+/**
+ * ā over all training steps (float64), with the zero-terminal-SNR rescale when asked.
+ *
+ * @param s The training schedule.
+ * @returns ā_t.
+ */
+export function latentAlphaBar(s: LatentSchedule): Float64Array {
+  const ab = alphaBar(betaSchedule(s.beta, s));
+  return s.zeroTerminalSnr ? rescaleZeroTerminalSnr(ab) : ab;
+}
+
+/**
+ * The spaced sampler's schedule for N steps.
+ *
+ * @param s The training schedule.
+ * @param steps N (at least 2: IDDPM respacing of one step is undefined, as DiffBIR #172).
+ * @returns The respaced posterior.
+ */
+export function spacedSchedule(s: LatentSchedule, steps: number): RespacedSchedule {
+  return respacedSchedule(latentAlphaBar(s), spaceTimesteps(s.trainSteps, String(steps)));
+}
+
+/**
+ * x0 from the model output at respaced index k: ε (x0 = √(1/ã) x − √(1/ã − 1) ε) or
+ * v (x0 = √ã x − √(1−ã) v); no clamp, as the reference.
+ *
+ * @param backend Where the math runs.
+ * @param out Receives x0.
+ * @param x The state.
+ * @param output The (guided) model output.
+ * @param alphaBarK ã_k.
+ * @param prediction `eps` or `v`.
+ * @returns out.
+ */
+export function predictX0(
+  backend: Backend,
+  out: Tensor,
+  x: Tensor,
+  output: Tensor,
+  alphaBarK: number,
+  prediction: Prediction,
+): Tensor {
+  const f = Math.fround;
+  if (prediction === "v") {
+    return backend.combine(out, [[f(Math.sqrt(alphaBarK)), x], [
+      -f(Math.sqrt(1 - alphaBarK)),
+      output,
+    ]]);
+  }
+  if (prediction === "x0") return backend.combine(out, [[1, output]]);
+  return backend.combine(out, [[f(Math.sqrt(1 / alphaBarK)), x], [
+    -f(Math.sqrt(1 / alphaBarK - 1)),
+    output,
+  ]]);
+}
+
+/**
+ * Classifier-free guidance: out = u + s (c − u) (in place on `cond`); s = 1 keeps c.
+ *
+ * @param backend Where the math runs.
+ * @param cond The conditional output (overwritten).
+ * @param uncond The unconditional output.
+ * @param scale s.
+ * @returns The guided output.
+ */
+export function cfgCombine(backend: Backend, cond: Tensor, uncond: Tensor, scale: number): Tensor {
+  if (scale === 1) return cond;
+  return backend.combine(cond, [[scale, cond], [1 - scale, uncond]]);
+}
+
+/**
+ * DiffBIR's rescaled CFG scale at model timestep τ: 1 + s (1 − cos(π ((1000 − τ)/1000)^5))/2.
+ *
+ * @param scale s.
+ * @param timestep τ.
+ * @returns The effective scale.
+ */
+export function rescaledCfgScale(scale: number, timestep: number): number {
+  return 1 + (scale * (1 - Math.cos(Math.PI * ((1000 - timestep) / 1000) ** 5))) / 2;
+}
+
+/** Settings of v2's restoration guidance. */
+export interface GuidanceSettings {
+  /** G (the gradient is scaled by G·3000). */
+  scale: number;
+  /** Active when stop < τ + 1 < start. */
+  start: number;
+  /** See `start`. */
+  stop: number;
+  /** Repeats per step. */
+  repeat: number;
+  /** The loss' per-element weights (w-MSE), or null for MSE. */
+  weights: Float32Array | null;
+}
+
+/**
+ * v2's latent restoration guidance at respaced index k: `repeat` times,
+ * g = −∂/∂x0 [mean_CHW w (x0 − target)²] · G · 3000 and x0 ← x0 + g / coef1_k, so the posterior
+ * mean moves by exactly g. The MSE gradient is analytic: 2 w (x0 − target) / (C·H·W).
+ *
+ * @param backend Where the math runs.
+ * @param x0 The predicted x0 (updated in place).
+ * @param target The target latent.
+ * @param coef1 coef1_k of the posterior.
+ * @param timestep τ_k.
+ * @param g The guidance settings.
+ * @returns Whether guidance was applied at this step.
+ */
+export function applyLatentGuidance(
+  backend: Backend,
+  x0: Tensor,
+  target: Tensor,
+  coef1: number,
+  timestep: number,
+  g: GuidanceSettings,
+): boolean {
+  if (!(g.stop < timestep + 1 && timestep + 1 < g.start) || g.scale === 0) return false;
+  const per = x0.size / x0.n;
+  const k = (2 * g.scale * 3000) / per / Math.fround(coef1);
+  for (let r = 0; r < g.repeat; r++) {
+    if (g.weights) {
+      const w = g.weights, xd = x0.data, td = target.data;
+      for (let i = 0; i < xd.length; i++) xd[i] -= k * w[i % w.length] * (xd[i] - td[i]);
+    } else {
+      backend.combine(x0, [[1 - k, x0], [k, target]]);
+    }
+  }
+  return true;
+}
+
+/**
+ * One spaced DDPM step k: mean = coef1 x0 + coef2 x; x ← mean + [k ≠ 0] √var z.
+ *
+ * @param backend Where the math runs.
+ * @param x The state (overwritten).
+ * @param x0 The (guided) x0.
+ * @param s The respaced schedule.
+ * @param k Respaced index.
+ * @param z This step's noise.
+ */
+export function spacedStep(
+  backend: Backend,
+  x: Tensor,
+  x0: Tensor,
+  s: RespacedSchedule,
+  k: number,
+  z: Tensor,
+): void {
+  const f = Math.fround;
+  const sd = k === 0 ? 0 : Math.sqrt(f(s.variance[k]));
+  backend.combine(x, [[f(s.coef1[k]), x0], [f(s.coef2[k]), x], [sd, z]]);
+}
+
+/** The DDIM sampler's schedule (DiffBIR HEAD): timesteps range(0, 1000, 1000//N) + 1. */
+export interface DdimSchedule {
+  /** Model timesteps, ascending. */
+  timesteps: number[];
+  /** ā at each timestep. */
+  alphaBar: Float64Array;
+  /** ā at the previous timestep (ā_0 for the first: the last step lands on ā_0, not 1). */
+  alphaBarPrev: Float64Array;
+}
+
+/**
+ * DDIM's schedule for N steps.
+ *
+ * @param s The training schedule.
+ * @param steps N.
+ * @returns The schedule.
+ */
+export function ddimSchedule(s: LatentSchedule, steps: number): DdimSchedule {
+  const ab = latentAlphaBar(s);
+  const stride = Math.floor(s.trainSteps / steps);
+  const timesteps: number[] = [];
+  for (let t = 0; t < s.trainSteps; t += stride) timesteps.push(t + 1);
+  const a = Float64Array.from(timesteps, (t) => ab[Math.min(t, ab.length - 1)]);
+  const prev = Float64Array.from(timesteps, (_, k) => (k === 0 ? ab[0] : a[k - 1]));
+  return { timesteps, alphaBar: a, alphaBarPrev: prev };
+}
+
+/**
+ * One DDIM step (Song et al. 2021, Eq. 12): σ = η√((1−a_prev)/(1−a)(1 − a/a_prev)),
+ * x_prev = √a_prev x0 + √(1 − a_prev − σ²) ε + σ z (v outputs converted: ε = √a v + √(1−a) x).
+ *
+ * @param backend Where the math runs.
+ * @param x The state (overwritten).
+ * @param output The (guided) model output.
+ * @param s The DDIM schedule.
+ * @param k Index.
+ * @param eta η.
+ * @param prediction `eps` or `v`.
+ * @param z This step's noise.
+ * @param scratch A buffer for ε and x0.
+ */
+export function ddimStep(
+  backend: Backend,
+  x: Tensor,
+  output: Tensor,
+  s: DdimSchedule,
+  k: number,
+  eta: number,
+  prediction: Prediction,
+  z: Tensor,
+  scratch: { eps: Tensor; x0: Tensor },
+): void {
+  const a = s.alphaBar[k], ap = s.alphaBarPrev[k];
+  const eps = prediction === "v"
+    ? backend.combine(scratch.eps, [[Math.sqrt(a), output], [Math.sqrt(1 - a), x]])
+    : backend.combine(scratch.eps, [[1, output]]);
+  backend.combine(scratch.x0, [[1 / Math.sqrt(a), x], [-Math.sqrt(1 - a) / Math.sqrt(a), eps]]);
+  const sigma = eta * Math.sqrt(((1 - ap) / (1 - a)) * (1 - a / ap));
+  backend.combine(x, [[Math.sqrt(ap), scratch.x0], [
+    Math.sqrt(Math.max(0, 1 - ap - sigma * sigma)),
+    eps,
+  ], [sigma, z]]);
+}
+
+/**
+ * Allocate a tensor like `t`.
+ *
+ * @param t The template.
+ * @returns A zero tensor of the same shape.
+ */
+export function like(t: Tensor): Tensor {
+  return Tensor.zeros(t.shape);
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { decodeNpy, encodeNpy } from "../lib/npy.ts";
+import { encodePng } from "../lib/png.ts";
+import { errorLines, runCli } from "./_cli.ts";
+import { randomValues, writeDiffbirStandIns } from "./_graphs.ts";
+
+const dir = await Deno.makeTempDir();
+const pipeline = await writeDiffbirStandIns(dir);
+await Deno.writeFile(
+  `${dir}/in.png`,
+  encodePng(randomValues(3 * 48 * 40, 1).map((v) => 0.5 + 0.3 * v), 40, 48, 3),
+);
+await Deno.writeFile(`${dir}/ctx.npy`, encodeNpy([1, 8], randomValues(8, 2)));
+await Deno.writeFile(`${dir}/neg.npy`, encodeNpy([1, 8], randomValues(8, 3)));
+const base = [
+  "restore",
+  "in.png",
+  "-o",
+  "out.npy",
+  "--method",
+  "diffbir",
+  "--model",
+  pipeline,
+  "--steps",
+  "4",
+  "--quiet",
+];
+
+Deno.test("restore --method diffbir: padding, cropping, samplers, tiling and colour fixes", async () => {
+  for (
+    const extra of [
+      ["--context", "ctx.npy"],
+      ["--context", "ctx.npy", "--negative-context", "neg.npy", "--cfg", "3", "--sampler", "ddim"],
+      ["--context", "ctx.npy", "--tile-size", "32", "--tile-stride", "16", "--color-fix", "adain"],
+      [
+        "--context",
+        "ctx.npy",
+        "--guidance-scale",
+        "0.05",
+        "--guidance-loss",
+        "wmse",
+        "--upscale",
+        "2",
+        "--color-fix",
+        "none",
+      ],
+    ]
+  ) {
+    const r = await runCli([...base, ...extra], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const out = decodeNpy(await Deno.readFile(`${dir}/out.npy`));
+    const up = extra.includes("--upscale") ? 2 : 1;
+    assert.deepEqual(out.shape, [1, 3, 48 * up, 40 * up], extra.join(" "));
+    assert.ok(out.data.every(Number.isFinite));
+    await Deno.remove(`${dir}/out.npy`);
+  }
+});
+
+Deno.test("restore --method diffbir: argument errors", async () => {
+  for (
+    const [extra, pattern] of [
+      [[], /has a 'context' input: give --context/],
+      [
+        ["--context", "ctx.npy", "--cfg", "4"],
+        /--cfg 4 needs both --context and --negative-context/,
+      ],
+      [["--context", "ctx.npy", "--guidance-space", "rgb"], /only latent guidance is offered/],
+      [[
+        "--context",
+        "ctx.npy",
+        "--guidance-scale",
+        "1",
+        "--tile-size",
+        "32",
+        "--tile-stride",
+        "16",
+      ], /cannot be combined with tiling/],
+      [
+        ["--context", "ctx.npy", "--tile-size", "30", "--tile-stride", "16"],
+        /--tile-size must be a multiple of 8/,
+      ],
+      [["--context", "ctx.npy", "--sampler", "euler"], /--sampler must be spaced or ddim/],
+      [
+        ["--context", "ctx.npy", "--color-fix", "hist"],
+        /--color-fix must be wavelet, adain or none/,
+      ],
+      [["--context", "missing.npy"], /context file missing\.npy not found/],
+      [
+        ["--context", "ctx.npy", "--solver", "ode"],
+        /--solver applies to --method irsde, not diffbir/,
+      ],
+    ] as [string[], RegExp][]
+  ) {
+    const r = await runCli([...base, ...extra], dir);
+    const lines = errorLines(r.stderr);
+    assert.notEqual(r.code, 0, extra.join(" "));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], pattern);
+  }
+  const bad = await runCli([
+    "restore",
+    "in.png",
+    "-o",
+    "o.png",
+    "--method",
+    "diffbir",
+    "--model",
+    `${dir}/den.json`,
+  ], dir);
+  assert.match(
+    errorLines(bad.stderr)[0],
+    /must be a pipeline manifest with "kind": "diffbir-pipeline"/,
+  );
+});

@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { Tensor } from "../lib/tensor.ts";
+import { adainColorFix, waveletDecomposition, waveletReconstruction } from "../lib/color_fix.ts";
+import {
+  applyLatentGuidance,
+  cfgCombine,
+  ddimSchedule,
+  ddimStep,
+  latentAlphaBar,
+  rescaledCfgScale,
+  spacedSchedule,
+  spacedStep,
+} from "../samplers/spaced_ddpm.ts";
+import {
+  accumulateTile,
+  gaussianWeights,
+  normalizeTiles,
+  slidingWindows,
+  tiledApply,
+} from "../samplers/tiling.ts";
+import { randomValues } from "./_graphs.ts";
+
+const backend = new CpuBackend();
+const SD = { beta: "scaled_linear" as const, betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 };
+const close = (a: number, b: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+
+Deno.test("CFG: scale 1 is exactly the conditional output; rescaled-CFG values", () => {
+  const c = new Tensor([1, 4, 2, 2], randomValues(16, 1));
+  const u = new Tensor([1, 4, 2, 2], randomValues(16, 2));
+  const keep = c.data.slice();
+  assert.deepEqual(cfgCombine(backend, c, u, 1).data, keep);
+  const g = cfgCombine(backend, c.clone(), u, 4);
+  for (let i = 0; i < 16; i++) {
+    close(g.data[i], u.data[i] + 4 * (keep[i] - u.data[i]), 1e-6, "u + s(c − u)");
+  }
+  close(rescaledCfgScale(6, 999), 1.0, 1e-9, "s_eff(999)");
+  close(rescaledCfgScale(6, 500), 1.0144, 1e-4, "s_eff(500)");
+  close(rescaledCfgScale(6, 0), 7.0, 1e-12, "s_eff(0)");
+});
+
+Deno.test("guidance (v2): the posterior mean moves by exactly g; window and repeats", () => {
+  const s = spacedSchedule(SD, 20);
+  const k = 10, t = s.timesteps[k];
+  const x = new Tensor([1, 4, 4, 4], randomValues(64, 3));
+  const x0 = new Tensor([1, 4, 4, 4], randomValues(64, 4));
+  const target = new Tensor([1, 4, 4, 4], randomValues(64, 5));
+  const z = Tensor.zeros(x.shape);
+  const plain = x.clone();
+  spacedStep(backend, plain, x0.clone(), s, k, z);
+  const guided0 = x0.clone();
+  assert.ok(
+    applyLatentGuidance(backend, guided0, target, s.coef1[k], t, {
+      scale: 0.02,
+      start: 1001,
+      stop: -1,
+      repeat: 1,
+      weights: null,
+    }),
+  );
+  const guided = x.clone();
+  spacedStep(backend, guided, guided0, s, k, z);
+  for (let i = 0; i < 64; i++) {
+    const g = -2 * (x0.data[i] - target.data[i]) / 64 * 0.02 * 3000; // −∂/∂x0 mean (x0 − target)² · G · 3000
+    close(guided.data[i] - plain.data[i], g, 1e-5, "mean shift = g");
+  }
+  const outside = x0.clone();
+  assert.equal(
+    applyLatentGuidance(backend, outside, target, s.coef1[k], t, {
+      scale: 0.02,
+      start: t,
+      stop: -1,
+      repeat: 1,
+      weights: null,
+    }),
+    false,
+  );
+  assert.deepEqual(outside.data, x0.data);
+  // two repeats recompute the gradient at the updated x0
+  const twice = x0.clone(), once = x0.clone();
+  applyLatentGuidance(backend, twice, target, s.coef1[k], t, {
+    scale: 0.02,
+    start: 1001,
+    stop: -1,
+    repeat: 2,
+    weights: null,
+  });
+  applyLatentGuidance(backend, once, target, s.coef1[k], t, {
+    scale: 0.02,
+    start: 1001,
+    stop: -1,
+    repeat: 1,
+    weights: null,
+  });
+  applyLatentGuidance(backend, once, target, s.coef1[k], t, {
+    scale: 0.02,
+    start: 1001,
+    stop: -1,
+    repeat: 1,
+    weights: null,
+  });
+  assert.deepEqual(twice.data, once.data);
+});
+
+Deno.test("spaced sampler: the last step returns x0 exactly; DDIM η = 0 lands on ā_0", () => {
+  const s = spacedSchedule(SD, 10);
+  const x = new Tensor([1, 4, 2, 2], randomValues(16, 6));
+  const x0 = new Tensor([1, 4, 2, 2], randomValues(16, 7));
+  spacedStep(backend, x, x0, s, 0, new Tensor([1, 4, 2, 2], randomValues(16, 8)));
+  for (let i = 0; i < 16; i++) close(x.data[i], x0.data[i], 1e-6, "k = 0");
+  const d = ddimSchedule(SD, 50);
+  assert.deepEqual(d.timesteps.slice(0, 3), [1, 21, 41]);
+  assert.equal(d.timesteps.at(-1), 981);
+  close(d.alphaBarPrev[0], latentAlphaBar(SD)[0], 0, "a_prev of the last step is ā_0");
+  close(d.alphaBarPrev[0], 0.99915, 1e-12, "ā_0");
+  // η = 0: deterministic, and with ε = 0 the step is √a_prev x0 = √a_prev · x / √a
+  const y = new Tensor([1, 1, 1, 4], Float32Array.from([0.1, -0.2, 0.3, 0.4]));
+  const before = y.data.slice();
+  ddimStep(
+    backend,
+    y,
+    Tensor.zeros(y.shape),
+    d,
+    5,
+    0,
+    "eps",
+    new Tensor(y.shape, randomValues(4, 9)),
+    { eps: Tensor.zeros(y.shape), x0: Tensor.zeros(y.shape) },
+  );
+  for (let i = 0; i < 4; i++) {
+    close(y.data[i], before[i] * Math.sqrt(d.alphaBarPrev[5] / d.alphaBar[5]), 1e-6, "ddim η=0");
+  }
+});
+
+Deno.test("wavelet colour fix: high + low = input, reconstruction(x, x) = x, constants stay", () => {
+  const x = new Tensor([1, 3, 40, 24], randomValues(3 * 40 * 24, 10).map((v) => 0.5 + 0.4 * v));
+  const { high, low } = waveletDecomposition(x);
+  for (let i = 0; i < x.size; i++) {
+    close(high.data[i] + low.data[i], x.data[i], 1e-5, "telescoping");
+  }
+  const same = waveletReconstruction(x, x);
+  for (let i = 0; i < x.size; i++) close(same.data[i], x.data[i], 1e-5, "reconstruction(x, x)");
+  const flat = waveletReconstruction(
+    new Tensor(x.shape, new Float32Array(x.size).fill(0.3)),
+    new Tensor(x.shape, new Float32Array(x.size).fill(0.7)),
+  );
+  assert.ok(
+    flat.data.every((v) => Math.abs(v - 0.7) < 1e-5),
+    "a constant content takes the style's constant",
+  );
+  const y = new Tensor(x.shape, randomValues(x.size, 11).map((v) => 0.2 + 0.1 * v));
+  const a = adainColorFix(y, x);
+  for (let c = 0; c < 3; c++) {
+    const plane = 40 * 24;
+    const mean = (t: Tensor) =>
+      t.data.subarray(c * plane, (c + 1) * plane).reduce((s, v) => s + v, 0) / plane;
+    close(mean(a), mean(x), 1e-5, "AdaIN takes the style's mean");
+  }
+});
+
+Deno.test("tiling: windows cover every pixel and end flush; weights asymmetric; constants survive", async () => {
+  for (const [h, w, t, s] of [[64, 96, 32, 16], [100, 70, 64, 32], [32, 32, 64, 32]]) {
+    const ws = slidingWindows(h, w, t, s);
+    const cover = new Uint8Array(h * w);
+    for (const o of ws) {
+      const th = Math.min(t, h), tw = Math.min(t, w);
+      assert.ok(o.y + th <= h && o.x + tw <= w);
+      for (let i = 0; i < th; i++) cover.fill(1, (o.y + i) * w + o.x, (o.y + i) * w + o.x + tw);
+    }
+    assert.ok(cover.every((c) => c === 1), `${h}x${w} covered`);
+    assert.ok(
+      ws.some((o) => o.y + Math.min(t, h) === h) && ws.some((o) => o.x + Math.min(t, w) === w),
+      "flush with the border",
+    );
+  }
+  const gw = gaussianWeights(8, 8);
+  assert.notEqual(gw[0], gw[7 * 8], "rows 0 and H−1 differ (midpoint H/2)");
+  close(gw[0], gw[7], 1e-9, "columns symmetric (midpoint (W−1)/2)");
+  const acc = Tensor.zeros([1, 2, 20, 30]), wsum = new Float32Array(600);
+  for (const o of slidingWindows(20, 30, 8, 4)) {
+    accumulateTile(
+      acc,
+      wsum,
+      new Tensor([1, 2, 8, 8], new Float32Array(128).fill(0.25)),
+      gaussianWeights(8, 8),
+      o.y,
+      o.x,
+    );
+  }
+  assert.ok(
+    normalizeTiles(acc, wsum).data.every((v) => Math.abs(v - 0.25) < 1e-6),
+    "constant field survives",
+  );
+  // a tiled identity is the identity; a tiled 2x nearest upscale matches the untiled one
+  const img = new Tensor([1, 3, 48, 40], randomValues(3 * 48 * 40, 12));
+  const same = await tiledApply(img, 16, 8, 1, (t) => Promise.resolve(t));
+  for (let i = 0; i < img.size; i++) close(same.data[i], img.data[i], 1e-6, "tiled identity");
+});
