@@ -14,10 +14,12 @@ export type Term = readonly [number, Tensor];
 
 /** Counters a backend keeps for debug reports. */
 export interface BackendStats {
-  /** Host-to-device copies. */
+  /** Host-to-device copies of tensor data. */
   uploads: number;
-  /** Device-to-host copies. */
+  /** Device-to-host copies of tensor data. */
   downloads: number;
+  /** Operations that ran on the CPU inside a device backend (each costs a round trip). */
+  fallbacks: number;
 }
 
 /** The per-step tensor operations of every sampler. */
@@ -58,7 +60,7 @@ export interface Backend {
     y: Float32Array,
     scale: SpectralScale | null,
     out: Tensor,
-  ): Tensor;
+  ): Promise<Tensor>;
   /**
    * DDNM+'s noise term V(d1 ⊙ P z + d2 ⊙ P ε).
    *
@@ -67,7 +69,7 @@ export interface Backend {
    * @param eps Predicted noise.
    * @param scale d1, d2.
    * @param fixed Rotate by Vᵀ (the correct form) instead of the reference's P.
-   * @param out Receives the term.
+   * @param out Receives the term (may be `z`).
    * @returns out.
    */
   lambdaNoise(
@@ -77,5 +79,38 @@ export interface Backend {
     scale: SpectralScale,
     fixed: boolean,
     out: Tensor,
-  ): Tensor;
+  ): Promise<Tensor>;
+  /**
+   * out = mask ? a : b, element-wise (mask values 0 or 1, one per element).
+   *
+   * @param out Receives the result (may alias `b`).
+   * @param mask The selector.
+   * @param a Chosen where mask is 1.
+   * @param b Chosen where mask is 0.
+   * @returns out.
+   */
+  blend(out: Tensor, mask: Tensor, a: Tensor, b: Tensor): Tensor;
+  /**
+   * out = t ⊙ map, the per-pixel map broadcast over batch and channels.
+   *
+   * @param out Receives the result (may alias `t`).
+   * @param t The tensor.
+   * @param map One value per pixel (H·W).
+   * @returns out.
+   */
+  mulMap(out: Tensor, t: Tensor, map: Float32Array): Tensor;
+  /**
+   * Make the host copy (`t.data`) current, downloading it from the device if needed.
+   *
+   * @param t The tensor.
+   * @returns t.
+   */
+  read(t: Tensor): Promise<Tensor>;
+  /**
+   * Declare that `t.data` was written on the host (the device copy is refreshed before its next use).
+   *
+   * @param t The tensor.
+   * @returns t.
+   */
+  written(t: Tensor): Tensor;
 }

@@ -30,7 +30,7 @@ export class CpuBackend implements Backend {
   /** Always `cpu`. */
   readonly name = "cpu" as const;
   /** Nothing is transferred on the CPU. */
-  readonly stats: BackendStats = { uploads: 0, downloads: 0 };
+  readonly stats: BackendStats = { uploads: 0, downloads: 0, fallbacks: 0 };
 
   /**
    * out = Σ c_k t_k.
@@ -90,9 +90,9 @@ export class CpuBackend implements Backend {
     y: Float32Array,
     scale: SpectralScale | null,
     out: Tensor,
-  ): Tensor {
+  ): Promise<Tensor> {
     op.project(x0.data, y, scale, out.data);
-    return out;
+    return Promise.resolve(out);
   }
 
   /**
@@ -113,8 +113,57 @@ export class CpuBackend implements Backend {
     scale: SpectralScale,
     fixed: boolean,
     out: Tensor,
-  ): Tensor {
+  ): Promise<Tensor> {
     op.lambdaNoise(z.data, eps.data, scale, fixed, out.data);
+    return Promise.resolve(out);
+  }
+
+  /**
+   * out = mask ? a : b.
+   *
+   * @param out Receives the result.
+   * @param mask 0/1 per element.
+   * @param a Where mask is 1.
+   * @param b Where mask is 0.
+   * @returns out.
+   */
+  blend(out: Tensor, mask: Tensor, a: Tensor, b: Tensor): Tensor {
+    const m = mask.data, ad = a.data, bd = b.data, o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = m[i] !== 0 ? ad[i] : bd[i];
     return out;
+  }
+
+  /**
+   * out = t ⊙ map (per pixel).
+   *
+   * @param out Receives the result.
+   * @param t The tensor.
+   * @param map One value per pixel.
+   * @returns out.
+   */
+  mulMap(out: Tensor, t: Tensor, map: Float32Array): Tensor {
+    const plane = map.length, td = t.data, o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = td[i] * map[i % plane];
+    return out;
+  }
+
+  /**
+   * The host copy is the only copy.
+   *
+   * @param t The tensor.
+   * @returns t.
+   */
+  read(t: Tensor): Promise<Tensor> {
+    return Promise.resolve(t);
+  }
+
+  /**
+   * Nothing to refresh.
+   *
+   * @param t The tensor.
+   * @returns t.
+   */
+  written(t: Tensor): Tensor {
+    return t;
   }
 }

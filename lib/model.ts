@@ -8,6 +8,8 @@ import { UserError } from "./errors.ts";
 import { manifestPathFor, type ModelManifest, readManifest } from "./manifest.ts";
 import {
   createSession,
+  type GpuFeed,
+  type GpuOutput,
   type HostTensor,
   type IoMeta,
   type OrtSession,
@@ -219,46 +221,10 @@ export class Model {
     const t0 = performance.now();
     const m = this.manifest;
     const [n, c, h, w] = inputs.x.shape;
-    if (m.size && (h !== m.size[0] || w !== m.size[1])) {
-      throw new UserError(
-        `${this.name}: the model takes ${m.size[0]}x${m.size[1]} inputs, got ${h}x${w}`,
-      );
-    }
-    const feeds: Record<string, HostTensor> = {
-      [m.inputs.x]: { type: "float32", data: inputs.x.data, dims: inputs.x.shape },
-    };
-    if (m.inputs.t !== undefined) {
-      if (inputs.t === undefined) throw new Error(`${this.name}: timestep missing`);
-      feeds[m.inputs.t] = m.timestepDtype === "int64"
-        ? {
-          type: "int64",
-          data: new BigInt64Array(n).fill(BigInt(Math.round(inputs.t))),
-          dims: [n],
-        }
-        : { type: "float32", data: new Float32Array(n).fill(inputs.t), dims: [n] };
-    }
-    for (const role of ["mu", "cond"] as const) {
-      const name = m.inputs[role];
-      const v = inputs[role];
-      if (name === undefined) continue;
-      if (!v) throw new Error(`${this.name}: input role '${role}' missing`);
-      feeds[name] = { type: "float32", data: v.data, dims: v.shape };
-    }
-    if (m.inputs.context !== undefined) {
-      if (!inputs.context) {
-        throw new UserError(`${this.name}: the model has a 'context' input; give --context`);
-      }
-      feeds[m.inputs.context] = { type: "float32", ...inputs.context };
-    }
-    if (m.inputs.strength !== undefined) {
-      const meta = this.session.inputs.find((i) => i.name === m.inputs.strength);
-      const dims = meta?.shape?.length === 0 ? [] : [1];
-      feeds[m.inputs.strength] = {
-        type: "float32",
-        data: new Float32Array([inputs.strength ?? 1]),
-        dims,
-      };
-    }
+    const feeds = this.#feeds(
+      inputs,
+      (t): HostTensor => ({ type: "float32", data: t.data, dims: t.shape }),
+    );
     const t1 = performance.now();
     const res = await this.session.run(feeds, [m.output]);
     const t2 = performance.now();
@@ -287,6 +253,95 @@ export class Model {
     this.stats.runMs += t2 - t1;
     this.stats.wrapperMs += (t1 - t0) + (performance.now() - t2);
     return result;
+  }
+
+  #feeds<F>(inputs: ModelInputs, image: (t: Tensor) => F): Record<string, HostTensor | F> {
+    const m = this.manifest;
+    const [n, , h, w] = inputs.x.shape;
+    if (m.size && (h !== m.size[0] || w !== m.size[1])) {
+      throw new UserError(
+        `${this.name}: the model takes ${m.size[0]}x${m.size[1]} inputs, got ${h}x${w}`,
+      );
+    }
+    const feeds: Record<string, HostTensor | F> = { [m.inputs.x]: image(inputs.x) };
+    if (m.inputs.t !== undefined) {
+      if (inputs.t === undefined) throw new Error(`${this.name}: timestep missing`);
+      feeds[m.inputs.t] = m.timestepDtype === "int64"
+        ? {
+          type: "int64",
+          data: new BigInt64Array(n).fill(BigInt(Math.round(inputs.t))),
+          dims: [n],
+        }
+        : { type: "float32", data: new Float32Array(n).fill(inputs.t), dims: [n] };
+    }
+    for (const role of ["mu", "cond"] as const) {
+      const name = m.inputs[role];
+      const v = inputs[role];
+      if (name === undefined) continue;
+      if (!v) throw new Error(`${this.name}: input role '${role}' missing`);
+      feeds[name] = image(v);
+    }
+    if (m.inputs.context !== undefined) {
+      if (!inputs.context) {
+        throw new UserError(`${this.name}: the model has a 'context' input; give --context`);
+      }
+      feeds[m.inputs.context] = { type: "float32", ...inputs.context };
+    }
+    if (m.inputs.strength !== undefined) {
+      const meta = this.session.inputs.find((i) => i.name === m.inputs.strength);
+      const dims = meta?.shape?.length === 0 ? [] : [1];
+      feeds[m.inputs.strength] = {
+        type: "float32",
+        data: new Float32Array([inputs.strength ?? 1]),
+        dims,
+      };
+    }
+    return feeds;
+  }
+
+  /** Whether {@linkcode runOnDevice} is available (the WebGPU runtime). */
+  get onDevice(): boolean {
+    return this.session.runOnDevice !== undefined;
+  }
+
+  /**
+   * Call the network with image inputs and the output on the GPU (WebGPU runtime): `gpu(t)`
+   * gives the device buffer of an image input. The output's shape is checked; its values are
+   * not read (check them on the device).
+   *
+   * @param inputs Inputs by role.
+   * @param gpu The device buffer of a tensor.
+   * @param label Which call this is.
+   * @returns The output buffer, its shape, and how to release it.
+   */
+  async runOnDevice(
+    inputs: ModelInputs,
+    gpu: (t: Tensor) => GPUBuffer,
+    label = "model call",
+  ): Promise<GpuOutput> {
+    if (!this.session.runOnDevice) {
+      throw new Error(`${this.name}: runOnDevice needs the WebGPU runtime`);
+    }
+    const m = this.manifest;
+    const [n, c, h, w] = inputs.x.shape;
+    const feeds = this.#feeds(
+      inputs,
+      (t): GpuFeed => ({ type: "float32", gpuBuffer: gpu(t), dims: t.shape }),
+    );
+    const res = await this.session.runOnDevice(feeds, [m.output]);
+    const out = res[m.output];
+    const oc = m.learnedSigma ? 2 * c : c;
+    const d = out.dims;
+    if (d.length !== 4 || d[0] !== n || d[1] !== oc || d[2] !== h || d[3] !== w) {
+      out.dispose();
+      throw new UserError(
+        `${this.name}: output '${m.output}' has shape [${
+          d.join(", ")
+        }] at ${label}, expected [${n}, ${oc}, ${h}, ${w}]`,
+      );
+    }
+    this.stats.calls++;
+    return out;
   }
 
   /** Free the session. */

@@ -124,6 +124,15 @@ export class GaussianNoise implements NoiseSource {
     this.#offset = i;
   }
 
+  /**
+   * Skip `count` values (a GPU kernel generated them from the same counters).
+   *
+   * @param count Values to skip.
+   */
+  advance(count: number): void {
+    this.#offset += count;
+  }
+
   /** The generator never runs out. */
   require(_total: number): void {}
 }

@@ -6,6 +6,7 @@
  */
 
 import { UserError } from "./errors.ts";
+import { gpuAdapter } from "./gpu.ts";
 
 /** The runtime asked for: `auto` picks native when it loads, else wasm. */
 export type OrtChoice = "auto" | "native" | "wasm" | "webgpu";
@@ -36,6 +37,26 @@ export interface HostTensor {
   dims: readonly number[];
 }
 
+/** A float32 tensor that stays on the GPU (the WebGPU runtime's zero-copy input). */
+export interface GpuFeed {
+  /** Always float32. */
+  type: "float32";
+  /** The device buffer (STORAGE usage; at least the tensor's size). */
+  gpuBuffer: GPUBuffer;
+  /** The shape. */
+  dims: readonly number[];
+}
+
+/** A network output left on the GPU. */
+export interface GpuOutput {
+  /** The buffer ONNX Runtime wrote. */
+  buffer: GPUBuffer;
+  /** The shape. */
+  dims: readonly number[];
+  /** Give the buffer back to ONNX Runtime. */
+  dispose: () => void;
+}
+
 /** A loaded ONNX network. */
 export interface OrtSession {
   /** Which runtime runs it. */
@@ -55,6 +76,17 @@ export interface OrtSession {
     feeds: Record<string, HostTensor>,
     outputs: string[],
   ): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>>;
+  /**
+   * Run with inputs and outputs on the GPU (WebGPU runtime only; absent otherwise).
+   *
+   * @param feeds Inputs by name: GPU buffers, or host tensors (small ones like timesteps).
+   * @param outputs Names of the outputs to fetch.
+   * @returns The outputs, left on the GPU.
+   */
+  runOnDevice?(
+    feeds: Record<string, HostTensor | GpuFeed>,
+    outputs: string[],
+  ): Promise<Record<string, GpuOutput>>;
   /** Free the session. */
   release(): Promise<void>;
 }
@@ -76,6 +108,10 @@ interface _OrtTensor {
   data: unknown;
   dims: readonly number[];
   type: string;
+  location?: string;
+  gpuBuffer?: GPUBuffer;
+  getData?(releaseData?: boolean): Promise<unknown>;
+  dispose?(): void;
 }
 interface _OrtInferenceSession {
   inputNames: readonly string[];
@@ -226,16 +262,23 @@ export async function createSession(
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
     };
   } else if (runtime === "wasm") {
     ort.env.wasm.numThreads = threads;
-    sessionOptions = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+    sessionOptions = {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+    };
   } else {
     ort.env.wasm.numThreads = 1; // required by the WebGPU build under Deno
     const device = options.device ?? (await _defaultDevice());
     sessionOptions = {
       executionProviders: [{ name: "webgpu", device }],
       graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+      preferredOutputLocation: "gpu-buffer",
     };
   }
   let session: _OrtInferenceSession;
@@ -260,10 +303,34 @@ export async function createSession(
       const out: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
       for (const name of outputs) {
         const t = res[name];
+        if (t.location === "gpu-buffer" && t.getData) {
+          // a WebGPU session keeps outputs on the GPU; a host caller downloads them
+          out[name] = { data: (await t.getData(true)) as Float32Array, dims: t.dims };
+          continue;
+        }
         if (!(t.data instanceof Float32Array)) {
           throw new UserError(`output '${name}' is ${t.type}, expected float32`);
         }
         out[name] = { data: t.data, dims: t.dims };
+      }
+      return out;
+    },
+    runOnDevice: runtime !== "webgpu" ? undefined : async (feeds, outputs) => {
+      const fromGpu = (ort.Tensor as unknown as {
+        fromGpuBuffer(b: GPUBuffer, o: { dataType: string; dims: readonly number[] }): _OrtTensor;
+      }).fromGpuBuffer;
+      const ortFeeds: Record<string, _OrtTensor> = {};
+      for (const [k, v] of Object.entries(feeds)) {
+        ortFeeds[k] = "gpuBuffer" in v
+          ? fromGpu(v.gpuBuffer, { dataType: "float32", dims: v.dims })
+          : new ort.Tensor(v.type, v.data, v.dims);
+      }
+      const res = await session.run(ortFeeds, outputs);
+      const out: Record<string, GpuOutput> = {};
+      for (const name of outputs) {
+        const t = res[name];
+        if (!t.gpuBuffer) throw new Error(`output '${name}' did not stay on the GPU`);
+        out[name] = { buffer: t.gpuBuffer, dims: t.dims, dispose: () => t.dispose?.() };
       }
       return out;
     },
@@ -277,7 +344,7 @@ let _adapter: GPUAdapter | undefined;
 
 async function _defaultDevice(): Promise<GPUDevice> {
   _device ??= (async () => {
-    _adapter = (await navigator.gpu?.requestAdapter()) ?? undefined;
+    _adapter = (await gpuAdapter()) ?? undefined;
     if (!_adapter) {
       throw new UserError("--ort webgpu: no WebGPU adapter is available on this machine");
     }

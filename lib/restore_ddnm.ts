@@ -13,6 +13,8 @@ import { DEFAULT_MODEL, loadModel } from "./builtin_models.ts";
 import type { OrtChoice } from "./ort_runtime.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { deviceCaller } from "./device_calls.ts";
+import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { alphaBarFloat32, betaSchedule } from "../samplers/beta_schedule.ts";
 import {
   DDNM_DEFAULTS,
@@ -45,8 +47,8 @@ export interface RestoreProgress {
   window: number;
   /** Windows in all. */
   windows: number;
-  /** The current x0 estimate of the window, in [0,1] image units. */
-  x0?: Tensor;
+  /** The current x0 estimate of the window in [0,1] image units, computed on request. */
+  preview?: () => Promise<Tensor>;
 }
 
 /** Options of {@linkcode restoreDdnm}. */
@@ -180,6 +182,7 @@ export async function restoreDdnm(
       runtime: options.runtime,
       threads: options.threads,
       onNote: options.onNote,
+      device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
     }, options.modelSpec);
   const m = model.manifest;
   if (m.kind !== "ddpm") {
@@ -246,16 +249,27 @@ export async function restoreDdnm(
   );
   const backend = options.backend ?? new CpuBackend();
   const alphaBars = alphaBarFloat32(betaSchedule(m.schedule.beta, m.schedule));
-  const predict = (x: Tensor, t: number, label: string) => model.run({ x, t }, label);
+  const caller = deviceCaller(backend, model);
+  const predict = (x: Tensor, t: number, label: string) => caller.call({ x, t }, label);
   const [lo, hi] = m.range;
   const toImage = (t: Tensor) => t.map((v) => (v - lo) / (hi - lo));
+  const preview = (
+    x0?: Tensor,
+  ) => (x0 ? async () => toImage((await backend.read(x0)).clone()) : undefined);
   let result: Tensor;
   if (!windows) {
     result = await ddnmSample(predict, backend, fullOp, y, alphaBars, noise, settings, {
       signal: options.signal,
       onStep: (p) =>
-        options.onProgress?.({ ...p, window: 1, windows: 1, x0: p.x0 ? toImage(p.x0) : undefined }),
+        options.onProgress?.({
+          step: p.step,
+          total: p.total,
+          window: 1,
+          windows: 1,
+          preview: preview(p.x0),
+        }),
     });
+    await backend.read(result);
   } else {
     options.onNote?.(
       `Mask-Shift: ${windows.length} windows of ${size![1]}x${size![0]} (${
@@ -287,6 +301,19 @@ export async function restoreDdnm(
         h: w.h / scale,
         w: w.w / scale,
       });
+      // the finished overlap is fixed for the whole window: paste it with a device-side blend
+      const done = Tensor.zeros(op.xShape), finishedCanvas = Tensor.zeros(op.xShape);
+      pasteFinished(finishedCanvas.data, canvas, finished, channels, height, width, w);
+      pasteFinished(
+        done.data,
+        new Float32Array(canvas.length).fill(1),
+        finished,
+        channels,
+        height,
+        width,
+        w,
+      );
+      const anyDone = done.data.some((v) => v === 1);
       const out = await ddnmSample(
         predict,
         backend,
@@ -297,18 +324,21 @@ export async function restoreDdnm(
         settings,
         {
           signal: options.signal,
-          afterProject: (x0hat) =>
-            pasteFinished(x0hat.data, canvas, finished, channels, height, width, w),
+          afterProject: anyDone
+            ? (x0hat) => backend.blend(x0hat, done, finishedCanvas, x0hat)
+            : undefined,
           onStep: (p) =>
             options.onProgress?.({
-              ...p,
+              step: p.step,
+              total: p.total,
               window: k + 1,
               windows: windows.length,
-              x0: p.x0 ? toImage(p.x0) : undefined,
+              preview: preview(p.x0),
             }),
         },
         carry ? state : undefined,
       );
+      await backend.read(out);
       pasteWindow(canvas, channels, height, width, w, out.data);
       for (let i = 0; i < w.h; i++) {
         finished.fill(1, (w.y + i) * width + w.x, (w.y + i) * width + w.x + w.w);
@@ -317,6 +347,7 @@ export async function restoreDdnm(
     }
     result = new Tensor([1, channels, height, width], canvas);
   }
+  await caller.finish();
   return {
     image: toImage(result),
     model: model.name,

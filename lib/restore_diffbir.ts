@@ -15,6 +15,7 @@ import { resizeBicubic } from "./resize.ts";
 import { adainColorFix, waveletReconstruction } from "./color_fix.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import {
   applyLatentGuidance,
   cfgCombine,
@@ -60,7 +61,12 @@ export interface DiffbirModels {
  */
 export async function loadDiffbirPipeline(
   path: string,
-  options: { runtime?: OrtChoice; threads?: number; onNote?: (m: string) => void } = {},
+  options: {
+    runtime?: OrtChoice;
+    threads?: number;
+    onNote?: (m: string) => void;
+    device?: GPUDevice;
+  } = {},
 ): Promise<DiffbirModels> {
   const json = await readJsonFile(path, "pipeline manifest");
   if (
@@ -280,6 +286,7 @@ export async function restoreDiffbir(
       runtime: options.runtime,
       threads: options.threads,
       onNote: options.onNote,
+      device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
     })
     : options.model;
   const den = models.denoiser.manifest;
@@ -348,6 +355,7 @@ export async function restoreDiffbir(
     return normalizeTiles(acc, wsum);
   };
   const guidedOutput = async (x: Tensor, t: number, label: string) => {
+    await backend.read(x);
     const c = await callDenoiser(x, t, options.context, label);
     if (cfg === 1 || !options.negativeContext) return c;
     const u = await callDenoiser(x, t, options.negativeContext, `${label} (unconditional)`);
@@ -409,6 +417,7 @@ export async function restoreDiffbir(
     dec.run({ x: t.map((v) => v / sf) }, "VAE decoder").then((o) =>
       o.map((v) => (v - dlo) / (dhi - dlo))
     );
+  await backend.read(x);
   const decoded = tile
     ? await tiledApply(x, tile.size / 8, tile.stride / 8, dec.manifest.spatialFactor, decode)
     : await decode(x);

@@ -14,6 +14,8 @@ import type { OrtChoice } from "./ort_runtime.ts";
 import { resizeBicubic } from "./resize.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { deviceCaller } from "./device_calls.ts";
 import {
   irsdeSchedule,
   type SdeSettings,
@@ -139,6 +141,7 @@ export async function restoreIrsde(
     runtime: options.runtime,
     threads: options.threads,
     onNote: options.onNote,
+    device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
   }, options.modelSpec);
   const m = model.manifest;
   if (m.kind !== "irsde") {
@@ -166,8 +169,9 @@ export async function restoreIrsde(
   }
   const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);
   const backend = options.backend ?? new CpuBackend();
+  const caller = deviceCaller(backend, model);
   const predict: NoisePredictor = (x, muT, t, label) =>
-    model.run(denoisingVariant ? { x, t } : { x, mu: muT, t }, label);
+    caller.call(denoisingVariant ? { x, t } : { x, mu: muT, t }, label);
   const progress = (p: { step: number; total: number }) =>
     options.onProgress?.({ ...p, window: 1, windows: 1 });
   let out: Tensor;
@@ -208,6 +212,8 @@ export async function restoreIrsde(
       onStep: progress,
     });
   }
+  await backend.read(out);
+  await caller.finish();
   return {
     image: out.map((v) => (v - lo) / (hi - lo)),
     model: model.name,

@@ -117,7 +117,7 @@ export function simplifiedLambdaGamma(
  * @param buf Buffers; `buf.z` must hold this step's noise; `buf.x0` receives x0|t.
  * @param afterProject Called with x̂0 right after the projection.
  */
-export function ddnmStep(
+export async function ddnmStep(
   backend: Backend,
   op: DegradationOperator,
   y: Float32Array,
@@ -127,7 +127,7 @@ export function ddnmStep(
   settings: Pick<DdnmSettings, "eta" | "sigmaY" | "variant" | "fixedLambdaNoise">,
   buf: DdnmBuffers,
   afterProject?: (x0hat: Tensor) => void,
-): void {
+): Promise<void> {
   const { abT, abS } = c;
   const { eta, sigmaY } = settings;
   backend.combine(buf.x0, [[1 / Math.sqrt(abT), xt], [-Math.sqrt(1 - abT) / Math.sqrt(abT), eps]]);
@@ -136,17 +136,17 @@ export function ddnmStep(
   if (settings.variant === "simplified") {
     const { lambda, gamma } = simplifiedLambdaGamma(abS, sigmaY);
     const scale: SpectralScale = { lambda: () => lambda, noise: () => [0, 0] };
-    backend.project(op, buf.x0, y, lambda === 1 ? null : scale, buf.x0hat);
+    await backend.project(op, buf.x0, y, lambda === 1 ? null : scale, buf.x0hat);
     afterProject?.(buf.x0hat);
     backend.combine(xt, [[Math.sqrt(abS), buf.x0hat], [gamma * c1, buf.z], [gamma * c2, eps]]);
   } else if (sigmaY > 0) {
     const scale = ddnmPlusScale({ a: Math.sqrt(abS), sigmaT: Math.sqrt(1 - abS), sigmaY, eta });
-    backend.project(op, buf.x0, y, scale, buf.x0hat);
+    await backend.project(op, buf.x0, y, scale, buf.x0hat);
     afterProject?.(buf.x0hat);
-    backend.lambdaNoise(op, buf.z, eps, scale, settings.fixedLambdaNoise, buf.z);
+    await backend.lambdaNoise(op, buf.z, eps, scale, settings.fixedLambdaNoise, buf.z);
     backend.combine(xt, [[Math.sqrt(abS), buf.x0hat], [1, buf.z]]);
   } else {
-    backend.project(op, buf.x0, y, null, buf.x0hat);
+    await backend.project(op, buf.x0, y, null, buf.x0hat);
     afterProject?.(buf.x0hat);
     backend.combine(xt, [[Math.sqrt(abS), buf.x0hat], [c1, buf.z], [c2, eps]]);
   }
@@ -252,23 +252,12 @@ export async function ddnmSample(
     }
     const abS = alphaBarAt(alphaBars, tr.to);
     if (tr.denoise) {
-      const eps = await predict(
-        x,
-        tr.from,
-        `step ${done + 1}/${transitions.length} (t=${tr.from})`,
-      );
+      // draw z while the network runs: its values depend only on their index in the stream
+      const pending = predict(x, tr.from, `step ${done + 1}/${transitions.length} (t=${tr.from})`);
       backend.randn(buf.z, noise);
-      ddnmStep(
-        backend,
-        op,
-        y,
-        x,
-        eps,
-        { abT: alphaBarAt(alphaBars, tr.from), abS },
-        settings,
-        buf,
-        hooks.afterProject,
-      );
+      const eps = await pending;
+      const c = { abT: alphaBarAt(alphaBars, tr.from), abS };
+      await ddnmStep(backend, op, y, x, eps, c, settings, buf, hooks.afterProject);
     } else {
       backend.randn(buf.z, noise);
       ddnmTravelBack(backend, x, buf.x0, abS, buf.z);

@@ -149,10 +149,13 @@ export function applyLatentGuidance(
   if (!(g.stop < timestep + 1 && timestep + 1 < g.start) || g.scale === 0) return false;
   const per = x0.size / x0.n;
   const k = (2 * g.scale * 3000) / per / Math.fround(coef1);
+  const diff = g.weights ? Tensor.zeros(x0.shape) : null;
   for (let r = 0; r < g.repeat; r++) {
-    if (g.weights) {
-      const w = g.weights, xd = x0.data, td = target.data;
-      for (let i = 0; i < xd.length; i++) xd[i] -= k * w[i % w.length] * (xd[i] - td[i]);
+    if (diff) {
+      // w-MSE: x0 ← x0 − k w ⊙ (x0 − target)
+      backend.combine(diff, [[1, x0], [-1, target]]);
+      backend.mulMap(diff, diff, g.weights!);
+      backend.combine(x0, [[1, x0], [-k, diff]]);
     } else {
       backend.combine(x0, [[1 - k, x0], [k, target]]);
     }

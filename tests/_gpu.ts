@@ -1,11 +1,7 @@
 // Test helper: is a WebGPU adapter available? Tests that need one skip, and say so once.
-export const gpuAdapter: GPUAdapter | null = await (async () => {
-  try {
-    return (await navigator.gpu?.requestAdapter()) ?? null;
-  } catch {
-    return null;
-  }
-})();
+import { gpuAdapter as _probe } from "../lib/gpu.ts";
+
+export const gpuAdapter: GPUAdapter | null = await _probe();
 
 let _said = false;
 /** True when GPU tests must skip; prints the reason once per test file. */

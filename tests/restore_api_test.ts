@@ -15,7 +15,7 @@ Deno.test("library API: progress callbacks, deterministic seed, [0,1] output", a
     onProgress: (p) => {
       steps.push(p.step);
       assert.equal(p.total, 12);
-      if (p.x0) sawX0 = p.x0.shape[2] === 16;
+      if (p.preview && p.step === 12) p.preview().then((x0) => (sawX0 = x0.shape[2] === 16));
     },
   });
   assert.deepEqual(steps, Array.from({ length: 12 }, (_, i) => i + 1));

@@ -27,6 +27,8 @@ import type { SdeSettings, ThetaScheduleName } from "../../samplers/irsde_schedu
 import type { DdnmTask, DdnmTaskName } from "../../samplers/ddnm_task.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { CpuBackend } from "../../kernels/cpu_backend.ts";
+import { WebGpuBackend } from "../../kernels/webgpu_backend.ts";
+import { adapterName, gpuAdapter, isSoftwareAdapter } from "../gpu.ts";
 
 /** Flags shared by every method. */
 export const COMMON_FLAGS: FlagSpec = {
@@ -102,7 +104,7 @@ common options:
   --steps N                    sampling steps (DDNM: T_sampling, stride 1000 // N)
   --seed N                     seed of the documented Gaussian generator (default 0)
   --noise F.npy                read the standard-normal draws from a float32 .npy instead
-  --backend cpu|webgpu         where the per-step math runs (default cpu)
+  --backend cpu|webgpu|auto    where the per-step math runs (auto: webgpu on a hardware GPU, else cpu)
   --ort auto|native|wasm|webgpu  how the networks run (auto: native when it loads, else wasm)
   --threads N                  CPU threads of the ONNX runtime
   --quiet, --json              no progress bar; a JSON summary on stdout
@@ -476,11 +478,21 @@ async function _restore(args: string[]): Promise<number> {
   if (!["auto", "native", "wasm", "webgpu"].includes(runtime)) {
     throw new UserError(`--ort must be auto, native, wasm or webgpu, got '${runtime}'`);
   }
-  const backendName = _str(values.backend) ?? "cpu";
-  if (backendName !== "cpu" && backendName !== "webgpu") {
-    throw new UserError(`--backend must be cpu or webgpu, got '${backendName}'`);
+  const backendName = _str(values.backend) ?? "auto";
+  if (!["cpu", "webgpu", "auto"].includes(backendName)) {
+    throw new UserError(`--backend must be cpu, webgpu or auto, got '${backendName}'`);
   }
-  const backend: Backend = backendName === "webgpu" ? await _webgpuBackend() : new CpuBackend();
+  const quiet = values.quiet === true || values.json === true;
+  // notes wait until the run has started: a run that fails prints only its error line
+  const notes: string[] = [];
+  const flushNotes = () => {
+    if (!quiet) { for (const m of notes.splice(0)) console.error(`note: ${m}`); }
+  };
+  const backend: Backend = await chooseBackend(
+    backendName as "cpu" | "webgpu" | "auto",
+    (m) => notes.push(m),
+    values.backend === undefined,
+  );
   const threads = values.threads === undefined
     ? undefined
     : numberFlag(values, "threads", 1, { integer: true, min: 1 });
@@ -495,7 +507,6 @@ async function _restore(args: string[]): Promise<number> {
     }
     noise = new ArrayNoise(decodeNpy(bytes, values.noise).data, values.noise);
   }
-  const quiet = values.quiet === true || values.json === true;
   const bar = new ProgressBar({ label: `${backend.name}` });
   const controller = new AbortController();
   const onSigint = () => controller.abort(new DOMException("interrupted", "AbortError"));
@@ -514,10 +525,9 @@ async function _restore(args: string[]): Promise<number> {
       threads,
       maxPixels,
       signal: controller.signal,
-      onNote: (m) => {
-        if (!quiet) console.error(`note: ${m}`);
-      },
+      onNote: (m) => notes.push(m),
       onProgress: (p) => {
+        flushNotes();
         if (!quiet) {
           bar.update(p.step, p.total, p.windows > 1 ? `window ${p.window}/${p.windows} ` : "");
         }
@@ -526,6 +536,7 @@ async function _restore(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
+  flushNotes();
   if (!quiet) bar.done();
   await writeImageTensor(output, result.image);
   if (values.json) {
@@ -550,10 +561,44 @@ async function _restore(args: string[]): Promise<number> {
   return 0;
 }
 
-function _webgpuBackend(): Promise<Backend> {
-  return Promise.reject(
-    new UserError("--backend webgpu is not available yet in this build; use --backend cpu"),
-  );
+/**
+ * The tensor backend for a `--backend` choice: `auto` takes WebGPU only on a hardware
+ * adapter (a software rasterizer is slower than the CPU path), and says what it chose.
+ *
+ * @param choice cpu, webgpu or auto.
+ * @param onNote Receives one line about the choice.
+ * @param quietCpu Say nothing when `auto` ends on the CPU (the unremarkable default).
+ * @returns The backend.
+ */
+export async function chooseBackend(
+  choice: "cpu" | "webgpu" | "auto",
+  onNote: (m: string) => void,
+  quietCpu = false,
+): Promise<Backend> {
+  if (choice === "cpu") return new CpuBackend();
+  if (choice === "webgpu") {
+    const b = await WebGpuBackend.create();
+    onNote(`backend: webgpu on ${b.adapterName}`);
+    return b;
+  }
+  const adapter = await gpuAdapter();
+  if (!adapter) {
+    if (!quietCpu) onNote("backend: cpu (no WebGPU adapter)");
+    return new CpuBackend();
+  }
+  if (isSoftwareAdapter(adapter)) {
+    if (!quietCpu) {
+      onNote(
+        `backend: cpu (the WebGPU adapter '${
+          adapterName(adapter)
+        }' is a software rasterizer, slower than the CPU path)`,
+      );
+    }
+    return new CpuBackend();
+  }
+  const b = await WebGpuBackend.create();
+  onNote(`backend: webgpu on ${b.adapterName}`);
+  return b;
 }
 
 registerCommand("restore", "restore an image with DDNM, IR-SDE or DiffBIR", _restore);

@@ -1,0 +1,587 @@
+/**
+ * The WebGPU backend: the per-step math as WGSL compute kernels on Deno's built-in WebGPU.
+ *
+ * Every tensor the backend touches gets a device copy; the host copy (`t.data`) is refreshed
+ * only by {@linkcode WebGpuBackend.read} and the device copy only after
+ * {@linkcode WebGpuBackend.written}, and both count their transfers. Pipelines are created
+ * once, work is recorded into one command encoder and submitted in batches (at a read, an
+ * upload, or every 64 dispatches), and each dispatch's parameters live in a uniform arena
+ * written once per batch. Operators without a kernel (separable blur, bicubic SR,
+ * Walsh-Hadamard and block CS) run on the CPU inside this backend, counted as fallbacks.
+ *
+ * @module
+ */
+
+import type { Backend, BackendStats, Term } from "./backend.ts";
+import { Tensor } from "../lib/tensor.ts";
+import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
+import { UserError } from "../lib/errors.ts";
+import { gpuAdapter } from "../lib/gpu.ts";
+import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
+import { RowBlockOperator } from "../samplers/operators/row_block_operator.ts";
+import { MaskOperator } from "../samplers/operators/masking.ts";
+import {
+  BLEND_SHADER,
+  combineShader,
+  FINITE_SHADER,
+  MULMAP_SHADER,
+  WORKGROUP,
+} from "./wgsl_elementwise.ts";
+import { RANDN_SHADER } from "./wgsl_philox.ts";
+import {
+  MASK_NOISE_SHADER,
+  MASK_PROJECT_SHADER,
+  MAX_BLOCK,
+  ROW_NOISE_SHADER,
+  ROW_PROJECT_SHADER,
+} from "./wgsl_ddnm.ts";
+
+interface _DeviceCopy {
+  buffer: GPUBuffer;
+  /** The host copy is current. */
+  host: boolean;
+  /** The device copy is current. */
+  device: boolean;
+  /** Called when the buffer is replaced (a buffer owned by someone else, e.g. ONNX Runtime). */
+  dispose?: () => void;
+}
+
+const _SLOT = 256; // uniform slot size (minUniformBufferOffsetAlignment)
+const _BATCH = 64;
+const _USAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
+
+/** Counters of the WebGPU backend. */
+export interface WebGpuStats extends BackendStats {
+  /** Compute dispatches. */
+  dispatches: number;
+  /** Command-buffer submissions. */
+  submits: number;
+  /** Uploads of constants (observations, index tables), once per run. */
+  constantUploads: number;
+}
+
+/**
+ * The WebGPU backend.
+ *
+ * @example
+ * ```ts ignore
+ * import { WebGpuBackend } from "./webgpu_backend.ts";
+ * const gpu = await WebGpuBackend.create();
+ * console.log(gpu.adapterName);
+ * ```
+ */
+export class WebGpuBackend implements Backend {
+  /** Always `webgpu`. */
+  readonly name = "webgpu" as const;
+  /** Transfer and dispatch counters. */
+  readonly stats: WebGpuStats = {
+    uploads: 0,
+    downloads: 0,
+    fallbacks: 0,
+    dispatches: 0,
+    submits: 0,
+    constantUploads: 0,
+  };
+  /** The device. */
+  readonly device: GPUDevice;
+  /** What the adapter calls itself. */
+  readonly adapterName: string;
+  #adapter: GPUAdapter;
+  #copies = new WeakMap<Tensor, _DeviceCopy>();
+  #constants = new WeakMap<object, GPUBuffer>();
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #pool = new Map<number, GPUBuffer[]>();
+  #encoder: GPUCommandEncoder | null = null;
+  #arena: GPUBuffer;
+  #arenaData = new ArrayBuffer(_SLOT * _BATCH);
+  #slots = 0;
+  #flag: GPUBuffer;
+
+  private constructor(adapter: GPUAdapter, device: GPUDevice) {
+    this.#adapter = adapter;
+    this.device = device;
+    this.adapterName = adapter.info.description || adapter.info.vendor || "unknown adapter";
+    this.#arena = device.createBuffer({ size: _SLOT * _BATCH, usage: 0x40 | 0x8 }); // UNIFORM | COPY_DST
+    this.#flag = device.createBuffer({ size: 4, usage: _USAGE });
+    device.queue.writeBuffer(this.#flag, 0, new Uint32Array([0xffffffff]));
+  }
+
+  /**
+   * Create the backend on the default adapter (or a given device).
+   *
+   * @param device A device to share (for example with ONNX Runtime's WebGPU provider).
+   * @returns The backend.
+   */
+  static async create(device?: GPUDevice): Promise<WebGpuBackend> {
+    const adapter = await gpuAdapter();
+    if (!adapter) {
+      throw new UserError("--backend webgpu: no WebGPU adapter is available on this machine");
+    }
+    return new WebGpuBackend(adapter, device ?? (await adapter.requestDevice()));
+  }
+
+  /** The adapter (kept referenced: Deno must not collect it while the device lives). */
+  get adapter(): GPUAdapter {
+    return this.#adapter;
+  }
+
+  #pipeline(key: string, code: string): GPUComputePipeline {
+    let p = this.#pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code });
+      p = this.device.createComputePipeline({
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+      });
+      this.#pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  #alloc(bytes: number): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const free = this.#pool.get(size);
+    if (free && free.length) return free.pop()!;
+    return this.device.createBuffer({ size, usage: _USAGE });
+  }
+
+  #recycle(copy: _DeviceCopy): void {
+    if (copy.dispose) copy.dispose();
+    else {
+      const list = this.#pool.get(copy.buffer.size) ?? [];
+      list.push(copy.buffer);
+      this.#pool.set(copy.buffer.size, list);
+    }
+  }
+
+  /** The device buffer of `t`, uploading its host data when the device copy is stale. */
+  #on(t: Tensor): GPUBuffer {
+    let c = this.#copies.get(t);
+    if (!c) {
+      c = { buffer: this.#alloc(t.size * 4), host: true, device: false };
+      this.#copies.set(t, c);
+    }
+    if (!c.device) {
+      this.flush();
+      this.device.queue.writeBuffer(
+        c.buffer,
+        0,
+        t.data.buffer as ArrayBuffer,
+        t.data.byteOffset,
+        t.size * 4,
+      );
+      this.stats.uploads++;
+      c.device = true;
+    }
+    return c.buffer;
+  }
+
+  /** A buffer to write `out` into; a fresh one when `out` is also an input. */
+  #target(out: Tensor, inputs: Tensor[]): GPUBuffer {
+    const c = this.#copies.get(out);
+    if (c && !inputs.includes(out)) {
+      c.device = true;
+      c.host = false;
+      return c.buffer;
+    }
+    const buffer = this.#alloc(out.size * 4);
+    if (c) this.#recycle(c);
+    this.#copies.set(out, { buffer, host: false, device: true });
+    return buffer;
+  }
+
+  #constant(key: object, data: ArrayBufferView): GPUBuffer {
+    let b = this.#constants.get(key);
+    if (!b) {
+      this.flush();
+      b = this.device.createBuffer({
+        size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+        usage: _USAGE,
+      });
+      this.device.queue.writeBuffer(
+        b,
+        0,
+        data.buffer as ArrayBuffer,
+        data.byteOffset,
+        data.byteLength,
+      );
+      this.stats.constantUploads++;
+      this.#constants.set(key, b);
+    }
+    return b;
+  }
+
+  #dispatch(
+    key: string,
+    code: string,
+    params: ArrayBuffer,
+    buffers: GPUBuffer[],
+    threads: number,
+  ): void {
+    if (threads === 0) return;
+    if (this.#slots === _BATCH) this.flush();
+    const slot = this.#slots++;
+    new Uint8Array(this.#arenaData, slot * _SLOT, params.byteLength).set(new Uint8Array(params));
+    const pipeline = this.#pipeline(key, code);
+    const entries: GPUBindGroupEntry[] = [{
+      binding: 0,
+      resource: { buffer: this.#arena, offset: slot * _SLOT, size: _SLOT },
+    }];
+    buffers.forEach((buffer, k) => entries.push({ binding: k + 1, resource: { buffer } }));
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.#encoder ??= this.device.createCommandEncoder();
+    const pass = this.#encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    const groups = Math.ceil(threads / WORKGROUP);
+    const gx = Math.min(groups, 65535);
+    pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
+    pass.end();
+    this.stats.dispatches++;
+  }
+
+  /** Submit the recorded work. */
+  flush(): void {
+    if (!this.#encoder) return;
+    this.device.queue.writeBuffer(this.#arena, 0, this.#arenaData, 0, this.#slots * _SLOT);
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.stats.submits++;
+    this.#encoder = null;
+    this.#slots = 0;
+  }
+
+  /** Submit the recorded work and wait until the device has finished it (for timing). */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /**
+   * out = Σ c_k t_k.
+   *
+   * @param out Receives the result.
+   * @param terms Coefficients and tensors.
+   * @returns out.
+   */
+  combine(out: Tensor, terms: readonly Term[]): Tensor {
+    if (terms.length > 4) {
+      this.combine(out, terms.slice(0, 4));
+      return this.combine(out, [[1, out], ...terms.slice(4)]);
+    }
+    const inputs = terms.map(([, t]) => t);
+    const bufs = inputs.map((t) => this.#on(t));
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 1)[0] = out.size;
+    new Float32Array(params, 16, 4).set(terms.map(([c]) => c));
+    this.#dispatch(`combine${terms.length}`, combineShader(terms.length), params, [
+      this.#target(out, inputs),
+      ...bufs,
+    ], out.size);
+    return out;
+  }
+
+  /**
+   * Standard normals: generated on the device for the seeded generator (same values as the
+   * CPU), uploaded for recorded draws.
+   *
+   * @param out Receives the draws.
+   * @param source The noise source.
+   * @returns out.
+   */
+  randn(out: Tensor, source: NoiseSource): Tensor {
+    if (!(source instanceof GaussianNoise)) {
+      source.fill(out.data);
+      return this.written(out);
+    }
+    const params = new ArrayBuffer(32);
+    const off = source.drawn;
+    new Uint32Array(params).set([
+      out.size,
+      source.seed >>> 0,
+      Math.floor(source.seed / 4294967296) >>> 0,
+      source.stream,
+      off >>> 0,
+      Math.floor(off / 4294967296) >>> 0,
+    ]);
+    this.#dispatch("randn", RANDN_SHADER, params, [this.#target(out, [])], out.size);
+    source.advance(out.size);
+    return out;
+  }
+
+  async #fallback(inputs: Tensor[], out: Tensor, f: () => void): Promise<void> {
+    for (const t of inputs) await this.read(t);
+    if (!inputs.includes(out)) await this.read(out); // a partial write keeps the rest current
+    this.stats.fallbacks++;
+    f();
+    this.written(out);
+  }
+
+  /**
+   * Whether `op` runs on the device (otherwise project/lambdaNoise need `prepare()` first).
+   *
+   * @param op The operator.
+   * @returns True for block operators with blocks of at most 64 values and mask operators.
+   */
+  supports(op: DegradationOperator): boolean {
+    return (op instanceof RowBlockOperator && op.blockSize <= MAX_BLOCK) ||
+      op instanceof MaskOperator;
+  }
+
+  #rowConstants(op: RowBlockOperator): { idx: GPUBuffer; coef: GPUBuffer } {
+    const m = op.blockSize;
+    const n2 = op.v.singular ** 2;
+    const coef = new Float32Array(3 * m);
+    for (let k = 0; k < m; k++) {
+      coef[k] = op.row[k];
+      coef[m + k] = op.row[k] / n2;
+      coef[2 * m + k] = op.v.w[k];
+    }
+    return {
+      idx: this.#constant(
+        op.index,
+        new Uint32Array(op.index.buffer, op.index.byteOffset, op.index.length),
+      ),
+      coef: this.#constant(op, coef),
+    };
+  }
+
+  #maskConstant(op: MaskOperator): GPUBuffer {
+    return this.#constant(op.mask, Uint32Array.from(op.mask));
+  }
+
+  /**
+   * x̂0 = x0 − Λ A⁺(A x0 − y).
+   *
+   * @param op The operator.
+   * @param x0 Clean estimate.
+   * @param y Observation.
+   * @param scale Λ or null.
+   * @param out Receives x̂0.
+   * @returns out.
+   */
+  async project(
+    op: DegradationOperator,
+    x0: Tensor,
+    y: Float32Array,
+    scale: SpectralScale | null,
+    out: Tensor,
+  ): Promise<Tensor> {
+    if (op instanceof RowBlockOperator && op.blockSize <= MAX_BLOCK) {
+      const { idx, coef } = this.#rowConstants(op);
+      const params = new ArrayBuffer(16);
+      new Uint32Array(params, 0, 2).set([op.blocks, op.blockSize]);
+      new Float32Array(params, 8, 1)[0] = scale ? scale.lambda(op.v.singular) : 1;
+      this.#dispatch("rowProject", ROW_PROJECT_SHADER, params, [
+        this.#target(out, [x0]),
+        this.#on(x0),
+        this.#constant(y, y),
+        idx,
+        coef,
+      ], op.blocks);
+    } else if (op instanceof MaskOperator) {
+      const params = new ArrayBuffer(16);
+      new Uint32Array(params, 0, 2).set([out.size, op.xShape[2] * op.xShape[3]]);
+      new Float32Array(params, 8, 1)[0] = scale ? scale.lambda(1) : 1;
+      this.#dispatch("maskProject", MASK_PROJECT_SHADER, params, [
+        this.#target(out, [x0]),
+        this.#on(x0),
+        this.#constant(y, y),
+        this.#maskConstant(op),
+      ], out.size);
+    } else {
+      await this.#fallback([x0], out, () => op.project(x0.data, y, scale, out.data));
+    }
+    return out;
+  }
+
+  /**
+   * DDNM+'s noise term.
+   *
+   * @param op The operator.
+   * @param z Fresh noise.
+   * @param eps Predicted noise.
+   * @param scale d1, d2.
+   * @param fixed Rotate by Vᵀ.
+   * @param out Receives the term (may alias z).
+   * @returns out.
+   */
+  async lambdaNoise(
+    op: DegradationOperator,
+    z: Tensor,
+    eps: Tensor,
+    scale: SpectralScale,
+    fixed: boolean,
+    out: Tensor,
+  ): Promise<Tensor> {
+    if (op instanceof RowBlockOperator && op.blockSize <= MAX_BLOCK) {
+      const { idx, coef } = this.#rowConstants(op);
+      const [r1, r2] = scale.noise(op.v.singular), [n1, n2] = scale.noise(0);
+      const params = new ArrayBuffer(32);
+      new Uint32Array(params, 0, 3).set([op.blocks, op.blockSize, fixed ? 1 : 0]);
+      new Float32Array(params, 12, 5).set([op.v.scale, r1, r2, n1, n2]);
+      const zb = this.#on(z), eb = this.#on(eps);
+      this.#dispatch("rowNoise", ROW_NOISE_SHADER, params, [
+        this.#target(out, [z, eps]),
+        zb,
+        eb,
+        idx,
+        coef,
+      ], op.blocks);
+    } else if (op instanceof MaskOperator) {
+      const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
+      const params = new ArrayBuffer(32);
+      new Uint32Array(params, 0, 2).set([out.size, op.xShape[2] * op.xShape[3]]);
+      new Float32Array(params, 8, 4).set([k1, k2, m1, m2]);
+      const zb = this.#on(z), eb = this.#on(eps);
+      this.#dispatch("maskNoise", MASK_NOISE_SHADER, params, [
+        this.#target(out, [z, eps]),
+        zb,
+        eb,
+        this.#maskConstant(op),
+      ], out.size);
+    } else {
+      await this.#fallback(
+        [z, eps],
+        out,
+        () => op.lambdaNoise(z.data, eps.data, scale, fixed, out.data),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * out = mask ? a : b.
+   *
+   * @param out Receives the result.
+   * @param mask 0/1 per element.
+   * @param a Where mask is 1.
+   * @param b Where mask is 0.
+   * @returns out.
+   */
+  blend(out: Tensor, mask: Tensor, a: Tensor, b: Tensor): Tensor {
+    const bufs = [this.#on(mask), this.#on(a), this.#on(b)];
+    this.#dispatch("blend", BLEND_SHADER, new Uint32Array([out.size, 0, 0, 0]).buffer, [
+      this.#target(out, [mask, a, b]),
+      ...bufs,
+    ], out.size);
+    return out;
+  }
+
+  /**
+   * out = t ⊙ map (per pixel).
+   *
+   * @param out Receives the result.
+   * @param t The tensor.
+   * @param map One value per pixel.
+   * @returns out.
+   */
+  mulMap(out: Tensor, t: Tensor, map: Float32Array): Tensor {
+    const tb = this.#on(t);
+    this.#dispatch("mulMap", MULMAP_SHADER, new Uint32Array([out.size, map.length, 0, 0]).buffer, [
+      this.#target(out, [t]),
+      tb,
+      this.#constant(map, map),
+    ], out.size);
+    return out;
+  }
+
+  /**
+   * Record, without a readback, the first step at which `t` holds NaN or Inf.
+   *
+   * @param t The tensor (a network output).
+   * @param step The step number (>= 0).
+   */
+  checkFinite(t: Tensor, step: number): void {
+    this.#dispatch("finite", FINITE_SHADER, new Uint32Array([t.size, step, 0, 0]).buffer, [
+      this.#flag,
+      this.#on(t),
+    ], t.size);
+  }
+
+  /**
+   * The first step recorded by {@linkcode checkFinite} (one 4-byte readback), or null.
+   *
+   * @returns The step or null.
+   */
+  async firstNonFinite(): Promise<number | null> {
+    const v = new Uint32Array(await this.#download(this.#flag, 4));
+    return v[0] === 0xffffffff ? null : v[0];
+  }
+
+  async #download(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.flush();
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.device.queue.submit([enc.finish()]);
+    this.stats.submits++;
+    await staging.mapAsync(1); // READ
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /**
+   * Make `t.data` current (downloading when the device copy is newer).
+   *
+   * @param t The tensor.
+   * @returns t.
+   */
+  async read(t: Tensor): Promise<Tensor> {
+    const c = this.#copies.get(t);
+    if (c && !c.host) {
+      t.data.set(new Float32Array(await this.#download(c.buffer, t.size * 4)));
+      this.stats.downloads++;
+      c.host = true;
+    }
+    return t;
+  }
+
+  /**
+   * Declare that `t.data` was written on the host.
+   *
+   * @param t The tensor.
+   * @returns t.
+   */
+  written(t: Tensor): Tensor {
+    const c = this.#copies.get(t);
+    if (c) {
+      c.host = true;
+      c.device = false;
+    }
+    return t;
+  }
+
+  /**
+   * The device buffer holding `t` (uploaded if needed; pending work submitted), for zero-copy
+   * hand-over to ONNX Runtime's WebGPU provider.
+   *
+   * @param t The tensor.
+   * @returns The buffer.
+   */
+  bufferOf(t: Tensor): GPUBuffer {
+    const b = this.#on(t);
+    this.flush();
+    return b;
+  }
+
+  /**
+   * A tensor whose current copy is `buffer` on the device (for example an ONNX Runtime output);
+   * `dispose` releases the buffer when the tensor gets another one.
+   *
+   * @param buffer The device buffer (f32, at least the tensor's size).
+   * @param shape The tensor's shape.
+   * @param dispose Releases the buffer.
+   * @returns The tensor (its host data stays stale until read).
+   */
+  adopt(
+    buffer: GPUBuffer,
+    shape: readonly [number, number, number, number],
+    dispose?: () => void,
+  ): Tensor {
+    const t = Tensor.zeros(shape);
+    this.#copies.set(t, { buffer, host: false, device: true, dispose });
+    return t;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Finding a WebGPU adapter: quietly (Mesa wants a runtime directory), once per process, and
+ * telling software rasterizers apart from real GPUs.
+ *
+ * @module
+ */
+
+let _adapter: Promise<GPUAdapter | null> | undefined;
+
+/**
+ * Give Mesa's drivers a private runtime directory when `XDG_RUNTIME_DIR` is unset, so that
+ * probing the adapter prints nothing.
+ */
+export function prepareGpuEnvironment(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/diffrestore-xdg-${Deno.uid?.() ?? 0}`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // no permission to set it: the driver may print a warning, nothing worse
+  }
+}
+
+/**
+ * The process's WebGPU adapter, or null when there is none (cached; kept referenced, since
+ * Deno must not collect an adapter whose device lives).
+ *
+ * @returns The adapter or null.
+ */
+export function gpuAdapter(): Promise<GPUAdapter | null> {
+  _adapter ??= (async () => {
+    prepareGpuEnvironment();
+    try {
+      return (await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" })) ?? null;
+    } catch {
+      return null;
+    }
+  })();
+  return _adapter;
+}
+
+/**
+ * Whether an adapter is a software rasterizer (lavapipe/llvmpipe, SwiftShader, WARP), which
+ * runs the kernels slower than the CPU path.
+ *
+ * @param adapter The adapter.
+ * @returns True for software adapters.
+ */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const d = `${adapter.info.description} ${adapter.info.device} ${adapter.info.vendor}`;
+  return adapter.info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|warp/i.test(d);
+}
+
+/**
+ * A short name for an adapter.
+ *
+ * @param adapter The adapter.
+ * @returns Its description, or vendor.
+ */
+export function adapterName(adapter: GPUAdapter): string {
+  return adapter.info.description || adapter.info.vendor || "unknown adapter";
+}

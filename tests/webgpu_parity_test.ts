@@ -1,0 +1,138 @@
+// Every WebGPU kernel against the CPU backend on random inputs (1e-5); skipped, with a printed
+// reason, when the machine has no WebGPU adapter.
+import assert from "node:assert/strict";
+import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
+import type { Backend } from "../kernels/backend.ts";
+import { ArrayNoise, GaussianNoise } from "../lib/noise.ts";
+import { Tensor } from "../lib/tensor.ts";
+import { ddnmPlusScale, type DegradationOperator } from "../samplers/operators/operator.ts";
+import { buildOperator } from "../samplers/ddnm_task.ts";
+import { noGpu } from "./_gpu.ts";
+import { randomValues } from "./_graphs.ts";
+
+const skip = noGpu("WebGPU kernel parity tests");
+const gpu = skip ? null : await WebGpuBackend.create();
+const cpu = new CpuBackend();
+const shape = [1, 3, 32, 48] as const;
+const rnd = (seed: number, s: readonly [number, number, number, number] = shape) =>
+  new Tensor(s, randomValues(s[0] * s[1] * s[2] * s[3], seed));
+
+async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
+  await gpu!.read(b);
+  let m = 0;
+  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return m;
+}
+
+/** Run `f` on each backend with fresh copies of the inputs; compare the outputs. */
+async function parity(
+  name: string,
+  inputs: Tensor[],
+  f: (b: Backend, t: Tensor[]) => Promise<Tensor> | Tensor,
+  tol = 1e-5,
+) {
+  const c = await f(cpu, inputs.map((t) => t.clone()));
+  const g = await f(gpu!, inputs.map((t) => t.clone()));
+  const d = await maxDiff(c, g);
+  assert.ok(d <= tol, `${name}: max |cpu − gpu| = ${d}`);
+}
+
+Deno.test({
+  name: "WebGPU parity: combine with 1 to 6 terms, in place and aliased",
+  ignore: skip,
+  fn: async () => {
+    for (let k = 1; k <= 6; k++) {
+      const ins = Array.from({ length: k }, (_, i) => rnd(10 + i));
+      await parity(
+        `combine ${k}`,
+        ins,
+        (b, t) => b.combine(Tensor.zeros(shape), t.map((x, i) => [0.5 - 0.3 * i, x] as const)),
+      );
+      await parity(`combine ${k} aliased`, ins, (b, t) =>
+        b.combine(
+          t[0],
+          t.map((x, i) => [1.5 - 0.2 * i, x] as const),
+        ));
+    }
+  },
+});
+
+Deno.test({
+  name: "WebGPU parity: the seeded generator gives the CPU's values at any offset",
+  ignore: skip,
+  fn: async () => {
+    for (const [seed, offset] of [[0, 0], [7, 3], [123, 2 ** 33 + 5], [2 ** 40 + 1, 1e6 + 1]]) {
+      const c = Tensor.zeros([1, 3, 64, 64]), g = Tensor.zeros([1, 3, 64, 64]);
+      const sc = new GaussianNoise(seed, 0, offset), sg = new GaussianNoise(seed, 0, offset);
+      cpu.randn(c, sc);
+      gpu!.randn(g, sg);
+      assert.equal(sg.drawn, sc.drawn);
+      const d = await maxDiff(c, g);
+      assert.ok(d <= 1e-5, `seed ${seed} offset ${offset}: ${d}`);
+    }
+    // recorded draws are uploaded as they are
+    const vals = randomValues(4608, 3);
+    const g = gpu!.randn(Tensor.zeros([1, 3, 32, 48]), new ArrayNoise(vals, "rec"));
+    await gpu!.read(g);
+    assert.deepEqual(g.data, vals);
+  },
+});
+
+Deno.test({
+  name: "WebGPU parity: DDNM projections and Λ-noise, kernels and CPU fallbacks",
+  ignore: skip,
+  fn: async () => {
+    const mask = new Uint8Array(32 * 48).map((_, i) => (i % 7 < 4 ? 1 : 0));
+    const ops: DegradationOperator[] = [
+      buildOperator({ name: "sr", scale: 2 }, 3, 32, 48, "svd"),
+      buildOperator({ name: "sr", scale: 4 }, 3, 32, 48, "svd"),
+      buildOperator({ name: "sr", scale: 8 }, 3, 32, 48, "svd"),
+      buildOperator({ name: "colorize" }, 3, 32, 48, "svd"),
+      buildOperator({ name: "inpaint" }, 3, 32, 48, "svd", mask),
+      buildOperator({ name: "denoise" }, 3, 32, 48, "svd"),
+      buildOperator({ name: "deblur", kernel: "gauss" }, 3, 32, 48, "svd"),
+    ];
+    const scale = ddnmPlusScale({ a: 0.8, sigmaT: 0.6, sigmaY: 0.3, eta: 0.85 });
+    for (const op of ops) {
+      const y = op.A(randomValues(3 * 32 * 48, 40));
+      for (const sc of [null, scale]) {
+        await parity(
+          `${op.name} project ${sc ? "Λ" : ""}`,
+          [rnd(41)],
+          (b, [x0]) => b.project(op, x0, y, sc, Tensor.zeros(shape)),
+        );
+      }
+      for (const fixed of [false, true]) {
+        await parity(
+          `${op.name} Λ-noise fixed=${fixed}`,
+          [rnd(42), rnd(43)],
+          (b, [z, e]) => b.lambdaNoise(op, z, e, scale, fixed, z),
+        );
+      }
+    }
+    assert.ok(gpu!.stats.fallbacks > 0, "the deblur operator ran as a counted CPU fallback");
+    assert.ok(gpu!.supports(ops[1]) && !gpu!.supports(ops[6]));
+  },
+});
+
+Deno.test({
+  name: "WebGPU parity: blend, per-pixel map, finiteness flag",
+  ignore: skip,
+  fn: async () => {
+    const m = new Tensor(shape, randomValues(4608, 50).map((v) => (v > 0 ? 1 : 0)));
+    await parity("blend", [m, rnd(51), rnd(52)], (b, [mk, a, c]) => b.blend(c, mk, a, c));
+    const map = randomValues(32 * 48, 53);
+    await parity("mulMap", [rnd(54)], (b, [t]) => b.mulMap(t, t, map));
+    const fresh = await WebGpuBackend.create(gpu!.device);
+    fresh.checkFinite(rnd(55), 3);
+    assert.equal(await fresh.firstNonFinite(), null);
+    const bad = rnd(56);
+    bad.data[17] = NaN;
+    fresh.checkFinite(bad, 9);
+    const inf = rnd(57);
+    inf.data[3] = -Infinity;
+    fresh.checkFinite(inf, 4);
+    assert.equal(await fresh.firstNonFinite(), 4);
+  },
+});

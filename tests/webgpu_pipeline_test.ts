@@ -1,0 +1,117 @@
+// Whole runs on the WebGPU backend: conformance with both ONNX runtimes, and the zero-copy
+// promise (no host↔device tensor transfer between the first and the last step).
+import assert from "node:assert/strict";
+import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { restoreDdnm } from "../lib/restore_ddnm.ts";
+import { restoreIrsde } from "../lib/restore_irsde.ts";
+import { Tensor } from "../lib/tensor.ts";
+import { decodeNpy } from "../lib/npy.ts";
+import { runCli } from "./_cli.ts";
+import { noGpu } from "./_gpu.ts";
+import { randomValues } from "./_graphs.ts";
+
+const skip = noGpu("WebGPU pipeline tests");
+const ROOT = new URL("../testdata/conformance/", import.meta.url).pathname;
+
+Deno.test({
+  name: "conformance cases with --backend webgpu (native and WebGPU ONNX runtimes)",
+  ignore: skip,
+  fn: async () => {
+    for (
+      const name of ["ddnm_sr4", "ddnm_inpaint_travel", "irsde_sde", "diffbir_spaced_cfg_guidance"]
+    ) {
+      const spec = JSON.parse(await Deno.readTextFile(`${ROOT}${name}/case.json`));
+      const args: string[] = spec.cli.map((a: string) => a.replace("MODELS", `${ROOT}models`));
+      for (const ort of ["native", "webgpu"]) {
+        const out = await Deno.makeTempFile({ suffix: ".npy" });
+        const r = await runCli([
+          "restore",
+          "lq.png",
+          "-o",
+          out,
+          ...args,
+          "--backend",
+          "webgpu",
+          "--ort",
+          ort,
+          "--quiet",
+        ], `${ROOT}${name}`);
+        assert.equal(r.code, 0, r.stderr);
+        const got = decodeNpy(await Deno.readFile(out)).data,
+          ref = decodeNpy(await Deno.readFile(`${ROOT}${name}/ref.npy`)).data;
+        let max = 0;
+        for (let i = 0; i < ref.length; i++) max = Math.max(max, Math.abs(got[i] - ref[i]));
+        assert.ok(max <= 2e-4, `${name} --ort ${ort}: max |d| ${max}`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "--ort webgpu --backend webgpu: zero host↔device transfers between the first and the last step",
+  ignore: skip,
+  fn: async () => {
+    const gpu = await WebGpuBackend.create();
+    const lr = new Tensor([1, 3, 16, 16], randomValues(768, 1).map((v) => 0.5 + 0.3 * v));
+    for (
+      const [task, sigmaY] of [[{ name: "sr", scale: 4 }, 0], [{ name: "colorize" }, 0.05]] as const
+    ) {
+      const snapshots: { step: number; uploads: number; downloads: number; fallbacks: number }[] =
+        [];
+      const steps = 12;
+      const r = await restoreDdnm(
+        task.name === "colorize" ? new Tensor([1, 1, 16, 16], lr.data.slice(0, 256)) : lr,
+        {
+          task,
+          model: `${ROOT}models/tiny_eps.onnx`,
+          runtime: "webgpu",
+          backend: gpu,
+          steps,
+          sigmaY,
+          seed: 3,
+          onProgress: (p) => snapshots.push({ step: p.step, ...gpu.stats }),
+        },
+      );
+      assert.equal(r.runtime, "webgpu");
+      const first = snapshots[0], last = snapshots[steps - 1];
+      assert.equal(last.uploads - first.uploads, 0, `${task.name}: uploads during the run`);
+      assert.equal(last.downloads - first.downloads, 0, `${task.name}: downloads during the run`);
+      assert.equal(last.fallbacks, first.fallbacks, `${task.name}: CPU fallbacks during the run`);
+      assert.ok(r.image.data.every(Number.isFinite));
+    }
+    // the same holds for IR-SDE
+    const snapshots: number[] = [];
+    await restoreIrsde(new Tensor([1, 3, 16, 16], randomValues(768, 2).map((v) => 0.5 + 0.2 * v)), {
+      model: `${ROOT}models/tiny_irsde.onnx`,
+      runtime: "webgpu",
+      backend: gpu,
+      sde: { T: 10 },
+      solver: "posterior",
+      onProgress: () => snapshots.push(gpu.stats.uploads + gpu.stats.downloads),
+    });
+    assert.equal(snapshots.at(-1), snapshots[0]);
+  },
+});
+
+Deno.test({
+  name: "WebGPU and CPU backends give the same restoration for the same seed",
+  ignore: skip,
+  fn: async () => {
+    const lr = new Tensor([1, 3, 16, 16], randomValues(768, 4).map((v) => 0.5 + 0.3 * v));
+    const opts = {
+      task: { name: "sr" as const, scale: 2 },
+      steps: 20,
+      seed: 9,
+      model: `${ROOT}models/tiny_eps.onnx`,
+      runtime: "native" as const,
+    };
+    const cpu = await restoreDdnm(lr, opts);
+    const gpu = await restoreDdnm(lr, { ...opts, backend: await WebGpuBackend.create() });
+    let max = 0;
+    for (let i = 0; i < cpu.image.size; i++) {
+      max = Math.max(max, Math.abs(cpu.image.data[i] - gpu.image.data[i]));
+    }
+    assert.ok(max < 2e-4, `cpu vs webgpu: ${max}`);
+  },
+});
