@@ -57,3 +57,6 @@ export * from "./samplers/tiling.ts";
 export * from "./kernels/webgpu_backend.ts";
 export * from "./lib/gpu.ts";
 export * from "./lib/device_calls.ts";
+export * from "./lib/preview/handler.ts";
+export * from "./lib/preview/limits.ts";
+export * from "./lib/preview/page.ts";

@@ -121,7 +121,7 @@ export function imageToTensor(image: DecodedImage, channels?: 1 | 3): Tensor {
  * @param bitDepth 8 or 16.
  * @returns The PNG bytes.
  */
-export function tensorToPng(t: Tensor, bitDepth: 8 | 16 = 8): Uint8Array {
+export function tensorToPng(t: Tensor, bitDepth: 8 | 16 = 8): Uint8Array<ArrayBuffer> {
   if (t.n !== 1 || (t.c !== 1 && t.c !== 3)) {
     throw new RangeError(`cannot encode a tensor of shape [${t.shape.join(", ")}] as a PNG`);
   }

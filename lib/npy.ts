@@ -158,7 +158,7 @@ function _half(h: number): number {
  * @param data The values in C order; its length must equal the product of `shape`.
  * @returns The file's bytes.
  */
-export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Array {
+export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Array<ArrayBuffer> {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
     throw new RangeError(`shape [${shape.join(", ")}] needs ${count} values, got ${data.length}`);

@@ -190,7 +190,7 @@ export function encodePng(
   height: number,
   channels: 1 | 3,
   bitDepth: 8 | 16 = 8,
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const plane = width * height;
   if (pixels.length !== channels * plane) {
     throw new RangeError(`expected ${channels * plane} samples, got ${pixels.length}`);

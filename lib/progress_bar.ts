@@ -34,7 +34,8 @@ function _fmt(s: number): string {
 export class ProgressBar {
   #start = performance.now();
   #enabled: boolean;
-  #label: string;
+  /** Text after the numbers (backend, runtime); may change while running. */
+  label: string;
   #width: number;
   #last = 0;
   #encoder = new TextEncoder();
@@ -46,7 +47,7 @@ export class ProgressBar {
    */
   constructor(options: ProgressBarOptions = {}) {
     this.#enabled = options.force || Deno.stderr.isTerminal();
-    this.#label = options.label ?? "";
+    this.label = options.label ?? "";
     this.#width = options.width ?? 24;
   }
 
@@ -66,7 +67,7 @@ export class ProgressBar {
     const bar = "#".repeat(filled) + "-".repeat(this.#width - filled);
     return `${prefix}[${bar}] ${i}/${n} ${_fmt(elapsed)} eta ${_fmt(eta)} ${
       rate.toFixed(2)
-    } it/s ${this.#label}`;
+    } it/s ${this.label}`;
   }
 
   /**

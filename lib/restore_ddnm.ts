@@ -47,6 +47,8 @@ export interface RestoreProgress {
   window: number;
   /** Windows in all. */
   windows: number;
+  /** The ONNX runtime running the network. */
+  runtime?: string;
   /** The current x0 estimate of the window in [0,1] image units, computed on request. */
   preview?: () => Promise<Tensor>;
 }
@@ -266,6 +268,7 @@ export async function restoreDdnm(
           total: p.total,
           window: 1,
           windows: 1,
+          runtime: model.runtime,
           preview: preview(p.x0),
         }),
     });
@@ -333,6 +336,7 @@ export async function restoreDdnm(
               total: p.total,
               window: k + 1,
               windows: windows.length,
+              runtime: model.runtime,
               preview: preview(p.x0),
             }),
         },

@@ -379,7 +379,13 @@ export async function restoreDiffbir(
     }
     : null;
   const progress = (step: number) =>
-    options.onProgress?.({ step, total: draws, window: 1, windows: 1 });
+    options.onProgress?.({
+      step,
+      total: draws,
+      window: 1,
+      windows: 1,
+      runtime: models.denoiser.runtime,
+    });
   const check = () => {
     if (options.signal?.aborted) {
       throw options.signal.reason ?? new DOMException("aborted", "AbortError");

@@ -173,7 +173,7 @@ export async function restoreIrsde(
   const predict: NoisePredictor = (x, muT, t, label) =>
     caller.call(denoisingVariant ? { x, t } : { x, mu: muT, t }, label);
   const progress = (p: { step: number; total: number }) =>
-    options.onProgress?.({ ...p, window: 1, windows: 1 });
+    options.onProgress?.({ ...p, window: 1, windows: 1, runtime: model.runtime });
   let out: Tensor;
   if (denoisingVariant) {
     if (solver === "posterior") {

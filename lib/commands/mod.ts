@@ -8,3 +8,5 @@ import "./info.ts";
 import "./restore.ts";
 import "./degrade.ts";
 import "./demo.ts";
+import "./serve.ts";
+import "./bench.ts";

@@ -18,10 +18,14 @@ import { decodeNpy } from "../npy.ts";
 import { ArrayNoise, type NoiseSource } from "../noise.ts";
 import { Tensor } from "../tensor.ts";
 import { ProgressBar } from "../progress_bar.ts";
+import { psnr, ssim } from "../metrics.ts";
+import { sideBySide } from "../sheet.ts";
 import type { OrtChoice } from "../ort_runtime.ts";
 import { restoreDdnm, type RestoreProgress, type RestoreResult } from "../restore_ddnm.ts";
 import { type IrsdeTask, restoreIrsde } from "../restore_irsde.ts";
-import { restoreDiffbir } from "../restore_diffbir.ts";
+import { type DiffbirModels, loadDiffbirPipeline, restoreDiffbir } from "../restore_diffbir.ts";
+import { DEFAULT_MODEL, loadModel } from "../builtin_models.ts";
+import type { Model } from "../model.ts";
 import type { IrsdeSolver } from "../../samplers/irsde.ts";
 import type { SdeSettings, ThetaScheduleName } from "../../samplers/irsde_schedule.ts";
 import type { DdnmTask, DdnmTaskName } from "../../samplers/ddnm_task.ts";
@@ -46,6 +50,10 @@ export const COMMON_FLAGS: FlagSpec = {
   quiet: { type: "boolean", short: "q" },
   json: { type: "boolean" },
   "max-pixels": { type: "string" },
+  compare: { type: "string" },
+  reference: { type: "string" },
+  "save-every": { type: "string" },
+  "save-dir": { type: "string" },
   task: { type: "string" },
   scale: { type: "string" },
   mask: { type: "string" },
@@ -108,6 +116,9 @@ common options:
   --ort auto|native|wasm|webgpu  how the networks run (auto: native when it loads, else wasm)
   --threads N                  CPU threads of the ONNX runtime
   --quiet, --json              no progress bar; a JSON summary on stdout
+  --compare S.png              write a sheet: input (nearest), output, and --reference R.png (PSNR/SSIM printed)
+  --save-every K --save-dir D  write the x0 estimate every K steps
+  several inputs or a directory, with -o DIR/: batch mode (one model session, failures reported per file)
   --max-pixels N               refuse larger input images (default ${DEFAULT_MAX_PIXELS})
 
 DDNM (--method ddnm):
@@ -163,6 +174,8 @@ export interface RestoreContext {
   onNote: (message: string) => void;
   /** Maximum pixels of images read. */
   maxPixels: number;
+  /** Loaded models by key, shared by the images of a batch. */
+  cache?: Map<string, Promise<unknown>>;
 }
 
 /** A method's runner. */
@@ -247,8 +260,7 @@ async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
   }
   return await restoreDdnm(ctx.observed, {
     task,
-    model: _str(v.model),
-    modelSpec: _str(v["model-spec"]),
+    model: await _cached(ctx, "model", _str(v.model) ?? DEFAULT_MODEL, _str(v["model-spec"])),
     mask,
     steps: v.steps === undefined
       ? undefined
@@ -309,8 +321,7 @@ async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
   if (v.eps !== undefined) sde.eps = numberFlag(v, "eps", 0.01);
   if (v.schedule !== undefined) sde.schedule = _str(v.schedule) as ThetaScheduleName;
   return await restoreIrsde(ctx.observed.c === 1 ? _toRgb(ctx.observed) : ctx.observed, {
-    model,
-    modelSpec: _str(v["model-spec"]),
+    model: await _cached(ctx, "model", model, _str(v["model-spec"])),
     solver: _str(v.solver) as IrsdeSolver | undefined,
     sde,
     task,
@@ -369,7 +380,7 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   const colorFix = _str(v["color-fix"]) ?? "wavelet";
   const sampler = _str(v.sampler) ?? "spaced";
   return await restoreDiffbir(ctx.observed.c === 1 ? _toRgb(ctx.observed) : ctx.observed, {
-    model,
+    model: await _cached(ctx, "pipeline", model),
     steps: v.steps === undefined
       ? undefined
       : numberFlag(v, "steps", 50, { integer: true, min: 1, max: 1000 }),
@@ -401,6 +412,36 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
     signal: ctx.signal,
     onNote: ctx.onNote,
   });
+}
+
+/** A model (or DiffBIR pipeline) loaded once per command and shared by a batch's images. */
+function _cached(
+  ctx: RestoreContext,
+  kind: "model",
+  spec: string,
+  manifest?: string,
+): Promise<Model>;
+function _cached(ctx: RestoreContext, kind: "pipeline", spec: string): Promise<DiffbirModels>;
+function _cached(
+  ctx: RestoreContext,
+  kind: "model" | "pipeline",
+  spec: string,
+  manifest?: string,
+): Promise<unknown> {
+  const key = `${kind}|${spec}|${manifest ?? ""}`;
+  let p = ctx.cache?.get(key);
+  if (!p) {
+    const options = {
+      runtime: ctx.runtime,
+      threads: ctx.threads,
+      onNote: ctx.onNote,
+      device: ctx.backend instanceof WebGpuBackend ? ctx.backend.device : undefined,
+    };
+    p = kind === "model" ? loadModel(spec, options, manifest) : loadDiffbirPipeline(spec, options);
+    p.catch(() => ctx.cache?.delete(key)); // a failed load is retried by the next image
+    ctx.cache?.set(key, p);
+  }
+  return p;
 }
 
 function _toRgb(t: Tensor): Tensor {
@@ -458,15 +499,14 @@ async function _restore(args: string[]): Promise<number> {
     console.log(_HELP);
     return 0;
   }
-  if (positionals.length !== 1) {
+  if (positionals.length === 0) {
     throw new UserError(
-      `restore takes one input image, got ${positionals.length}; see 'restore --help'`,
+      "restore needs an input image (or several, or a directory); see 'restore --help'",
     );
   }
   const output = _str(values.output);
-  if (!output) throw new UserError("restore needs -o <output.png|output.npy>");
-  if (!/\.(png|npy)$/i.test(output)) {
-    throw new UserError(`${output}: output must end in .png or .npy`);
+  if (!output) {
+    throw new UserError("restore needs -o <output.png|output.npy> (or -o DIR/ for several inputs)");
   }
   const method = _str(values.method);
   if (!method) throw new UserError("restore needs --method ddnm, irsde or diffbir");
@@ -496,8 +536,7 @@ async function _restore(args: string[]): Promise<number> {
   const threads = values.threads === undefined
     ? undefined
     : numberFlag(values, "threads", 1, { integer: true, min: 1 });
-  const { image, observed } = await _readObserved(positionals[0], maxPixels);
-  let noise: NoiseSource | undefined;
+  let noiseValues: Float32Array | undefined;
   if (typeof values.noise === "string") {
     let bytes: Uint8Array;
     try {
@@ -505,40 +544,101 @@ async function _restore(args: string[]): Promise<number> {
     } catch {
       throw new UserError(`noise file ${values.noise} not found`);
     }
-    noise = new ArrayNoise(decodeNpy(bytes, values.noise).data, values.noise);
+    noiseValues = decodeNpy(bytes, values.noise).data;
   }
-  const bar = new ProgressBar({ label: `${backend.name}` });
+  const saveEvery = values["save-every"] === undefined
+    ? 0
+    : numberFlag(values, "save-every", 0, { integer: true, min: 1 });
+  const saveDir = _str(values["save-dir"]);
+  if (saveEvery && !saveDir) throw new UserError("--save-every K needs --save-dir DIR");
+  if (saveEvery) await Deno.mkdir(saveDir!, { recursive: true });
+  const inputs = await _expandInputs(positionals);
+  const batch = inputs.length > 1 || (await _isDirectory(positionals[0]));
+  if (batch && !output.endsWith("/") && !(await _isDirectory(output))) {
+    throw new UserError(`several inputs need -o DIR/ (a directory), got ${output}`);
+  }
+  if (!batch && !/\.(png|npy)$/i.test(output)) {
+    throw new UserError(`${output}: output must end in .png or .npy`);
+  }
+  if (batch) await Deno.mkdir(output, { recursive: true });
   const controller = new AbortController();
   const onSigint = () => controller.abort(new DOMException("interrupted", "AbortError"));
   Deno.addSignalListener("SIGINT", onSigint);
-  let result: RestoreResult;
+  const cache = new Map<string, Promise<unknown>>();
+  let failures = 0;
   try {
-    result = await runner({
-      values,
-      input: positionals[0],
-      image,
-      observed,
-      noise,
-      seed,
-      backend,
-      runtime,
-      threads,
-      maxPixels,
-      signal: controller.signal,
-      onNote: (m) => notes.push(m),
-      onProgress: (p) => {
+    for (const [k, input] of inputs.entries()) {
+      const target = batch ? `${output.replace(/\/$/, "")}/${_stem(input)}.png` : output;
+      const prefix = batch ? `[${k + 1}/${inputs.length}] ${input} ` : "";
+      try {
+        const { image, observed } = await _readObserved(input, maxPixels);
+        const bar = new ProgressBar({ label: backend.name });
+        const saves: Promise<void>[] = [];
+        const result = await runner({
+          values,
+          input,
+          image,
+          observed,
+          noise: noiseValues ? new ArrayNoise(noiseValues, values.noise as string) : undefined,
+          seed,
+          backend,
+          runtime,
+          threads,
+          maxPixels,
+          cache,
+          signal: controller.signal,
+          onNote: (m) => notes.push(m),
+          onProgress: (p) => {
+            flushNotes();
+            if (!quiet) {
+              bar.label = `${backend.name}, ${p.runtime ?? runtime} runtime`;
+              bar.update(
+                p.step,
+                p.total,
+                prefix + (p.windows > 1 ? `window ${p.window}/${p.windows} ` : ""),
+              );
+            }
+            if (saveEvery && p.preview && p.step % saveEvery === 0) {
+              const file = `${saveDir}/${_stem(input)}_w${p.window}_step${
+                String(p.step).padStart(4, "0")
+              }.png`;
+              const save = p.preview().then((x0) => writeImageTensor(file, x0));
+              save.catch(() => {}); // observed by Promise.all below; never an unhandled rejection
+              saves.push(save);
+            }
+          },
+        });
+        await Promise.all(saves);
         flushNotes();
-        if (!quiet) {
-          bar.update(p.step, p.total, p.windows > 1 ? `window ${p.window}/${p.windows} ` : "");
-        }
-      },
-    });
+        if (!quiet) bar.done();
+        await writeImageTensor(target, result.image);
+        await _compare(values, observed, result.image, quiet);
+        _report(values, quiet, target, method, seed, result);
+      } catch (e) {
+        if (!batch || (e as Error)?.name === "AbortError") throw e;
+        failures++;
+        notes.length = 0;
+        const msg = e instanceof UserError ? e.message : (e as Error).message;
+        console.error(`error: ${msg.startsWith(input) ? msg : `${input}: ${msg}`}`);
+      }
+    }
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
-  flushNotes();
-  if (!quiet) bar.done();
-  await writeImageTensor(output, result.image);
+  if (batch && !quiet) {
+    console.error(`${inputs.length - failures} of ${inputs.length} images restored into ${output}`);
+  }
+  return failures ? 1 : 0;
+}
+
+function _report(
+  values: ParsedArgs["values"],
+  quiet: boolean,
+  output: string,
+  method: string,
+  seed: number,
+  result: RestoreResult,
+): void {
   if (values.json) {
     console.log(JSON.stringify({
       output,
@@ -555,10 +655,74 @@ async function _restore(args: string[]): Promise<number> {
     console.error(
       `wrote ${output} (${result.image.w}x${result.image.h}, ${result.calls} network calls, ${
         result.seconds.toFixed(1)
-      } s, ${result.runtime} runtime, ${result.backend} backend)`,
+      } s, ` +
+        `${result.runtime} runtime, ${result.backend} backend)`,
     );
   }
-  return 0;
+}
+
+/** --compare out.png: input (nearest), output and --reference side by side; PSNR/SSIM printed. */
+async function _compare(
+  values: ParsedArgs["values"],
+  observed: Tensor,
+  output: Tensor,
+  quiet: boolean,
+): Promise<void> {
+  const sheet = _str(values.compare);
+  const refPath = _str(values.reference);
+  if (!sheet && !refPath) return;
+  const clamp = output.map((v) => Math.min(1, Math.max(0, v)));
+  const panels = [observed.c === 1 || observed.c === 3 ? observed : output, clamp];
+  if (refPath) {
+    const ref = imageToTensor(await readImage(refPath), output.c as 1 | 3);
+    if (ref.w !== output.w || ref.h !== output.h) {
+      throw new UserError(
+        `--reference ${refPath} is ${ref.w}x${ref.h}, the output is ${output.w}x${output.h}`,
+      );
+    }
+    panels.push(ref);
+    const p = psnr(clamp, ref);
+    const line = `PSNR ${p.toFixed(2)} dB, SSIM ${ssim(clamp, ref).toFixed(4)} against ${refPath}`;
+    if (values.json) {
+      console.log(
+        JSON.stringify({
+          reference: refPath,
+          psnr: Number.isFinite(p) ? p : "inf",
+          ssim: ssim(clamp, ref),
+        }),
+      );
+    } else if (!quiet) console.error(line);
+  }
+  if (sheet) await writeImageTensor(sheet, sideBySide(panels, output.h));
+}
+
+async function _isDirectory(path: string): Promise<boolean> {
+  return await Deno.stat(path).then((s) => s.isDirectory, () => false);
+}
+
+function _stem(path: string): string {
+  const base = path.split("/").pop() ?? path;
+  return base.replace(/\.[^.]+$/, "");
+}
+
+/** Inputs: files as given; a directory stands for its PNG, JPEG and .npy files, sorted. */
+async function _expandInputs(positionals: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of positionals) {
+    if (await _isDirectory(p)) {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(p)) {
+        if (e.isFile && /\.(png|jpe?g|npy)$/i.test(e.name)) {
+          names.push(`${p.replace(/\/$/, "")}/${e.name}`);
+        }
+      }
+      if (names.length === 0) {
+        throw new UserError(`${p}: no PNG, JPEG or .npy files in this directory`);
+      }
+      out.push(...names.sort());
+    } else out.push(p);
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { createPreviewHandler, fitWithin } from "../lib/preview/handler.ts";
+import { decodeImage } from "../lib/image.ts";
+import { encodePng } from "../lib/png.ts";
+import { Tensor } from "../lib/tensor.ts";
+import { randomValues } from "./_graphs.ts";
+
+const photo = await Deno.readFile(new URL("../assets/rocket_256.png", import.meta.url));
+const handler = createPreviewHandler({ defaultSteps: 6 });
+const post = (
+  query: string,
+  body: BodyInit | null,
+  headers: Record<string, string> = { "content-type": "image/png" },
+) => handler(new Request(`http://x/v1/restore?${query}`, { method: "POST", body, headers }));
+
+async function errorOf(res: Response): Promise<string> {
+  assert.equal(res.headers.get("content-type"), "application/json");
+  return (await res.json()).error;
+}
+
+Deno.test("preview: page, health, and a restored PNG whose long side is at most 256", async () => {
+  const page = await handler(new Request("http://x/"));
+  assert.equal(page.status, 200);
+  assert.match(
+    await page.text(),
+    /<title>diffrestore preview<\/title>[\s\S]*id="drop"[\s\S]*id="slider"/,
+  );
+  const health = await handler(new Request("http://x/healthz"));
+  assert.equal(await health.text(), "ok");
+  const res = await post("task=sr&scale=4&steps=5&seed=1", photo);
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(res.headers.get("content-type"), "image/png");
+  const img = decodeImage(new Uint8Array(await res.arrayBuffer()), "out.png");
+  assert.equal(Math.max(img.width, img.height), 256);
+  // a wide input: the output keeps the aspect ratio within 256
+  const wide = encodePng(randomValues(3 * 40 * 120, 1).map((v) => 0.5 + 0.3 * v), 120, 40, 3);
+  const w = decodeImage(
+    new Uint8Array(await (await post("task=denoise&steps=3", wide)).arrayBuffer()),
+    "w.png",
+  );
+  assert.deepEqual([w.width, w.height], [120, 40]);
+});
+
+Deno.test("preview: the same request and seed give the same bytes; another seed does not", async () => {
+  const a = new Uint8Array(await (await post("task=colorize&steps=4&seed=3", photo)).arrayBuffer());
+  const b = new Uint8Array(await (await post("task=colorize&steps=4&seed=3", photo)).arrayBuffer());
+  const c = new Uint8Array(await (await post("task=colorize&steps=4&seed=4", photo)).arrayBuffer());
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
+
+Deno.test("preview: inpainting from a multipart mask and from transparent pixels", async () => {
+  const form = new FormData();
+  form.append("image", new Blob([photo], { type: "image/png" }), "p.png");
+  const mask = new Float32Array(256 * 256).fill(1);
+  for (let i = 100; i < 150; i++) mask.fill(0, i * 256 + 100, i * 256 + 150);
+  form.append("mask", new Blob([encodePng(mask, 256, 256, 1)], { type: "image/png" }), "m.png");
+  const res = await handler(
+    new Request("http://x/v1/restore?task=inpaint&steps=4", { method: "POST", body: form }),
+  );
+  assert.equal(res.status, 200, await res.clone().text());
+  const out = decodeImage(new Uint8Array(await res.arrayBuffer()), "o.png");
+  const src = decodeImage(photo, "p.png");
+  // known pixels are kept (up to 8-bit rounding)
+  assert.ok(Math.abs(out.pixels[10 * 256 + 10] - src.pixels[10 * 256 + 10]) < 1.5 / 255);
+  const noMask = await post("task=inpaint", photo);
+  assert.equal(noMask.status, 400);
+  assert.match(await errorOf(noMask), /needs a 'mask' field or a PNG with transparent pixels/);
+});
+
+Deno.test("preview: bad requests get 400/404/405 JSON errors", async () => {
+  assert.match(
+    await errorOf(await post("task=deblur", photo)),
+    /task must be one of sr, colorize, denoise, inpaint/,
+  );
+  const cap = await post("task=sr&steps=51", photo);
+  assert.equal(cap.status, 400);
+  assert.match(await errorOf(cap), /steps=51 must be an integer in \[1, 50\]/);
+  assert.match(await errorOf(await post("task=sr&scale=0", photo)), /scale=0/);
+  assert.match(
+    await errorOf(await post("task=sr", new Uint8Array([1, 2, 3]))),
+    /not a PNG or JPEG/,
+  );
+  assert.match(await errorOf(await post("task=sr", null)), /no image/);
+  const truncated = await post("task=sr", photo.slice(0, 500));
+  assert.equal(truncated.status, 400);
+  assert.match(await errorOf(truncated), /truncated PNG/);
+  assert.equal((await handler(new Request("http://x/v1/restore"))).status, 405);
+  assert.equal((await handler(new Request("http://x/nope"))).status, 404);
+});
+
+Deno.test("preview: 413 for oversize bodies without reading them whole", async () => {
+  const small = createPreviewHandler({ maxBodyBytes: 1000 });
+  const declared = await small(
+    new Request("http://x/v1/restore", {
+      method: "POST",
+      body: photo,
+      headers: { "content-type": "image/png" },
+    }),
+  );
+  assert.equal(declared.status, 413);
+  // a streamed body with no length: the handler stops pulling chunks once past the limit
+  let pulled = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(c) {
+      pulled++;
+      if (pulled > 10_000) c.close();
+      else c.enqueue(new Uint8Array(512));
+    },
+  });
+  const streamed = await small(
+    new Request("http://x/v1/restore", {
+      method: "POST",
+      body: endless,
+      headers: { "content-type": "image/png" },
+    }),
+  );
+  assert.equal(streamed.status, 413);
+  assert.ok(pulled < 10, `pulled ${pulled} chunks of 512 bytes`);
+});
+
+Deno.test("preview: 429 when the queue is full, 504 past the time budget", async () => {
+  const tight = createPreviewHandler({ concurrency: 1, queue: 0, defaultSteps: 30 });
+  const req = () =>
+    tight(new Request("http://x/v1/restore?task=sr&scale=2", { method: "POST", body: photo }));
+  const [a, b] = await Promise.all([req(), req()]);
+  assert.deepEqual([a.status, b.status].sort(), [200, 429]);
+  const slow = createPreviewHandler({ timeoutMs: 1, defaultSteps: 50 });
+  const late = await slow(
+    new Request("http://x/v1/restore?task=sr", { method: "POST", body: photo }),
+  );
+  assert.equal(late.status, 504);
+});
+
+Deno.test("preview: 6 concurrent requests over HTTP all succeed and the server stays healthy", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    createPreviewHandler({ defaultSteps: 5 }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const results = await Promise.all(
+    Array.from(
+      { length: 6 },
+      (_, k) =>
+        fetch(`${base}/v1/restore?task=${["sr", "colorize", "denoise"][k % 3]}&seed=${k}`, {
+          method: "POST",
+          body: photo,
+          headers: { "content-type": "image/png" },
+        })
+          .then(async (r) => ({ status: r.status, bytes: (await r.arrayBuffer()).byteLength })),
+    ),
+  );
+  for (const r of results) {
+    assert.equal(r.status, 200);
+    assert.ok(r.bytes > 1000);
+  }
+  assert.equal(await (await fetch(`${base}/healthz`)).text(), "ok");
+  await server.shutdown();
+});
+
+Deno.test("fitWithin: box downscale keeps means and never upscales", () => {
+  const t = new Tensor([1, 1, 4, 8], Float32Array.from({ length: 32 }, (_, i) => i % 2));
+  const f = fitWithin(t, 4);
+  assert.deepEqual(f.shape, [1, 1, 2, 4]);
+  assert.ok(f.data.every((v) => Math.abs(v - 0.5) < 1e-6));
+  assert.equal(fitWithin(t, 100), t);
+});
