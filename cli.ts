@@ -10,6 +10,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { UserError } from "./lib/errors.ts";
 import { closest } from "./lib/cli_args.ts";
+import { trace } from "./lib/trace.ts";
 import { COMMANDS as _COMMANDS } from "./lib/commands/registry.ts";
 import "./lib/commands/mod.ts";
 
@@ -34,6 +35,7 @@ function _usage(): string {
  * @returns The exit status.
  */
 export async function main(args: string[]): Promise<number> {
+  trace("cli started");
   const debug = args.includes("--debug");
   const rest = args.filter((a) => a !== "--debug");
   try {

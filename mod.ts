@@ -60,3 +60,4 @@ export * from "./lib/device_calls.ts";
 export * from "./lib/preview/handler.ts";
 export * from "./lib/preview/limits.ts";
 export * from "./lib/preview/page.ts";
+export * from "./lib/priors/gaussian_prior_graph.ts";

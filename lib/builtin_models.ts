@@ -8,7 +8,7 @@
 import { UserError } from "./errors.ts";
 import { Model } from "./model.ts";
 import type { SessionOptions } from "./ort_runtime.ts";
-import { GAUSSIAN_PRIOR_MANIFEST, gaussianPriorGraph } from "./priors/gaussian_prior.ts";
+import { GAUSSIAN_PRIOR_MANIFEST } from "./priors/gaussian_prior.ts";
 import { GAUSSIAN_PRIOR_PARAMS } from "./priors/gaussian_prior_params.ts";
 import type { ModelManifest } from "./manifest.ts";
 
@@ -19,7 +19,7 @@ export interface BuiltinModel {
   /** Its manifest. */
   manifest: ModelManifest;
   /** Produce the `.onnx` bytes. */
-  bytes: () => Uint8Array;
+  bytes: () => Promise<Uint8Array>;
 }
 
 /** The built-in models by name (`builtin:<name>`). */
@@ -28,7 +28,8 @@ export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
     description:
       "stationary Gaussian natural-image prior (fitted 1/f^α spectrum), exact MMSE ε-predictor",
     manifest: GAUSSIAN_PRIOR_MANIFEST,
-    bytes: () => gaussianPriorGraph(GAUSSIAN_PRIOR_PARAMS),
+    bytes: async () =>
+      (await import("./priors/gaussian_prior_graph.ts")).gaussianPriorGraph(GAUSSIAN_PRIOR_PARAMS),
   },
 };
 
@@ -65,7 +66,7 @@ export async function loadModel(
         })`,
       );
     }
-    return await Model.load({ bytes: b.bytes(), manifest: b.manifest, name: spec }, options);
+    return await Model.load({ bytes: await b.bytes(), manifest: b.manifest, name: spec }, options);
   }
   return await Model.load({ path: spec, manifestPath }, options);
 }

@@ -41,6 +41,27 @@ export function gpuAdapter(): Promise<GPUAdapter | null> {
 }
 
 /**
+ * Whether this machine could have a hardware GPU at all: on Linux a DRM render node or an
+ * NVIDIA device exists (checking costs microseconds; probing an adapter, tens of milliseconds).
+ *
+ * @returns False only when no GPU device node exists on Linux.
+ */
+export function mayHaveHardwareGpu(): boolean {
+  if (Deno.build.os !== "linux") return true;
+  try {
+    for (const e of Deno.readDirSync("/dev/dri")) if (e.name.startsWith("renderD")) return true;
+  } catch {
+    // no /dev/dri
+  }
+  try {
+    Deno.statSync("/dev/nvidia0");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Whether an adapter is a software rasterizer (lavapipe/llvmpipe, SwiftShader, WARP), which
  * runs the kernels slower than the CPU path.
  *

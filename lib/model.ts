@@ -5,6 +5,7 @@
  */
 
 import { UserError } from "./errors.ts";
+import { trace } from "./trace.ts";
 import { manifestPathFor, type ModelManifest, readManifest } from "./manifest.ts";
 import {
   createSession,
@@ -13,7 +14,6 @@ import {
   type HostTensor,
   type IoMeta,
   type OrtSession,
-  readModelBytes,
   type SessionOptions,
 } from "./ort_runtime.ts";
 import { Tensor } from "./tensor.ts";
@@ -187,11 +187,14 @@ export class Model {
   static async load(source: ModelSource, options: SessionOptions = {}): Promise<Model> {
     if ("path" in source) {
       const manifest = await readManifest(manifestPathFor(source.path, source.manifestPath));
-      const bytes = await readModelBytes(source.path);
+      await Deno.stat(source.path).catch(() => {
+        throw new UserError(`model ${source.path} not found`);
+      });
+      // by path: the native runtime reads the file itself (and may use its optimised-graph cache)
       return new Model(
         source.path,
         manifest,
-        await createSession(bytes, options).catch(_rename(source.path)),
+        await createSession(source.path, options).catch(_rename(source.path)),
       );
     }
     return new Model(
@@ -226,6 +229,7 @@ export class Model {
       (t): HostTensor => ({ type: "float32", data: t.data, dims: t.shape }),
     );
     const t1 = performance.now();
+    if (this.stats.calls === 0) trace(`first call of ${this.name}`);
     const res = await this.session.run(feeds, [m.output]);
     const t2 = performance.now();
     const out = res[m.output];

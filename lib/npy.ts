@@ -93,6 +93,12 @@ export function decodeNpy(bytes: Uint8Array, name = "npy data"): NpyArray {
         `file has ${bytes.length - dataStart}`,
     );
   }
+  if (kind === "f" && width === 4 && little) {
+    // the common case: copy the bytes straight into a Float32Array (no per-value DataView reads)
+    const data = new Float32Array(count);
+    new Uint8Array(data.buffer).set(bytes.subarray(dataStart, dataStart + needed));
+    return { shape, data };
+  }
   const read = _reader(kind, width, little, descr, name);
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = read(view, dataStart + i * width);

@@ -6,6 +6,8 @@
  */
 
 import { UserError } from "./errors.ts";
+import { trace } from "./trace.ts";
+import { optimizedModelPath } from "./ort_cache.ts";
 import { gpuAdapter } from "./gpu.ts";
 
 /** The runtime asked for: `auto` picks native when it loads, else wasm. */
@@ -101,6 +103,8 @@ export interface SessionOptions {
   device?: GPUDevice;
   /** Receives one line when `auto` falls back or a runtime is chosen. */
   onNote?: (message: string) => void;
+  /** The model file's path, which enables the native runtime's optimised-model cache. */
+  modelPath?: string;
 }
 
 // The part of the onnxruntime API this module uses (common to -node and -web).
@@ -141,7 +145,10 @@ interface _OrtModule {
     dims: readonly number[],
   ) => _OrtTensor;
   InferenceSession: {
-    create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<_OrtInferenceSession>;
+    create(
+      model: Uint8Array | string,
+      options?: Record<string, unknown>,
+    ): Promise<_OrtInferenceSession>;
   };
   env: { wasm: { numThreads?: number }; logLevel?: string };
 }
@@ -253,7 +260,7 @@ export async function createSession(
 ): Promise<OrtSession> {
   const runtime = await resolveRuntime(options.runtime ?? "auto", options.onNote);
   const ort = await _runtimeModule(runtime);
-  const bytes = await readModelBytes(source);
+  trace(`onnxruntime ${runtime} loaded`);
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
   let sessionOptions: Record<string, unknown>;
   if (runtime === "native") {
@@ -283,13 +290,39 @@ export async function createSession(
   }
   let session: _OrtInferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, sessionOptions);
+    // the native runtime opens files itself (no copy through JS), and keeps optimised graphs
+    const path = runtime === "native"
+      ? options.modelPath ?? (typeof source === "string" ? source : null)
+      : null;
+    const cached = path ? await optimizedModelPath(path, "1.30.0") : null;
+    const hit = cached ? await Deno.stat(cached).then((st) => st.size > 0, () => false) : false;
+    if (hit) {
+      trace("optimised model found in the cache");
+      session = await ort.InferenceSession.create(cached!, {
+        ...sessionOptions,
+        graphOptimizationLevel: "disabled",
+      });
+    } else if (cached) {
+      // save the optimised graph next to its final name, then rename it in (never half written)
+      const tmp = `${cached}.${Deno.pid}.tmp`;
+      session = await ort.InferenceSession.create(path!, {
+        ...sessionOptions,
+        optimizedModelFilePath: tmp,
+      });
+      await Deno.rename(tmp, cached).catch(() => Deno.remove(tmp).catch(() => {}));
+    } else {
+      session = await ort.InferenceSession.create(
+        path ?? (await readModelBytes(source)),
+        sessionOptions,
+      );
+    }
   } catch (e) {
     const where = source instanceof Uint8Array ? "model" : `model ${source}`;
     throw new UserError(
       `${where}: not a loadable ONNX file (${(e as Error).message.split("\n")[0]})`,
     );
   }
+  trace("session created");
   return {
     runtime,
     inputs: _meta(session.inputMetadata, session.inputNames),

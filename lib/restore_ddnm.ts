@@ -6,6 +6,7 @@
  */
 
 import { UserError } from "./errors.ts";
+import { trace } from "./trace.ts";
 import { Tensor } from "./tensor.ts";
 import { GaussianNoise, type NoiseSource } from "./noise.ts";
 import type { Model } from "./model.ts";
@@ -186,6 +187,7 @@ export async function restoreDdnm(
       onNote: options.onNote,
       device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
     }, options.modelSpec);
+  trace("model loaded");
   const m = model.manifest;
   if (m.kind !== "ddpm") {
     throw new UserError(`${model.name}: DDNM needs a 'ddpm' model, this one is '${m.kind}'`);
@@ -351,6 +353,7 @@ export async function restoreDdnm(
     }
     result = new Tensor([1, channels, height, width], canvas);
   }
+  trace("sampling done");
   await caller.finish();
   return {
     image: toImage(result),

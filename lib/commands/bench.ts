@@ -5,7 +5,6 @@
  * @module
  */
 
-import { registerCommand } from "./registry.ts";
 import { numberFlag, parseFlags } from "../cli_args.ts";
 import { UserError } from "../errors.ts";
 import { Tensor } from "../tensor.ts";
@@ -106,4 +105,5 @@ async function _bench(args: string[]): Promise<number> {
   return 0;
 }
 
-registerCommand("bench", "time a sampler on your model and machine", _bench);
+/** The `bench` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _bench;

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { registerCommand } from "./registry.ts";
 import { numberFlag, parseFlags } from "../cli_args.ts";
 import { UserError } from "../errors.ts";
 import { DEFAULT_MAX_PIXELS, imageToTensor, readImage, tensorToPng } from "../image.ts";
@@ -117,8 +116,5 @@ async function _degrade(args: string[]): Promise<number> {
   return 0;
 }
 
-registerCommand(
-  "degrade",
-  "apply a task's degradation to a clean image (make test pairs)",
-  _degrade,
-);
+/** The `degrade` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _degrade;

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { registerCommand } from "./registry.ts";
 import { numberFlag, parseFlags } from "../cli_args.ts";
 import { imageToTensor, readImage, tensorToPng, writeImageTensor } from "../image.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
@@ -100,4 +99,5 @@ async function _demo(args: string[]): Promise<number> {
   return 0;
 }
 
-registerCommand("demo", "restore a bundled photo three ways and write comparison sheets", _demo);
+/** The `demo` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _demo;

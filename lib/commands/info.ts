@@ -4,7 +4,6 @@
  * @module
  */
 
-import { registerCommand } from "./registry.ts";
 import { parseFlags } from "../cli_args.ts";
 import { BUILTIN_MODELS, loadModel } from "../builtin_models.ts";
 import { type OrtChoice, resolveRuntime } from "../ort_runtime.ts";
@@ -70,4 +69,5 @@ async function _info(args: string[]): Promise<number> {
   return 0;
 }
 
-registerCommand("info", "show runtimes, GPU adapter, built-in models and a model's details", _info);
+/** The `info` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _info;

@@ -1,5 +1,5 @@
 /**
- * The table of subcommands of the command line.
+ * The table of subcommands of the command line; each command's module loads only when it runs.
  *
  * @module
  */
@@ -16,16 +16,16 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {};
 
 /**
- * Register a subcommand.
+ * Register a subcommand whose module is imported on first use.
  *
  * @param name The subcommand's name.
  * @param summary One line for `--help`.
- * @param run Its entry point; returns the exit status.
+ * @param load Imports the module exporting `run`.
  */
 export function registerCommand(
   name: string,
   summary: string,
-  run: (args: string[]) => Promise<number>,
+  load: () => Promise<{ run: (args: string[]) => Promise<number> }>,
 ): void {
-  COMMANDS[name] = { summary, run };
+  COMMANDS[name] = { summary, run: async (args) => (await load()).run(args) };
 }

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { registerCommand } from "./registry.ts";
 import { type FlagSpec, numberFlag, type ParsedArgs, parseFlags } from "../cli_args.ts";
 import { UserError } from "../errors.ts";
+import { trace } from "../trace.ts";
 import {
   type DecodedImage,
   DEFAULT_MAX_PIXELS,
@@ -18,12 +18,10 @@ import { decodeNpy } from "../npy.ts";
 import { ArrayNoise, type NoiseSource } from "../noise.ts";
 import { Tensor } from "../tensor.ts";
 import { ProgressBar } from "../progress_bar.ts";
-import { psnr, ssim } from "../metrics.ts";
-import { sideBySide } from "../sheet.ts";
 import type { OrtChoice } from "../ort_runtime.ts";
 import { restoreDdnm, type RestoreProgress, type RestoreResult } from "../restore_ddnm.ts";
-import { type IrsdeTask, restoreIrsde } from "../restore_irsde.ts";
-import { type DiffbirModels, loadDiffbirPipeline, restoreDiffbir } from "../restore_diffbir.ts";
+import type { IrsdeTask } from "../restore_irsde.ts";
+import type { DiffbirModels } from "../restore_diffbir.ts";
 import { DEFAULT_MODEL, loadModel } from "../builtin_models.ts";
 import type { Model } from "../model.ts";
 import type { IrsdeSolver } from "../../samplers/irsde.ts";
@@ -32,7 +30,7 @@ import type { DdnmTask, DdnmTaskName } from "../../samplers/ddnm_task.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { CpuBackend } from "../../kernels/cpu_backend.ts";
 import { WebGpuBackend } from "../../kernels/webgpu_backend.ts";
-import { adapterName, gpuAdapter, isSoftwareAdapter } from "../gpu.ts";
+import { adapterName, gpuAdapter, isSoftwareAdapter, mayHaveHardwareGpu } from "../gpu.ts";
 
 /** Flags shared by every method. */
 export const COMMON_FLAGS: FlagSpec = {
@@ -320,6 +318,7 @@ async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
   if (v["max-sigma"] !== undefined) sde.maxSigma = numberFlag(v, "max-sigma", 10, { min: 0 });
   if (v.eps !== undefined) sde.eps = numberFlag(v, "eps", 0.01);
   if (v.schedule !== undefined) sde.schedule = _str(v.schedule) as ThetaScheduleName;
+  const { restoreIrsde } = await import("../restore_irsde.ts"); // loaded only for IR-SDE runs
   return await restoreIrsde(ctx.observed.c === 1 ? _toRgb(ctx.observed) : ctx.observed, {
     model: await _cached(ctx, "model", model, _str(v["model-spec"])),
     solver: _str(v.solver) as IrsdeSolver | undefined,
@@ -379,6 +378,7 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   }
   const colorFix = _str(v["color-fix"]) ?? "wavelet";
   const sampler = _str(v.sampler) ?? "spaced";
+  const { restoreDiffbir } = await import("../restore_diffbir.ts"); // loaded only for DiffBIR runs
   return await restoreDiffbir(ctx.observed.c === 1 ? _toRgb(ctx.observed) : ctx.observed, {
     model: await _cached(ctx, "pipeline", model),
     steps: v.steps === undefined
@@ -414,16 +414,13 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   });
 }
 
+type _LoadContext = Pick<RestoreContext, "cache" | "runtime" | "threads" | "backend" | "onNote">;
+
 /** A model (or DiffBIR pipeline) loaded once per command and shared by a batch's images. */
+function _cached(ctx: _LoadContext, kind: "model", spec: string, manifest?: string): Promise<Model>;
+function _cached(ctx: _LoadContext, kind: "pipeline", spec: string): Promise<DiffbirModels>;
 function _cached(
-  ctx: RestoreContext,
-  kind: "model",
-  spec: string,
-  manifest?: string,
-): Promise<Model>;
-function _cached(ctx: RestoreContext, kind: "pipeline", spec: string): Promise<DiffbirModels>;
-function _cached(
-  ctx: RestoreContext,
+  ctx: _LoadContext,
   kind: "model" | "pipeline",
   spec: string,
   manifest?: string,
@@ -437,7 +434,9 @@ function _cached(
       onNote: ctx.onNote,
       device: ctx.backend instanceof WebGpuBackend ? ctx.backend.device : undefined,
     };
-    p = kind === "model" ? loadModel(spec, options, manifest) : loadDiffbirPipeline(spec, options);
+    p = kind === "model"
+      ? loadModel(spec, options, manifest)
+      : import("../restore_diffbir.ts").then((m) => m.loadDiffbirPipeline(spec, options));
     p.catch(() => ctx.cache?.delete(key)); // a failed load is retried by the next image
     ctx.cache?.set(key, p);
   }
@@ -494,6 +493,7 @@ async function _readObserved(
 }
 
 async function _restore(args: string[]): Promise<number> {
+  trace("restore command loaded");
   const { values, positionals } = parseRestoreFlags(args);
   if (values.help) {
     console.log(_HELP);
@@ -536,6 +536,20 @@ async function _restore(args: string[]): Promise<number> {
   const threads = values.threads === undefined
     ? undefined
     : numberFlag(values, "threads", 1, { integer: true, min: 1 });
+  // start building the network's session now: it runs on a native thread while inputs are read
+  const cache = new Map<string, Promise<unknown>>();
+  const early: _LoadContext = {
+    cache,
+    runtime,
+    threads,
+    backend,
+    onNote: (m: string) => void notes.push(m),
+  };
+  const spec = _str(values.model);
+  if (method === "diffbir" && spec) _cached(early, "pipeline", spec).catch(() => {});
+  else if (method !== "diffbir" && (spec || method === "ddnm")) {
+    _cached(early, "model", spec ?? DEFAULT_MODEL, _str(values["model-spec"])).catch(() => {});
+  }
   let noiseValues: Float32Array | undefined;
   if (typeof values.noise === "string") {
     let bytes: Uint8Array;
@@ -564,14 +578,15 @@ async function _restore(args: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => controller.abort(new DOMException("interrupted", "AbortError"));
   Deno.addSignalListener("SIGINT", onSigint);
-  const cache = new Map<string, Promise<unknown>>();
   let failures = 0;
   try {
     for (const [k, input] of inputs.entries()) {
       const target = batch ? `${output.replace(/\/$/, "")}/${_stem(input)}.png` : output;
       const prefix = batch ? `[${k + 1}/${inputs.length}] ${input} ` : "";
       try {
+        trace("inputs parsed");
         const { image, observed } = await _readObserved(input, maxPixels);
+        trace("image read");
         const bar = new ProgressBar({ label: backend.name });
         const saves: Promise<void>[] = [];
         const result = await runner({
@@ -612,6 +627,7 @@ async function _restore(args: string[]): Promise<number> {
         flushNotes();
         if (!quiet) bar.done();
         await writeImageTensor(target, result.image);
+        trace("output written");
         await _compare(values, observed, result.image, quiet);
         _report(values, quiet, target, method, seed, result);
       } catch (e) {
@@ -671,6 +687,8 @@ async function _compare(
   const sheet = _str(values.compare);
   const refPath = _str(values.reference);
   if (!sheet && !refPath) return;
+  const { psnr, ssim } = await import("../metrics.ts");
+  const { sideBySide } = await import("../sheet.ts");
   const clamp = output.map((v) => Math.min(1, Math.max(0, v)));
   const panels = [observed.c === 1 || observed.c === 3 ? observed : output, clamp];
   if (refPath) {
@@ -745,9 +763,10 @@ export async function chooseBackend(
     onNote(`backend: webgpu on ${b.adapterName}`);
     return b;
   }
-  const adapter = await gpuAdapter();
+  // no GPU device node: no hardware adapter can exist, so skip the probe (and Mesa's start-up)
+  const adapter = mayHaveHardwareGpu() ? await gpuAdapter() : null;
   if (!adapter) {
-    if (!quietCpu) onNote("backend: cpu (no WebGPU adapter)");
+    if (!quietCpu) onNote("backend: cpu (no hardware WebGPU adapter)");
     return new CpuBackend();
   }
   if (isSoftwareAdapter(adapter)) {
@@ -765,4 +784,5 @@ export async function chooseBackend(
   return b;
 }
 
-registerCommand("restore", "restore an image with DDNM, IR-SDE or DiffBIR", _restore);
+/** The `restore` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _restore;

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { registerCommand } from "./registry.ts";
 import { numberFlag, parseFlags } from "../cli_args.ts";
 import { createPreviewHandler } from "../preview/handler.ts";
 
@@ -54,4 +53,5 @@ async function _serve(args: string[]): Promise<number> {
   return 0;
 }
 
-registerCommand("serve", "serve the preview page and the /v1/restore API", _serve);
+/** The `serve` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _serve;
