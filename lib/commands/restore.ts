@@ -641,6 +641,11 @@ async function _restore(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
+  // release the sessions now: a process with live ONNX Runtime sessions takes longer to exit
+  for (const p of cache.values()) {
+    const loaded = await (p as Promise<{ release?: () => Promise<void> }>).catch(() => null);
+    await loaded?.release?.().catch(() => {});
+  }
   if (batch && !quiet) {
     console.error(`${inputs.length - failures} of ${inputs.length} images restored into ${output}`);
   }
