@@ -10,6 +10,7 @@ import { Model } from "./model.ts";
 import type { SessionOptions } from "./ort_runtime.ts";
 import { GAUSSIAN_PRIOR_MANIFEST } from "./priors/gaussian_prior.ts";
 import { GAUSSIAN_PRIOR_PARAMS } from "./priors/gaussian_prior_params.ts";
+import { parseManifest } from "./manifest.ts";
 import type { ModelManifest } from "./manifest.ts";
 
 /** A built-in model: its manifest and a function producing its ONNX bytes. */
@@ -31,10 +32,33 @@ export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
     bytes: async () =>
       (await import("./priors/gaussian_prior_graph.ts")).gaussianPriorGraph(GAUSSIAN_PRIOR_PARAMS),
   },
+  gmm: {
+    description:
+      "learned patch prior: a mixture of 24 PPCAs over 6x6 colour patches, EPLL-style MMSE denoiser",
+    manifest: parseManifest({
+      kind: "ddpm",
+      inputs: { x: "x", t: "t" },
+      output: "eps",
+      prediction: "eps",
+      timestep: { dtype: "float32" },
+      range: [-1, 1],
+      channels: 3,
+      schedule: { beta: "linear", betaStart: 0.0001, betaEnd: 0.02, trainSteps: 1000 },
+      defaults: { eta: 1.0, steps: 50 },
+    }, "builtin:gmm"),
+    bytes: async () => {
+      const [{ gmmPriorGraph }, { decodeGmmPrior }, { GMM_PRIOR_DATA }] = await Promise.all([
+        import("./priors/gmm_prior_graph.ts"),
+        import("./priors/gmm_prior.ts"),
+        import("./priors/gmm_prior_params.ts"),
+      ]);
+      return gmmPriorGraph(decodeGmmPrior(GMM_PRIOR_DATA), GAUSSIAN_PRIOR_PARAMS);
+    },
+  },
 };
 
 /** The model used when `--model` is absent. */
-export const DEFAULT_MODEL = "builtin:gaussian";
+export const DEFAULT_MODEL = "builtin:gmm";
 
 /**
  * Load a model by path (`net.onnx`, manifest `net.json` beside it or `manifestPath`) or by

@@ -1,6 +1,6 @@
 /**
- * `demo`: the main job of the README. Degrades a bundled photo three ways (x4 average-pooling
- * SR, a hole, colour removal), restores each with DDNM and the built-in model, and writes the
+ * `demo`: the main job of the README. Degrades a bundled photo three ways (x4 bicubic
+ * downscaling, a hole of 1/8 of the image, colour removal), restores each with DDNM and the built-in model, and writes the
  * outputs and side-by-side sheets (input, output, original) to `demo-out/`.
  *
  * @module
@@ -11,14 +11,14 @@ import { imageToTensor, readImage, tensorToPng, writeImageTensor } from "../imag
 import { writeFileAtomic } from "../atomic_write.ts";
 import { Tensor } from "../tensor.ts";
 import { ProgressBar } from "../progress_bar.ts";
-import { loadModel } from "../builtin_models.ts";
+import { DEFAULT_MODEL, loadModel } from "../builtin_models.ts";
 import { restoreDdnm } from "../restore_ddnm.ts";
 import { sideBySide } from "../sheet.ts";
 import { buildOperator, type DdnmTask } from "../../samplers/ddnm_task.ts";
 import { psnr } from "../metrics.ts";
 
 const _HELP =
-  `usage: deno run -A cli.ts demo [--out demo-out] [--steps 50] [--image photo.png] [--model builtin:gaussian]
+  `usage: deno run -A cli.ts demo [--out demo-out] [--steps 50] [--image photo.png] [--model builtin:gmm]
 
 Restores a bundled photo three ways with DDNM and writes the results and comparison sheets.`;
 
@@ -44,7 +44,7 @@ async function _demo(args: string[]): Promise<number> {
   await Deno.mkdir(out, { recursive: true });
   const clean = imageToTensor(await readImage(imagePath), 3);
   const model = await loadModel(
-    typeof values.model === "string" ? values.model : "builtin:gaussian",
+    typeof values.model === "string" ? values.model : DEFAULT_MODEL,
     {
       onNote: (m) => console.error(`note: ${m}`),
     },
@@ -63,7 +63,7 @@ async function _demo(args: string[]): Promise<number> {
     );
   }
   const jobs: { name: string; task: DdnmTask; mask?: Uint8Array }[] = [
-    { name: "sr4", task: { name: "sr", scale: 4 } },
+    { name: "sr4", task: { name: "sr-bicubic", scale: 4 } }, // what real low-resolution photos are
     { name: "inpaint", task: { name: "inpaint" }, mask },
     { name: "colorize", task: { name: "colorize" } },
   ];

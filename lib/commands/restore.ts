@@ -105,7 +105,7 @@ const _HELP =
   `usage: deno run -A cli.ts restore <input> -o <output.png|output.npy> --method ddnm|irsde|diffbir [options]
 
 common options:
-  --model F.onnx|builtin:NAME  the network (manifest F.json beside it); default builtin:gaussian
+  --model F.onnx|builtin:NAME  the network (manifest F.json beside it); default builtin:gmm (builtin:gaussian also ships)
   --model-spec F.json          the manifest, when it is not beside the model
   --steps N                    sampling steps (DDNM: T_sampling, stride 1000 // N)
   --seed N                     seed of the documented Gaussian generator (default 0)

@@ -9,7 +9,7 @@
 import { UserError } from "../errors.ts";
 import { type DecodedImage, decodeImage, imageToTensor, tensorToPng } from "../image.ts";
 import { Tensor } from "../tensor.ts";
-import { loadModel } from "../builtin_models.ts";
+import { DEFAULT_MODEL, loadModel } from "../builtin_models.ts";
 import type { Model } from "../model.ts";
 import { restoreDdnm } from "../restore_ddnm.ts";
 import type { DdnmTask } from "../../samplers/ddnm_task.ts";
@@ -148,7 +148,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
   const takeModel = async (): Promise<Model> => {
     const m = idle.pop();
     if (m) return m;
-    const p = loadModel(options.model ?? "builtin:gaussian", {
+    const p = loadModel(options.model ?? DEFAULT_MODEL, {
       runtime: "wasm",
       threads: options.threads ?? 1,
     });

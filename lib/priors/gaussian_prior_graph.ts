@@ -45,6 +45,26 @@ export function gaussianPriorGraph(p: GaussianPriorParams): Uint8Array {
   const g = new GraphBuilder("gaussian_prior");
   const x = g.input("x", "float32", ["n", 3, "h", "w"]);
   const t = g.input("t", "float32", ["n"]);
+  g.output(gaussianPriorEpsNodes(g, x, t, p), "eps", "float32", ["n", 3, "h", "w"]);
+  return g.toBytes();
+}
+
+/**
+ * Add the Gaussian prior's ε-predictor to a graph under construction (so another prior can
+ * use its estimate).
+ *
+ * @param g The graph.
+ * @param x The state x_t value [n,3,H,W].
+ * @param t The timestep value [n] (float32).
+ * @param p The prior's parameters.
+ * @returns The name of the ε value.
+ */
+export function gaussianPriorEpsNodes(
+  g: GraphBuilder,
+  x: string,
+  t: string,
+  p: GaussianPriorParams,
+): string {
   const table = alphaBarFloat32(
     betaSchedule("linear", { betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 }),
   );
@@ -105,6 +125,5 @@ export function gaussianPriorGraph(p: GaussianPriorParams): Uint8Array {
     g.node("MatMul", [g.node("Transpose", [dh.d], { perm: [1, 0] }), filtered]),
     dw.d,
   ]);
-  g.output(g.node("Conv", [back, qt]), "eps", "float32", ["n", 3, "h", "w"]);
-  return g.toBytes();
+  return g.node("Conv", [back, qt]);
 }

@@ -172,6 +172,35 @@ function _sandwich(
 }
 
 /**
+ * The truncated 1-D matrix U diag(s) Vᵀ (m x n) or its pseudo-inverse V diag(1/s) Uᵀ (n x m),
+ * zero singular values dropped.
+ */
+function _truncatedMatrix(
+  svd: Svd,
+  m: number,
+  n: number,
+  s: Float64Array,
+  inverse: boolean,
+): Float64Array {
+  const r = Math.min(m, n);
+  const out = new Float64Array(m * n);
+  for (let k = 0; k < r; k++) {
+    if (s[k] === 0) continue;
+    const c = inverse ? 1 / s[k] : s[k];
+    for (let i = 0; i < m; i++) {
+      const uik = svd.u[i * r + k] * c;
+      if (uik === 0) continue;
+      for (let j = 0; j < n; j++) {
+        const v = uik * svd.v[j * n + k];
+        if (inverse) out[j * m + i] += v;
+        else out[i * n + j] += v;
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * A separable operator through its 1-D SVDs: A X_c = U_h (Σ_c ⊙ (V_hᵀ X_c V_w)) U_wᵀ with
  * the 1-D singular values below 3e-2 zeroed, and A⁺ Y_c = V_h (Σ_c⁺ ⊙ (U_hᵀ Y_c U_w)) V_wᵀ.
  */
@@ -196,6 +225,8 @@ export class SeparableOperator implements DegradationOperator {
   #w: number;
   #mh: number;
   #mw: number;
+  #dense: { hh: Float64Array; hw: Float64Array; hhp: Float64Array; hwp: Float64Array } | null =
+    null;
 
   /**
    * Build the operator (computes both 1-D SVDs).
@@ -237,6 +268,15 @@ export class SeparableOperator implements DegradationOperator {
       });
     }
     this.singularValues = [...new Set(aligned)].filter((v) => v > 0).sort((a, b) => b - a);
+    if (o.layout === "aligned") {
+      // A and A⁺ are then plain separable products with the truncated 1-D matrices
+      this.#dense = {
+        hh: _truncatedMatrix(this.svdH, o.mh, o.height, sh, false),
+        hw: _truncatedMatrix(this.svdW, o.mw, o.width, sw, false),
+        hhp: _truncatedMatrix(this.svdH, o.mh, o.height, sh, true),
+        hwp: _truncatedMatrix(this.svdW, o.mw, o.width, sw, true),
+      };
+    }
   }
 
   /** V_hᵀ X V_w for one channel plane. */
@@ -262,7 +302,13 @@ export class SeparableOperator implements DegradationOperator {
     const h = this.#h, w = this.#w, mh = this.#mh, mw = this.#mw;
     const rh = Math.min(mh, h), rw = Math.min(mw, w);
     const y = new Float32Array(c * mh * mw);
+    const d = this.#dense;
     for (let ch = 0; ch < c; ch++) {
+      if (d) {
+        const plane = Float64Array.from(x.subarray(ch * h * w, (ch + 1) * h * w));
+        y.set(_sandwich(d.hh, false, mh, h, plane, h, w, d.hw, false, mw, w), ch * mh * mw);
+        continue;
+      }
       const s = this.#vt(x.subarray(ch * h * w, (ch + 1) * h * w));
       const e = this.effective[ch];
       const core = new Float64Array(rh * rw);
@@ -288,6 +334,15 @@ export class SeparableOperator implements DegradationOperator {
   #pinvScaled(y: ArrayLike<number>, lambda: Float64Array | null): Float32Array {
     const [, c] = this.xShape;
     const h = this.#h, w = this.#w, mh = this.#mh, mw = this.#mw;
+    const d = this.#dense;
+    if (d && !lambda) {
+      const x = new Float32Array(c * h * w);
+      for (let ch = 0; ch < c; ch++) {
+        const plane = Float64Array.from({ length: mh * mw }, (_, i) => y[ch * mh * mw + i]);
+        x.set(_sandwich(d.hhp, false, h, mh, plane, mh, mw, d.hwp, false, w, mw), ch * h * w);
+      }
+      return x;
+    }
     const rh = Math.min(mh, h), rw = Math.min(mw, w);
     const x = new Float32Array(c * h * w);
     for (let ch = 0; ch < c; ch++) {
