@@ -9,6 +9,7 @@
  */
 
 import { UserError } from "./errors.ts";
+import { fromHalf } from "./float16.ts";
 
 /** A decoded `.npy` array: its shape and its values converted to float32. */
 export interface NpyArray {
@@ -119,7 +120,7 @@ function _reader(
     case "f8":
       return (v, o) => v.getFloat64(o, little);
     case "f2":
-      return (v, o) => _half(v.getUint16(o, little));
+      return (v, o) => fromHalf(v.getUint16(o, little));
     case "i1":
       return (v, o) => v.getInt8(o);
     case "u1":
@@ -139,15 +140,6 @@ function _reader(
       return (v, o) => Number(v.getBigUint64(o, little));
   }
   throw new UserError(`${name}: unsupported .npy dtype '${descr}'`);
-}
-
-function _half(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 /**

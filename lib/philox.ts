@@ -9,11 +9,15 @@ const _M1 = 0xcd9e8d57;
 const _W0 = 0x9e3779b9;
 const _W1 = 0xbb67ae85;
 
-/** High 32 bits of the 64-bit product of two uint32 values, exact in doubles. */
-function _mulhi(a: number, b: number): number {
-  const p1 = (a & 0xffff) * b; // < 2^48, exact
-  const p2 = (a >>> 16) * b; // < 2^48, exact
-  return Math.floor((p2 + Math.floor(p1 / 65536)) / 65536) >>> 0;
+const _INV32 = 1 / 4294967296;
+
+/**
+ * High 32 bits of the 64-bit product of two uint32 values: the double product is within 2^11
+ * of the exact one, so (a·b − lo)/2^32 is within 5e-7 of the integer high word and rounding
+ * recovers it.
+ */
+function _mulhi(a: number, b: number, lo: number): number {
+  return ((a * b - lo) * _INV32 + 0.5) >>> 0;
 }
 
 /**
@@ -46,9 +50,9 @@ export function philox4x32(
 ): void {
   for (let r = 0; r < 10; r++) {
     const lo0 = Math.imul(_M0, c0) >>> 0;
-    const hi0 = _mulhi(_M0, c0 >>> 0);
+    const hi0 = _mulhi(_M0, c0 >>> 0, lo0);
     const lo1 = Math.imul(_M1, c2) >>> 0;
-    const hi1 = _mulhi(_M1, c2 >>> 0);
+    const hi1 = _mulhi(_M1, c2 >>> 0, lo1);
     c0 = (hi1 ^ c1 ^ k0) >>> 0;
     c1 = lo1;
     c2 = (hi0 ^ c3 ^ k1) >>> 0;
@@ -82,26 +86,13 @@ export function philoxNormals(
   out: Float32Array,
   offset: number,
 ): void {
-  const k0s = seed >>> 0, k1s = Math.floor(seed / 4294967296) >>> 0;
+  const k0 = seed >>> 0, k1 = Math.floor(seed / 4294967296) >>> 0;
   const inv = 1 / 4294967296, twoPi = 2 * Math.PI;
+  const r = new Uint32Array(4);
   for (let q = 0; q < count; q++) {
     const b = first + q;
-    let c0 = b >>> 0, c1 = Math.floor(b / 4294967296) >>> 0, c2 = stream >>> 0, c3 = 0;
-    let k0 = k0s, k1 = k1s;
-    for (let r = 0; r < 10; r++) {
-      // high word of the 64-bit product: the double product is within 2^11 of the exact one,
-      // so (a·b − lo)/2^32 is within 5e-7 of the integer high word and rounding recovers it
-      const lo0 = Math.imul(_M0, c0) >>> 0;
-      const hi0 = ((_M0 * c0 - lo0) * inv + 0.5) >>> 0;
-      const lo1 = Math.imul(_M1, c2) >>> 0;
-      const hi1 = ((_M1 * c2 - lo1) * inv + 0.5) >>> 0;
-      c0 = (hi1 ^ c1 ^ k0) >>> 0;
-      c1 = lo1;
-      c2 = (hi0 ^ c3 ^ k1) >>> 0;
-      c3 = lo0;
-      k0 = (k0 + _W0) >>> 0;
-      k1 = (k1 + _W1) >>> 0;
-    }
+    philox4x32(b >>> 0, Math.floor(b / 4294967296) >>> 0, stream >>> 0, 0, k0, k1, r);
+    const c0 = r[0], c1 = r[1], c2 = r[2], c3 = r[3];
     const ra = Math.sqrt(-2 * Math.log((c0 + 0.5) * inv));
     const rb = Math.sqrt(-2 * Math.log((c2 + 0.5) * inv));
     const ca = Math.cos(twoPi * (c1 + 0.5) * inv), cb = Math.cos(twoPi * (c3 + 0.5) * inv);

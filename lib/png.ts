@@ -222,7 +222,11 @@ export function encodePng(
   ihdr[8] = bitDepth;
   ihdr[9] = channels === 3 ? 2 : 0;
   const idat = new Uint8Array(deflateSync(raw, { level: 6 }));
-  const chunks = [_chunk("IHDR", ihdr), _chunk("IDAT", idat), _chunk("IEND", new Uint8Array())];
+  const chunks = [
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", idat),
+    pngChunk("IEND", new Uint8Array()),
+  ];
   const out = new Uint8Array(8 + chunks.reduce((s, c) => s + c.length, 0));
   out.set(_SIGNATURE, 0);
   let pos = 8;
@@ -233,7 +237,14 @@ export function encodePng(
   return out;
 }
 
-function _chunk(type: string, data: Uint8Array): Uint8Array {
+/**
+ * One PNG chunk: length, type, data and CRC.
+ *
+ * @param type The four-letter chunk type.
+ * @param data The chunk's data.
+ * @returns The chunk's bytes.
+ */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const v = new DataView(out.buffer);
   v.setUint32(0, data.length);

@@ -54,8 +54,28 @@ export interface RestoreProgress {
   preview?: () => Promise<Tensor>;
 }
 
+/** Options every restoration takes: noise, where the math and the networks run, hooks. */
+export interface RunOptions {
+  /** Seed of the documented generator (default 0). */
+  seed?: number;
+  /** A noise source instead of the seeded generator (recorded draws). */
+  noise?: NoiseSource;
+  /** Where the per-step math runs (default CPU). */
+  backend?: Backend;
+  /** ONNX runtime for a model given by name or path (default auto). */
+  runtime?: OrtChoice;
+  /** Threads of the ONNX runtime. */
+  threads?: number;
+  /** Progress callback. */
+  onProgress?: (p: RestoreProgress) => void;
+  /** Cancels the run between steps. */
+  signal?: AbortSignal;
+  /** Receives notes (runtime fallback, Mask-Shift, start step). */
+  onNote?: (message: string) => void;
+}
+
 /** Options of {@linkcode restoreDdnm}. */
-export interface DdnmRestoreOptions {
+export interface DdnmRestoreOptions extends RunOptions {
   /** The task (sr, inpaint, colorize, ...). */
   task: DdnmTask;
   /** A loaded model, a path, or `builtin:NAME` (default: the built-in prior). */
@@ -78,26 +98,10 @@ export interface DdnmRestoreOptions {
   variant?: DdnmVariant;
   /** DDNM+ Λ-noise rotated by Vᵀ (correct form) instead of the reference's quirk. */
   fixedLambdaNoise?: boolean;
-  /** Seed of the documented generator (default 0). */
-  seed?: number;
-  /** A noise source instead of the seeded generator (recorded draws). */
-  noise?: NoiseSource;
-  /** Where the per-step math runs (default CPU). */
-  backend?: Backend;
-  /** ONNX runtime for a model given by name (default auto). */
-  runtime?: OrtChoice;
-  /** Threads of the ONNX runtime. */
-  threads?: number;
   /** Run Mask-Shift windows of this size even for a model of any size. */
   window?: number;
   /** Mask-Shift: `fresh` noise per window (default) or `reference` (hq_demo's state carry-over). */
   maskShift?: "fresh" | "reference";
-  /** Progress callback. */
-  onProgress?: (p: RestoreProgress) => void;
-  /** Cancels the run. */
-  signal?: AbortSignal;
-  /** Receives notes (runtime fallback, Mask-Shift). */
-  onNote?: (message: string) => void;
 }
 
 /** What a restoration returns. */

@@ -7,13 +7,12 @@
 
 import { UserError } from "./errors.ts";
 import { Tensor } from "./tensor.ts";
-import { GaussianNoise, type NoiseSource } from "./noise.ts";
+import { GaussianNoise } from "./noise.ts";
 import { Model } from "./model.ts";
 import { readJsonFile } from "./manifest.ts";
 import type { OrtChoice } from "./ort_runtime.ts";
 import { resizeBicubic } from "./resize.ts";
 import { adainColorFix, waveletReconstruction } from "./color_fix.ts";
-import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import {
@@ -35,7 +34,7 @@ import {
   slidingWindows,
   tiledApply,
 } from "../samplers/tiling.ts";
-import type { RestoreProgress, RestoreResult } from "./restore_ddnm.ts";
+import type { RestoreResult, RunOptions } from "./restore_ddnm.ts";
 
 /** The four networks of a DiffBIR pipeline and its latent scale factor. */
 export interface DiffbirModels {
@@ -104,7 +103,7 @@ export async function loadDiffbirPipeline(
 }
 
 /** Options of {@linkcode restoreDiffbir}. */
-export interface DiffbirRestoreOptions {
+export interface DiffbirRestoreOptions extends RunOptions {
   /** The pipeline (a loaded one, or a pipeline manifest path). */
   model: DiffbirModels | string;
   /** Sampling steps (default 50). */
@@ -137,22 +136,6 @@ export interface DiffbirRestoreOptions {
   colorFix?: "wavelet" | "adain" | "none";
   /** Bicubic upscale of the input before stage 1 (default 1). */
   upscale?: number;
-  /** Seed (default 0). */
-  seed?: number;
-  /** Recorded draws. */
-  noise?: NoiseSource;
-  /** Backend. */
-  backend?: Backend;
-  /** ONNX runtime for a pipeline given by path. */
-  runtime?: OrtChoice;
-  /** Runtime threads. */
-  threads?: number;
-  /** Progress. */
-  onProgress?: (p: RestoreProgress) => void;
-  /** Cancellation. */
-  signal?: AbortSignal;
-  /** Notes. */
-  onNote?: (m: string) => void;
 }
 
 function _pad(t: Tensor, multiple: number): Tensor {

@@ -7,12 +7,10 @@
 
 import { UserError } from "./errors.ts";
 import type { Tensor } from "./tensor.ts";
-import { GaussianNoise, type NoiseSource } from "./noise.ts";
+import { GaussianNoise } from "./noise.ts";
 import type { Model } from "./model.ts";
 import { loadModel } from "./builtin_models.ts";
-import type { OrtChoice } from "./ort_runtime.ts";
 import { resizeBicubic } from "./resize.ts";
-import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { deviceCaller } from "./device_calls.ts";
@@ -29,7 +27,7 @@ import {
   type IrsdeSolver,
   type NoisePredictor,
 } from "../samplers/irsde.ts";
-import type { RestoreProgress, RestoreResult } from "./restore_ddnm.ts";
+import type { RestoreResult, RunOptions } from "./restore_ddnm.ts";
 
 /** IR-SDE's task preprocessing. */
 export interface IrsdeTask {
@@ -44,7 +42,7 @@ export interface IrsdeTask {
 }
 
 /** Options of {@linkcode restoreIrsde}. */
-export interface IrsdeRestoreOptions {
+export interface IrsdeRestoreOptions extends RunOptions {
   /** A loaded model or a path (its manifest has kind `irsde`). */
   model: Model | string;
   /** The manifest when it is not beside the model. */
@@ -55,22 +53,6 @@ export interface IrsdeRestoreOptions {
   sde?: Partial<SdeSettings>;
   /** Task preprocessing. */
   task?: IrsdeTask;
-  /** Seed of the documented generator (default 0). */
-  seed?: number;
-  /** Recorded draws instead of the generator. */
-  noise?: NoiseSource;
-  /** Where the per-step math runs. */
-  backend?: Backend;
-  /** ONNX runtime for a model given by path. */
-  runtime?: OrtChoice;
-  /** Runtime threads. */
-  threads?: number;
-  /** Progress. */
-  onProgress?: (p: RestoreProgress) => void;
-  /** Cancellation. */
-  signal?: AbortSignal;
-  /** Notes. */
-  onNote?: (message: string) => void;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Test helper: writes PNGs of every colour type, bit depth and interlacing from raw samples.
 import { deflateSync } from "node:zlib";
-import { crc32 } from "../lib/png.ts";
+import { pngChunk as chunk } from "../lib/png.ts";
 
 export interface RawPng {
   width: number;
@@ -23,16 +23,6 @@ const ADAM7 = [
   [1, 0, 2, 2],
   [0, 1, 1, 2],
 ];
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
 
 function packRows(p: RawPng, xs: number[], ys: number[]): number[] {
   const ch = CHANNELS[p.colorType];

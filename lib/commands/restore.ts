@@ -19,7 +19,12 @@ import { ArrayNoise, type NoiseSource } from "../noise.ts";
 import { Tensor } from "../tensor.ts";
 import { ProgressBar } from "../progress_bar.ts";
 import type { OrtChoice } from "../ort_runtime.ts";
-import { restoreDdnm, type RestoreProgress, type RestoreResult } from "../restore_ddnm.ts";
+import {
+  restoreDdnm,
+  type RestoreProgress,
+  type RestoreResult,
+  type RunOptions,
+} from "../restore_ddnm.ts";
 import type { IrsdeTask } from "../restore_irsde.ts";
 import type { DiffbirModels } from "../restore_diffbir.ts";
 import { DEFAULT_MODEL, loadModel } from "../builtin_models.ts";
@@ -231,13 +236,7 @@ async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
   let mask: Uint8Array | undefined;
   if (task.name === "inpaint") {
     if (typeof v.mask === "string") {
-      const m = await readMask(v.mask, ctx.maxPixels);
-      if (m.width !== ctx.observed.w || m.height !== ctx.observed.h) {
-        throw new UserError(
-          `mask ${v.mask} is ${m.width}x${m.height}, the input is ${ctx.observed.w}x${ctx.observed.h}`,
-        );
-      }
-      mask = m.mask;
+      mask = await _inputMask(ctx, v.mask);
     } else if (ctx.image?.alpha) {
       mask = Uint8Array.from(ctx.image.alpha, (a) => (a >= 0.5 ? 1 : 0));
     } else {
@@ -269,19 +268,29 @@ async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
     travelRepeat: numberFlag(v, "travel-repeat", 1, { integer: true, min: 1 }),
     variant,
     fixedLambdaNoise: v["fixed-lambda-noise"] === true,
-    seed: ctx.seed,
-    noise: ctx.noise,
-    backend: ctx.backend,
-    runtime: ctx.runtime,
-    threads: ctx.threads,
+    ..._runOptions(ctx),
     window: v.window === undefined
       ? undefined
       : numberFlag(v, "window", 0, { integer: true, min: 8 }),
     maskShift,
-    onProgress: ctx.onProgress,
-    signal: ctx.signal,
-    onNote: ctx.onNote,
   });
+}
+
+/** A `--mask` file that must match the input's size. */
+async function _inputMask(ctx: RestoreContext, path: string): Promise<Uint8Array> {
+  const m = await readMask(path, ctx.maxPixels);
+  if (m.width !== ctx.observed.w || m.height !== ctx.observed.h) {
+    throw new UserError(
+      `mask ${path} is ${m.width}x${m.height}, the input is ${ctx.observed.w}x${ctx.observed.h}`,
+    );
+  }
+  return m.mask;
+}
+
+/** The options every method passes through from the command line. */
+function _runOptions(ctx: RestoreContext): RunOptions {
+  const { seed, noise, backend, runtime, threads, onProgress, signal, onNote } = ctx;
+  return { seed, noise, backend, runtime, threads, onProgress, signal, onNote };
 }
 
 async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
@@ -302,13 +311,7 @@ async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
     if (typeof v.mask !== "string") {
       throw new UserError("--method irsde --task inpaint needs --mask M.png");
     }
-    const mk = await readMask(v.mask, ctx.maxPixels);
-    if (mk.width !== ctx.observed.w || mk.height !== ctx.observed.h) {
-      throw new UserError(
-        `mask ${v.mask} is ${mk.width}x${mk.height}, the input is ${ctx.observed.w}x${ctx.observed.h}`,
-      );
-    }
-    task.mask = mk.mask;
+    task.mask = await _inputMask(ctx, v.mask);
   } else if (v.mask !== undefined) throw new UserError(`--mask applies to --task inpaint`);
   if (v["noise-level"] !== undefined) task.noiseLevel = numberFlag(v, "noise-level", 0, { min: 0 });
   const sde: Partial<SdeSettings> = {};
@@ -324,14 +327,7 @@ async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
     solver: _str(v.solver) as IrsdeSolver | undefined,
     sde,
     task,
-    seed: ctx.seed,
-    noise: ctx.noise,
-    backend: ctx.backend,
-    runtime: ctx.runtime,
-    threads: ctx.threads,
-    onProgress: ctx.onProgress,
-    signal: ctx.signal,
-    onNote: ctx.onNote,
+    ..._runOptions(ctx),
   });
 }
 
@@ -403,14 +399,7 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
     tile: tileSize === undefined ? undefined : { size: tileSize, stride: tileStride! },
     colorFix: colorFix as "wavelet" | "adain" | "none",
     upscale: numberFlag(v, "upscale", 1, { min: 1 }),
-    seed: ctx.seed,
-    noise: ctx.noise,
-    backend: ctx.backend,
-    runtime: ctx.runtime,
-    threads: ctx.threads,
-    onProgress: ctx.onProgress,
-    signal: ctx.signal,
-    onNote: ctx.onNote,
+    ..._runOptions(ctx),
   });
 }
 

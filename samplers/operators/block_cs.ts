@@ -10,7 +10,7 @@
  */
 
 import { GaussianNoise } from "../../lib/noise.ts";
-import type { DegradationOperator, SpectralScale } from "./operator.ts";
+import { type DegradationOperator, projectThroughPinv, type SpectralScale } from "./operator.ts";
 import type { Shape4, Tensor } from "../../lib/tensor.ts";
 
 const _B = 32;
@@ -169,11 +169,7 @@ export class BlockCs implements DegradationOperator {
    * @param out Receives x̂0.
    */
   project(x0: Float32Array, y: Float32Array, scale: SpectralScale | null, out: Float32Array): void {
-    const r = this.A(x0);
-    for (let i = 0; i < r.length; i++) r[i] -= y[i];
-    const back = this.pinv(r);
-    const lambda = scale ? scale.lambda(1) : 1;
-    for (let i = 0; i < out.length; i++) out[i] = x0[i] - lambda * back[i];
+    projectThroughPinv(this, x0, y, scale, out);
   }
 
   /**

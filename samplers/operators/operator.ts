@@ -141,3 +141,27 @@ export function imageAsObservation(image: Tensor, yShape: Shape4, what: string):
   }
   return image.data;
 }
+
+/**
+ * x̂0 = x0 − λ A⁺(A x0 − y) through the operator's own A and A⁺ (operators whose kept
+ * coordinates all have singular value 1, so Λ is the scalar λ(1)).
+ *
+ * @param op The operator.
+ * @param x0 Clean estimate.
+ * @param y Observation.
+ * @param scale DDNM+ scale or null.
+ * @param out Receives x̂0.
+ */
+export function projectThroughPinv(
+  op: Pick<DegradationOperator, "A" | "pinv">,
+  x0: Float32Array,
+  y: Float32Array,
+  scale: SpectralScale | null,
+  out: Float32Array,
+): void {
+  const r = op.A(x0);
+  for (let i = 0; i < r.length; i++) r[i] -= y[i];
+  const back = op.pinv(r);
+  const lambda = scale ? scale.lambda(1) : 1;
+  for (let i = 0; i < out.length; i++) out[i] = x0[i] - lambda * back[i];
+}
