@@ -6,8 +6,8 @@
  * {@linkcode WebGpuBackend.written}, and both count their transfers. Pipelines are created
  * once, work is recorded into one command encoder and submitted in batches (at a read, an
  * upload, or every 64 dispatches), and each dispatch's parameters live in a uniform arena
- * written once per batch. Operators without a kernel (separable blur, bicubic SR,
- * Walsh-Hadamard and block CS) run on the CPU inside this backend, counted as fallbacks.
+ * written once per batch. The block CS operator has no kernel: it runs on the CPU inside this
+ * backend, counted as a fallback.
  *
  * @module
  */
@@ -29,12 +29,21 @@ import {
 } from "./wgsl_elementwise.ts";
 import { RANDN_SHADER } from "./wgsl_philox.ts";
 import {
+  FWHT_PASS_SHADER,
+  LEFTMUL_SHADER,
   MASK_NOISE_SHADER,
   MASK_PROJECT_SHADER,
   MAX_BLOCK,
+  RIGHTMUL_SHADER,
   ROW_NOISE_SHADER,
   ROW_PROJECT_SHADER,
 } from "./wgsl_ddnm.ts";
+import {
+  SeparableOperator,
+  SINGULAR_ZERO,
+  truncatedMatrix,
+} from "../samplers/operators/separable_operator.ts";
+import { WalshHadamardCs } from "../samplers/operators/walsh_hadamard.ts";
 
 interface _DeviceCopy {
   buffer: GPUBuffer;
@@ -44,6 +53,20 @@ interface _DeviceCopy {
   device: boolean;
   /** Called when the buffer is replaced (a buffer owned by someone else, e.g. ONNX Runtime). */
   dispose?: () => void;
+}
+
+/** Device constants of a separable operator. */
+interface _SeparableGpu {
+  h: number;
+  w: number;
+  mh: number;
+  mw: number;
+  planes: number;
+  mats: Record<string, GPUBuffer>;
+  /** Per-channel effective singular values (C·h·w), zero outside the kept block. */
+  e: Float32Array;
+  /** Their reciprocals (0 where zero). */
+  invE: Float32Array;
 }
 
 const _SLOT = 256; // uniform slot size (minUniformBufferOffsetAlignment)
@@ -96,6 +119,8 @@ export class WebGpuBackend implements Backend {
   #arenaData = new ArrayBuffer(_SLOT * _BATCH);
   #slots = 0;
   #flag: GPUBuffer;
+  #separable = new WeakMap<SeparableOperator, _SeparableGpu>();
+  #observations = new WeakMap<Float32Array, Tensor>();
 
   private constructor(adapter: GPUAdapter, device: GPUDevice) {
     this.#adapter = adapter;
@@ -320,11 +345,12 @@ export class WebGpuBackend implements Backend {
    * Whether `op` runs on the device (otherwise project/lambdaNoise need `prepare()` first).
    *
    * @param op The operator.
-   * @returns True for block operators with blocks of at most 64 values and mask operators.
+   * @returns True for block (blocks of at most 64 values), mask, separable and Walsh-Hadamard operators.
    */
   supports(op: DegradationOperator): boolean {
     return (op instanceof RowBlockOperator && op.blockSize <= MAX_BLOCK) ||
-      op instanceof MaskOperator;
+      op instanceof MaskOperator || op instanceof SeparableOperator ||
+      op instanceof WalshHadamardCs;
   }
 
   #rowConstants(op: RowBlockOperator): { idx: GPUBuffer; coef: GPUBuffer } {
@@ -347,6 +373,224 @@ export class WebGpuBackend implements Backend {
 
   #maskConstant(op: MaskOperator): GPUBuffer {
     return this.#constant(op.mask, Uint32Array.from(op.mask));
+  }
+
+  /** out = L · x per plane (L: m x k constant, x: planes x k x n). */
+  #leftmul(x: Tensor, l: GPUBuffer, m: number, k: number, n: number): Tensor {
+    const planes = x.size / (k * n);
+    const out = Tensor.zeros([1, planes, m, n]);
+    this.#dispatch("leftmul", LEFTMUL_SHADER, new Uint32Array([planes, m, k, n]).buffer, [
+      this.#target(out, [x]),
+      this.#on(x),
+      l,
+    ], planes * m * n);
+    return out;
+  }
+
+  /** out = x · Rᵀ per plane (x: planes x m x k, R: n x k constant). */
+  #rightmul(x: Tensor, r: GPUBuffer, m: number, k: number, n: number): Tensor {
+    const planes = x.size / (m * k);
+    const out = Tensor.zeros([1, planes, m, n]);
+    this.#dispatch("rightmul", RIGHTMUL_SHADER, new Uint32Array([planes, m, k, n]).buffer, [
+      this.#target(out, [x]),
+      this.#on(x),
+      r,
+    ], planes * m * n);
+    return out;
+  }
+
+  #matrix(key: object, values: ArrayLike<number>): GPUBuffer {
+    return this.#constant(key, Float32Array.from(values));
+  }
+
+  #separableConstants(op: SeparableOperator): _SeparableGpu {
+    let c = this.#separable.get(op);
+    if (c) return c;
+    const [, planes, h, w] = op.xShape;
+    const mh = op.rowsH, mw = op.rowsW;
+    const t = (a: Float64Array, rows: number, cols: number) => {
+      const o = new Float64Array(rows * cols);
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < cols; j++) o[j * rows + i] = a[i * cols + j];
+      }
+      return o;
+    };
+    const pad = (u: Float64Array, rows: number, r: number, cols: number) => {
+      const o = new Float64Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < r; j++) o[i * cols + j] = u[i * r + j];
+      return o;
+    };
+    const trunc = (v: Float64Array) => v.map((x) => (x < SINGULAR_ZERO ? 0 : x));
+    const uhF = pad(op.svdH.u, mh, Math.min(mh, h), h),
+      uwF = pad(op.svdW.u, mw, Math.min(mw, w), w);
+    const mats: Record<string, ArrayLike<number>> = {
+      vhT: t(op.svdH.v, h, h),
+      vh: op.svdH.v,
+      vwT: t(op.svdW.v, w, w),
+      vw: op.svdW.v,
+      uhF,
+      uhFT: t(uhF, mh, h),
+      uwF,
+      uwFT: t(uwF, mw, w),
+      hh: truncatedMatrix(op.svdH, mh, h, trunc(op.svdH.s), false),
+      hw: truncatedMatrix(op.svdW, mw, w, trunc(op.svdW.s), false),
+      hhp: truncatedMatrix(op.svdH, mh, h, trunc(op.svdH.s), true),
+      hwp: truncatedMatrix(op.svdW, mw, w, trunc(op.svdW.s), true),
+    };
+    const e = new Float32Array(planes * h * w);
+    op.effective.forEach((m, ch) => {
+      for (let i = 0; i < Math.min(mh, h); i++) {
+        for (let j = 0; j < Math.min(mw, w); j++) e[ch * h * w + i * w + j] = m[i * w + j];
+      }
+    });
+    c = {
+      h,
+      w,
+      mh,
+      mw,
+      planes,
+      mats: Object.fromEntries(Object.entries(mats).map(([k, v]) => [k, this.#matrix({}, v)])),
+      e,
+      invE: e.map((v) => (v === 0 ? 0 : 1 / v)),
+    };
+    this.#separable.set(op, c);
+    return c;
+  }
+
+  /** y as a device tensor of `shape`, uploaded once per observation. */
+  #observation(y: Float32Array, shape: readonly [number, number, number, number]): Tensor {
+    let t = this.#observations.get(y);
+    if (!t) {
+      t = new Tensor(shape, y);
+      this.#observations.set(y, t);
+      this.#on(t);
+      this.stats.uploads--;
+      this.stats.constantUploads++;
+    }
+    return t;
+  }
+
+  /** x̂0 = x0 − Λ A⁺(A x0 − y) of a separable operator with matrix products on the device. */
+  #separableProject(
+    op: SeparableOperator,
+    x0: Tensor,
+    y: Float32Array,
+    scale: SpectralScale | null,
+    out: Tensor,
+  ): void {
+    const c = this.#separableConstants(op), { h, w, mh, mw, mats } = c;
+    const dense = op.effective.every((m) => m === op.effective[0]) && !scale;
+    let ax: Tensor;
+    if (dense) {
+      ax = this.#rightmul(this.#leftmul(x0, mats.hh, mh, h, w), mats.hw, mh, w, mw);
+    } else {
+      const s = this.#rightmul(this.#leftmul(x0, mats.vhT, h, h, w), mats.vwT, h, w, w);
+      this.mulMap(s, s, c.e);
+      ax = this.#rightmul(this.#leftmul(s, mats.uhF, mh, h, w), mats.uwF, mh, w, mw);
+    }
+    this.combine(ax, [[1, ax], [-1, this.#observation(y, ax.shape)]]);
+    let back: Tensor;
+    if (dense) {
+      back = this.#rightmul(this.#leftmul(ax, mats.hhp, h, mh, mw), mats.hwp, h, mw, w);
+    } else {
+      const core = this.#rightmul(this.#leftmul(ax, mats.uhFT, h, mh, mw), mats.uwFT, h, mw, w);
+      const lam = scale ? Float32Array.from(op.original, (v) => scale.lambda(v)) : null;
+      const map = lam ? c.invE.map((v, i) => v * lam[i % (h * w)]) : c.invE;
+      this.mulMap(core, core, map);
+      back = this.#rightmul(this.#leftmul(core, mats.vh, h, h, w), mats.vw, h, w, w);
+    }
+    this.combine(out, [[1, x0], [-1, back]]);
+  }
+
+  /** DDNM+'s noise term of a separable operator: V_h (d1 ⊙ P z + d2 ⊙ P ε) V_wᵀ. */
+  #separableNoise(
+    op: SeparableOperator,
+    z: Tensor,
+    eps: Tensor,
+    scale: SpectralScale,
+    fixed: boolean,
+    out: Tensor,
+  ): void {
+    const c = this.#separableConstants(op), { h, w, mats } = c;
+    const d = Array.from(op.original, (v) => scale.noise(v));
+    const rotate = (
+      t: Tensor,
+    ) => (fixed ? this.#rightmul(this.#leftmul(t, mats.vhT, h, h, w), mats.vwT, h, w, w) : t);
+    const pz = this.mulMap(Tensor.zeros(z.shape), rotate(z), Float32Array.from(d, (x) => x[0]));
+    const pe = this.mulMap(Tensor.zeros(z.shape), rotate(eps), Float32Array.from(d, (x) => x[1]));
+    const u = this.combine(pz, [[1, pz], [1, pe]]);
+    const res = this.#rightmul(this.#leftmul(u, mats.vh, h, h, w), mats.vw, h, w, w);
+    this.combine(out, [[1, res]]);
+  }
+
+  /** The orthonormal Walsh-Hadamard transform of each plane, log2(N) butterfly passes. */
+  #fwht(x: Tensor, n: number): Tensor {
+    let cur = x;
+    for (let hh = 1; hh < n; hh *= 2) {
+      const next = Tensor.zeros(x.shape);
+      const params = new ArrayBuffer(16);
+      new Uint32Array(params, 0, 3).set([x.size / n, n, hh]);
+      new Float32Array(params, 12, 1)[0] = hh * 2 === n ? 1 / Math.sqrt(n) : 1;
+      this.#dispatch(
+        "fwht",
+        FWHT_PASS_SHADER,
+        params,
+        [this.#target(next, [cur]), this.#on(cur)],
+        x.size,
+      );
+      cur = next;
+    }
+    return cur;
+  }
+
+  #whtConstants(op: WalshHadamardCs): { mask: Float32Array; n: number } {
+    const n = op.xShape[2] * op.xShape[3];
+    const mask = new Float32Array(n);
+    for (let q = 0; q < op.kept; q++) mask[op.perm[q]] = 1;
+    return { mask, n };
+  }
+
+  /** Walsh-Hadamard CS projection in coefficient space: x0 − λ fwht(M ⊙ fwht(x0) − y scattered). */
+  #whtProject(
+    op: WalshHadamardCs,
+    x0: Tensor,
+    y: Float32Array,
+    scale: SpectralScale | null,
+    out: Tensor,
+  ): void {
+    const { mask, n } = this.#whtConstants(op);
+    let scattered = this.#observations.get(y);
+    if (!scattered) {
+      const full = new Float32Array(x0.size);
+      for (let ch = 0; ch < op.xShape[1]; ch++) {
+        for (let q = 0; q < op.kept; q++) full[ch * n + op.perm[q]] = y[ch * op.kept + q];
+      }
+      scattered = this.#observation(full, x0.shape);
+      this.#observations.set(y, scattered);
+    }
+    const f = this.#fwht(x0, n);
+    this.mulMap(f, f, mask);
+    this.combine(f, [[1, f], [-1, scattered]]);
+    const back = this.#fwht(f, n);
+    this.combine(out, [[1, x0], [-(scale ? scale.lambda(1) : 1), back]]);
+  }
+
+  /** Walsh-Hadamard Λ-noise: fwht(D1 ⊙ P z + D2 ⊙ P ε), P the identity (quirk) or fwht. */
+  #whtNoise(
+    op: WalshHadamardCs,
+    z: Tensor,
+    eps: Tensor,
+    scale: SpectralScale,
+    fixed: boolean,
+    out: Tensor,
+  ): void {
+    const { mask, n } = this.#whtConstants(op);
+    const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
+    const pz = fixed ? this.#fwht(z, n) : z, pe = fixed ? this.#fwht(eps, n) : eps;
+    const a = this.mulMap(Tensor.zeros(z.shape), pz, mask.map((v) => (v ? k1 : m1)));
+    const b = this.mulMap(Tensor.zeros(z.shape), pe, mask.map((v) => (v ? k2 : m2)));
+    this.combine(a, [[1, a], [1, b]]);
+    this.combine(out, [[1, this.#fwht(a, n)]]);
   }
 
   /**
@@ -388,6 +632,10 @@ export class WebGpuBackend implements Backend {
         this.#constant(y, y),
         this.#maskConstant(op),
       ], out.size);
+    } else if (op instanceof SeparableOperator) {
+      this.#separableProject(op, x0, y, scale, out);
+    } else if (op instanceof WalshHadamardCs) {
+      this.#whtProject(op, x0, y, scale, out);
     } else {
       await this.#fallback([x0], out, () => op.project(x0.data, y, scale, out.data));
     }
@@ -439,6 +687,10 @@ export class WebGpuBackend implements Backend {
         eb,
         this.#maskConstant(op),
       ], out.size);
+    } else if (op instanceof SeparableOperator) {
+      this.#separableNoise(op, z, eps, scale, fixed, out);
+    } else if (op instanceof WalshHadamardCs) {
+      this.#whtNoise(op, z, eps, scale, fixed, out);
     } else {
       await this.#fallback(
         [z, eps],

@@ -95,3 +95,60 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
   let kept = mask[i % p.plane] == 1u;
   out[i] = select(p.m1 * z[i] + p.m2 * eps[i], p.k1 * z[i] + p.k2 * eps[i], kept);
 }`;
+
+/** out[b] = L · X[b] for each plane b: L is m x k, X[b] is k x n. */
+export const LEFTMUL_SHADER: string = /* wgsl */ `
+struct P { planes: u32, m: u32, k: u32, n: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> l: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let o = g.x + g.y * nw.x * ${WORKGROUP}u;
+  if (o >= p.planes * p.m * p.n) { return; }
+  let b = o / (p.m * p.n);
+  let i = (o / p.n) % p.m;
+  let j = o % p.n;
+  var s = 0.0;
+  for (var kk = 0u; kk < p.k; kk++) { s += l[i * p.k + kk] * x[b * p.k * p.n + kk * p.n + j]; }
+  out[o] = s;
+}`;
+
+/** out[b] = X[b] · Rᵀ for each plane b: X[b] is m x k, R is n x k. */
+export const RIGHTMUL_SHADER: string = /* wgsl */ `
+struct P { planes: u32, m: u32, k: u32, n: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> r: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let o = g.x + g.y * nw.x * ${WORKGROUP}u;
+  if (o >= p.planes * p.m * p.n) { return; }
+  let b = o / (p.m * p.n);
+  let i = (o / p.n) % p.m;
+  let j = o % p.n;
+  var s = 0.0;
+  for (var kk = 0u; kk < p.k; kk++) { s += x[b * p.m * p.k + i * p.k + kk] * r[j * p.k + kk]; }
+  out[o] = s;
+}`;
+
+/** One butterfly pass of the Walsh-Hadamard transform over each plane (span h), optionally scaled. */
+export const FWHT_PASS_SHADER: string = /* wgsl */ `
+struct P { planes: u32, n: u32, h: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let o = g.x + g.y * nw.x * ${WORKGROUP}u;
+  if (o >= p.planes * p.n) { return; }
+  let b = o / p.n;
+  let i = o % p.n;
+  let base = b * p.n;
+  let partner = i ^ p.h;
+  let a = x[base + min(i, partner)];
+  let c = x[base + max(i, partner)];
+  out[o] = select(a + c, a - c, (i & p.h) != 0u) * p.scale;
+}`;

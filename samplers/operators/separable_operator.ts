@@ -174,8 +174,15 @@ function _sandwich(
 /**
  * The truncated 1-D matrix U diag(s) Vᵀ (m x n) or its pseudo-inverse V diag(1/s) Uᵀ (n x m),
  * zero singular values dropped.
+ *
+ * @param svd The SVD of the m x n matrix.
+ * @param m Rows.
+ * @param n Columns.
+ * @param s The singular values to use (truncated).
+ * @param inverse Build the pseudo-inverse instead.
+ * @returns The matrix, row-major.
  */
-function _truncatedMatrix(
+export function truncatedMatrix(
   svd: Svd,
   m: number,
   n: number,
@@ -228,6 +235,16 @@ export class SeparableOperator implements DegradationOperator {
   #dense: { hh: Float64Array; hw: Float64Array; hhp: Float64Array; hwp: Float64Array } | null =
     null;
 
+  /** Rows of the height matrix (the observation's height). */
+  get rowsH(): number {
+    return this.#mh;
+  }
+
+  /** Rows of the width matrix (the observation's width). */
+  get rowsW(): number {
+    return this.#mw;
+  }
+
   /**
    * Build the operator (computes both 1-D SVDs).
    *
@@ -271,10 +288,10 @@ export class SeparableOperator implements DegradationOperator {
     if (o.layout === "aligned") {
       // A and A⁺ are then plain separable products with the truncated 1-D matrices
       this.#dense = {
-        hh: _truncatedMatrix(this.svdH, o.mh, o.height, sh, false),
-        hw: _truncatedMatrix(this.svdW, o.mw, o.width, sw, false),
-        hhp: _truncatedMatrix(this.svdH, o.mh, o.height, sh, true),
-        hwp: _truncatedMatrix(this.svdW, o.mw, o.width, sw, true),
+        hh: truncatedMatrix(this.svdH, o.mh, o.height, sh, false),
+        hw: truncatedMatrix(this.svdW, o.mw, o.width, sw, false),
+        hhp: truncatedMatrix(this.svdH, o.mh, o.height, sh, true),
+        hwp: truncatedMatrix(this.svdW, o.mw, o.width, sw, true),
       };
     }
   }
