@@ -20,21 +20,15 @@ import { gpuAdapter } from "../lib/gpu.ts";
 import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
 import { RowBlockOperator } from "../samplers/operators/row_block_operator.ts";
 import { MaskOperator } from "../samplers/operators/masking.ts";
-import {
-  BLEND_SHADER,
-  combineShader,
-  FINITE_SHADER,
-  MULMAP_SHADER,
-  WORKGROUP,
-} from "./wgsl_elementwise.ts";
+import { BLEND_SHADER, combineShader, FINITE_SHADER, MULMAP_SHADER } from "./wgsl_elementwise.ts";
+import { WORKGROUP } from "./wgsl_kernel.ts";
 import { RANDN_SHADER } from "./wgsl_philox.ts";
 import {
   FWHT_PASS_SHADER,
-  LEFTMUL_SHADER,
   MASK_NOISE_SHADER,
   MASK_PROJECT_SHADER,
+  MATMUL_SHADER,
   MAX_BLOCK,
-  RIGHTMUL_SHADER,
   ROW_NOISE_SHADER,
   ROW_PROJECT_SHADER,
 } from "./wgsl_ddnm.ts";
@@ -375,26 +369,30 @@ export class WebGpuBackend implements Backend {
     return this.#constant(op.mask, Uint32Array.from(op.mask));
   }
 
-  /** out = L · x per plane (L: m x k constant, x: planes x k x n). */
-  #leftmul(x: Tensor, l: GPUBuffer, m: number, k: number, n: number): Tensor {
-    const planes = x.size / (k * n);
-    const out = Tensor.zeros([1, planes, m, n]);
-    this.#dispatch("leftmul", LEFTMUL_SHADER, new Uint32Array([planes, m, k, n]).buffer, [
-      this.#target(out, [x]),
-      this.#on(x),
-      l,
-    ], planes * m * n);
-    return out;
+  /** out = L · x · Rᵀ per plane (x: planes x rows x cols; L: outRows x rows; R: outCols x cols). */
+  #sandwich(
+    x: Tensor,
+    l: GPUBuffer,
+    r: GPUBuffer,
+    rows: number,
+    cols: number,
+    outRows: number,
+    outCols: number,
+  ): Tensor {
+    const left = this.#matmul(x, l, true, outRows, rows, cols);
+    return this.#matmul(left, r, false, outRows, cols, outCols);
   }
 
-  /** out = x · Rᵀ per plane (x: planes x m x k, R: n x k constant). */
-  #rightmul(x: Tensor, r: GPUBuffer, m: number, k: number, n: number): Tensor {
-    const planes = x.size / (m * k);
+  /** L · x (left, L: m x k, x: k x n) or x · Rᵀ (right, x: m x k, R: n x k), per plane. */
+  #matmul(x: Tensor, w: GPUBuffer, left: boolean, m: number, k: number, n: number): Tensor {
+    const planes = left ? x.size / (k * n) : x.size / (m * k);
     const out = Tensor.zeros([1, planes, m, n]);
-    this.#dispatch("rightmul", RIGHTMUL_SHADER, new Uint32Array([planes, m, k, n]).buffer, [
+    // strides (xPlane, xi, xk, xj, wi, wj, wk) of the kernel's index formula
+    const strides = left ? [k * n, 0, n, 1, k, 0, 1] : [m * k, k, 1, 0, 0, k, 1];
+    this.#dispatch("matmul", MATMUL_SHADER, new Uint32Array([planes, m, k, n, ...strides]).buffer, [
       this.#target(out, [x]),
       this.#on(x),
-      r,
+      w,
     ], planes * m * n);
     return out;
   }
@@ -482,22 +480,22 @@ export class WebGpuBackend implements Backend {
     const dense = op.effective.every((m) => m === op.effective[0]) && !scale;
     let ax: Tensor;
     if (dense) {
-      ax = this.#rightmul(this.#leftmul(x0, mats.hh, mh, h, w), mats.hw, mh, w, mw);
+      ax = this.#sandwich(x0, mats.hh, mats.hw, h, w, mh, mw);
     } else {
-      const s = this.#rightmul(this.#leftmul(x0, mats.vhT, h, h, w), mats.vwT, h, w, w);
+      const s = this.#sandwich(x0, mats.vhT, mats.vwT, h, w, h, w);
       this.mulMap(s, s, c.e);
-      ax = this.#rightmul(this.#leftmul(s, mats.uhF, mh, h, w), mats.uwF, mh, w, mw);
+      ax = this.#sandwich(s, mats.uhF, mats.uwF, h, w, mh, mw);
     }
     this.combine(ax, [[1, ax], [-1, this.#observation(y, ax.shape)]]);
     let back: Tensor;
     if (dense) {
-      back = this.#rightmul(this.#leftmul(ax, mats.hhp, h, mh, mw), mats.hwp, h, mw, w);
+      back = this.#sandwich(ax, mats.hhp, mats.hwp, mh, mw, h, w);
     } else {
-      const core = this.#rightmul(this.#leftmul(ax, mats.uhFT, h, mh, mw), mats.uwFT, h, mw, w);
+      const core = this.#sandwich(ax, mats.uhFT, mats.uwFT, mh, mw, h, w);
       const lam = scale ? Float32Array.from(op.original, (v) => scale.lambda(v)) : null;
       const map = lam ? c.invE.map((v, i) => v * lam[i % (h * w)]) : c.invE;
       this.mulMap(core, core, map);
-      back = this.#rightmul(this.#leftmul(core, mats.vh, h, h, w), mats.vw, h, w, w);
+      back = this.#sandwich(core, mats.vh, mats.vw, h, w, h, w);
     }
     this.combine(out, [[1, x0], [-1, back]]);
   }
@@ -515,11 +513,11 @@ export class WebGpuBackend implements Backend {
     const d = Array.from(op.original, (v) => scale.noise(v));
     const rotate = (
       t: Tensor,
-    ) => (fixed ? this.#rightmul(this.#leftmul(t, mats.vhT, h, h, w), mats.vwT, h, w, w) : t);
+    ) => (fixed ? this.#sandwich(t, mats.vhT, mats.vwT, h, w, h, w) : t);
     const pz = this.mulMap(Tensor.zeros(z.shape), rotate(z), Float32Array.from(d, (x) => x[0]));
     const pe = this.mulMap(Tensor.zeros(z.shape), rotate(eps), Float32Array.from(d, (x) => x[1]));
     const u = this.combine(pz, [[1, pz], [1, pe]]);
-    const res = this.#rightmul(this.#leftmul(u, mats.vh, h, h, w), mats.vw, h, w, w);
+    const res = this.#sandwich(u, mats.vh, mats.vw, h, w, h, w);
     this.combine(out, [[1, res]]);
   }
 

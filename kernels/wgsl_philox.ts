@@ -6,14 +6,14 @@
  * @module
  */
 
-import { WORKGROUP } from "./wgsl_elementwise.ts";
+import { wgslKernel } from "./wgsl_kernel.ts";
 
 /** Fills out[i] with value `offset + i` of (seed, stream). */
-export const RANDN_SHADER: string = /* wgsl */ `
-struct P { n: u32, seedLo: u32, seedHi: u32, stream: u32, offLo: u32, offHi: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
+export const RANDN_SHADER: string = wgslKernel({
+  params: "n: u32, seedLo: u32, seedHi: u32, stream: u32, offLo: u32, offHi: u32",
+  inputs: [],
+  bound: "p.n",
+  helpers: /* wgsl */ `
 fn mulhilo(a: u32, b: u32) -> vec2u {
   let al = a & 0xffffu; let ah = a >> 16u; let bl = b & 0xffffu; let bh = b >> 16u;
   let ll = al * bl; let lh = al * bh; let hl = ah * bl; let hh = ah * bh;
@@ -69,17 +69,15 @@ fn cossin(r: u32) -> vec2f {
   if (q == 2u) { return vec2f(-c, -s); }
   return vec2f(s, -c);
 }
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = g.x + g.y * nw.x * ${WORKGROUP}u;
-  if (i >= p.n) { return; }
-  let lo = p.offLo + i;
-  let hi = p.offHi + select(0u, 1u, lo < p.offLo);
-  let lane = lo & 3u;
-  let r = philox(vec4u((lo >> 2u) | (hi << 30u), hi >> 2u, p.stream, 0u), vec2u(p.seedLo, p.seedHi));
-  let pair = select(vec2u(r.x, r.y), vec2u(r.z, r.w), lane >= 2u);
-  let radius = sqrt(minus2ln(pair.x));
-  let cs = cossin(pair.y);
-  out[i] = radius * select(cs.x, cs.y, (lane & 1u) == 1u);
-}`;
+`,
+  body: /* wgsl */ `
+let lo = p.offLo + i;
+let hi = p.offHi + select(0u, 1u, lo < p.offLo);
+let lane = lo & 3u;
+let r = philox(vec4u((lo >> 2u) | (hi << 30u), hi >> 2u, p.stream, 0u), vec2u(p.seedLo, p.seedHi));
+let pair = select(vec2u(r.x, r.y), vec2u(r.z, r.w), lane >= 2u);
+let radius = sqrt(minus2ln(pair.x));
+let cs = cossin(pair.y);
+out[i] = radius * select(cs.x, cs.y, (lane & 1u) == 1u);
+`,
+});

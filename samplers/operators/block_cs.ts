@@ -162,11 +162,7 @@ export class BlockCs implements DegradationOperator {
 
   /**
    * x̂0 = x0 − λ(1) A⁺(A x0 − y).
-   *
-   * @param x0 Clean estimate.
-   * @param y Observation.
-   * @param scale DDNM+ scale or null.
-   * @param out Receives x̂0.
+   * Parameters as in the `DegradationOperator` interface.
    */
   project(x0: Float32Array, y: Float32Array, scale: SpectralScale | null, out: Float32Array): void {
     projectThroughPinv(this, x0, y, scale, out);
@@ -175,12 +171,7 @@ export class BlockCs implements DegradationOperator {
   /**
    * Qᵀ(d1 ⊙ P z + d2 ⊙ P ε) per block, P the block extraction (the reference's pattern);
    * `fixed` uses Q z, Q ε.
-   *
-   * @param z Fresh noise.
-   * @param eps Predicted noise.
-   * @param scale d1, d2.
-   * @param fixed Rotate by Q first.
-   * @param out Receives the term.
+   * Parameters as in the `DegradationOperator` interface.
    */
   lambdaNoise(
     z: Float32Array,

@@ -70,11 +70,7 @@ export class MaskOperator implements DegradationOperator {
 
   /**
    * x̂0 = x0 − λ(1) mask ⊙ (x0 − y).
-   *
-   * @param x0 Clean estimate.
-   * @param y Observation.
-   * @param scale DDNM+ scale or null.
-   * @param out Receives x̂0.
+   * Parameters as in the `DegradationOperator` interface.
    */
   project(x0: Float32Array, y: Float32Array, scale: SpectralScale | null, out: Float32Array): void {
     const lambda = scale ? scale.lambda(1) : 1;
@@ -83,12 +79,7 @@ export class MaskOperator implements DegradationOperator {
 
   /**
    * d1 z + d2 ε per element, with s = 1 on kept and s = 0 on missing pixels.
-   *
-   * @param z Fresh noise.
-   * @param eps Predicted noise.
-   * @param scale d1, d2 per singular value.
-   * @param _fixed No effect: V is a permutation.
-   * @param out Receives the term.
+   * Parameters as in the `DegradationOperator` interface.
    */
   lambdaNoise(
     z: Float32Array,

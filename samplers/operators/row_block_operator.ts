@@ -99,11 +99,7 @@ export class RowBlockOperator implements DegradationOperator {
 
   /**
    * x̂0 = x0 − λ(s) A⁺(A x0 − y): one singular value per block, so Λ is the scalar λ(s).
-   *
-   * @param x0 Clean estimate.
-   * @param y Observation.
-   * @param scale DDNM+ scale or null.
-   * @param out Receives x̂0.
+   * Parameters as in the `DegradationOperator` interface.
    */
   project(x0: Float32Array, y: Float32Array, scale: SpectralScale | null, out: Float32Array): void {
     const m = this.blockSize, idx = this.index, row = this.row, g = this.#rowOverNorm2;
@@ -118,12 +114,7 @@ export class RowBlockOperator implements DegradationOperator {
 
   /**
    * V(d ⊙ P z + d' ⊙ P ε) per block, coordinate 0 being the row space (SEEDS.md 1.5).
-   *
-   * @param z Fresh noise.
-   * @param eps Predicted noise.
-   * @param scale d1, d2 per singular value.
-   * @param fixed Use Vᵀ instead of the reference's bare reordering P.
-   * @param out Receives the term.
+   * Parameters as in the `DegradationOperator` interface.
    */
   lambdaNoise(
     z: Float32Array,

@@ -381,11 +381,7 @@ export class SeparableOperator implements DegradationOperator {
   /**
    * x̂0 = x0 − Λ A⁺(A x0 − y), Λ per coordinate from the untruncated singular values (as the
    * reference's `Deblurring.Lambda`).
-   *
-   * @param x0 Clean estimate.
-   * @param y Observation.
-   * @param scale DDNM+ scale or null.
-   * @param out Receives x̂0.
+   * Parameters as in the `DegradationOperator` interface.
    */
   project(x0: Float32Array, y: Float32Array, scale: SpectralScale | null, out: Float32Array): void {
     const ax = this.A(x0);
@@ -398,12 +394,7 @@ export class SeparableOperator implements DegradationOperator {
   /**
    * V(d1 ⊙ P z + d2 ⊙ P ε) with d from the untruncated singular values; the reference's P is
    * the identity here (its permutation is undone before V), `fixed` uses Vᵀ.
-   *
-   * @param z Fresh noise.
-   * @param eps Predicted noise.
-   * @param scale d1, d2.
-   * @param fixed Rotate by Vᵀ.
-   * @param out Receives the term.
+   * Parameters as in the `DegradationOperator` interface.
    */
   lambdaNoise(
     z: Float32Array,

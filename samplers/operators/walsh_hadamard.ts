@@ -135,11 +135,7 @@ export class WalshHadamardCs implements DegradationOperator {
 
   /**
    * x̂0 = x0 − λ(1) A⁺(A x0 − y).
-   *
-   * @param x0 Clean estimate.
-   * @param y Observation.
-   * @param scale DDNM+ scale or null.
-   * @param out Receives x̂0.
+   * Parameters as in the `DegradationOperator` interface.
    */
   project(x0: Float32Array, y: Float32Array, scale: SpectralScale | null, out: Float32Array): void {
     projectThroughPinv(this, x0, y, scale, out);
@@ -148,12 +144,7 @@ export class WalshHadamardCs implements DegradationOperator {
   /**
    * The reference's Λ-noise: fwht(D ⊙ z) with D = d(1) at kept coefficient positions and
    * d(0) elsewhere (z itself is not transformed: its quirk); `fixed` transforms z and ε first.
-   *
-   * @param z Fresh noise.
-   * @param eps Predicted noise.
-   * @param scale d1, d2.
-   * @param fixed Transform z and ε by Vᵀ first.
-   * @param out Receives the term.
+   * Parameters as in the `DegradationOperator` interface.
    */
   lambdaNoise(
     z: Float32Array,
