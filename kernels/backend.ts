@@ -100,6 +100,37 @@ export interface Backend {
    */
   mulMap(out: Tensor, t: Tensor, map: Float32Array): Tensor;
   /**
+   * Copy the region of `t` at (y, x) the size of `out` into `out` (tiled sampling).
+   *
+   * @param out Receives the tile [n, C, th, tw].
+   * @param t The source [n, C, H, W].
+   * @param y Top row.
+   * @param x Left column.
+   * @returns out.
+   */
+  crop(out: Tensor, t: Tensor, y: number, x: number): Tensor;
+  /**
+   * acc[region at (y, x)] += weights ⊙ tile, the weights broadcast over batch and channels.
+   *
+   * @param acc The accumulator [n, C, H, W], updated in place.
+   * @param tile The tile [n, C, th, tw].
+   * @param weights th·tw weights.
+   * @param y Top row.
+   * @param x Left column.
+   * @returns acc.
+   */
+  accumulate(acc: Tensor, tile: Tensor, weights: Float32Array, y: number, x: number): Tensor;
+  /**
+   * One level of the wavelet colour fix's blur: depthwise 3x3 [[1,2,1],[2,4,2],[1,2,1]]/16
+   * with dilation `radius` and replicate padding.
+   *
+   * @param out Receives the blurred image (not `t`).
+   * @param t The image [n, C, H, W].
+   * @param radius The dilation.
+   * @returns out.
+   */
+  waveletBlur(out: Tensor, t: Tensor, radius: number): Tensor;
+  /**
    * Make the host copy (`t.data`) current, downloading it from the device if needed.
    *
    * @param t The tensor.

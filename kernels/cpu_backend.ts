@@ -8,6 +8,7 @@ import type { Backend, BackendStats, Term } from "./backend.ts";
 import type { Tensor } from "../lib/tensor.ts";
 import type { NoiseSource } from "../lib/noise.ts";
 import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
+import { accumulateTile, cropTile } from "../samplers/tiling.ts";
 
 function _sameSize(out: Tensor, t: Tensor): void {
   if (t.size !== out.size) throw new RangeError(`tensor sizes differ: ${t.size} vs ${out.size}`);
@@ -144,6 +145,63 @@ export class CpuBackend implements Backend {
   mulMap(out: Tensor, t: Tensor, map: Float32Array): Tensor {
     const plane = map.length, td = t.data, o = out.data;
     for (let i = 0; i < o.length; i++) o[i] = td[i] * map[i % plane];
+    return out;
+  }
+
+  /**
+   * Copy a tile out of `t`.
+   *
+   * @param out Receives the tile.
+   * @param t The source.
+   * @param y Top row.
+   * @param x Left column.
+   * @returns out.
+   */
+  crop(out: Tensor, t: Tensor, y: number, x: number): Tensor {
+    return cropTile(out, t, y, x);
+  }
+
+  /**
+   * acc[region] += weights ⊙ tile.
+   *
+   * @param acc The accumulator.
+   * @param tile The tile.
+   * @param weights Per-pixel tile weights.
+   * @param y Top row.
+   * @param x Left column.
+   * @returns acc.
+   */
+  accumulate(acc: Tensor, tile: Tensor, weights: Float32Array, y: number, x: number): Tensor {
+    return accumulateTile(acc, tile, weights, y, x);
+  }
+
+  /**
+   * The dilated 3x3 wavelet blur with replicate padding.
+   *
+   * @param out Receives the blurred image.
+   * @param t The image.
+   * @param radius The dilation.
+   * @returns out.
+   */
+  waveletBlur(out: Tensor, t: Tensor, radius: number): Tensor {
+    const [n, c, h, w] = t.shape;
+    const k = [0.0625, 0.125, 0.0625, 0.125, 0.25, 0.125, 0.0625, 0.125, 0.0625];
+    const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v);
+    for (let p = 0; p < n * c; p++) {
+      const base = p * h * w;
+      for (let i = 0; i < h; i++) {
+        for (let j = 0; j < w; j++) {
+          let s = 0;
+          for (let di = -1; di <= 1; di++) {
+            const ii = clamp(i + di * radius, h - 1);
+            for (let dj = -1; dj <= 1; dj++) {
+              s += k[(di + 1) * 3 + dj + 1] * t.data[base + ii * w + clamp(j + dj * radius, w - 1)];
+            }
+          }
+          out.data[base + i * w + j] = s;
+        }
+      }
+    }
     return out;
   }
 

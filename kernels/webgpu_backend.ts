@@ -23,6 +23,7 @@ import { MaskOperator } from "../samplers/operators/masking.ts";
 import { BLEND_SHADER, combineShader, FINITE_SHADER, MULMAP_SHADER } from "./wgsl_elementwise.ts";
 import { WORKGROUP } from "./wgsl_kernel.ts";
 import { RANDN_SHADER } from "./wgsl_philox.ts";
+import { ACCUMULATE_SHADER, CROP_SHADER, WAVELET_BLUR_SHADER } from "./wgsl_image.ts";
 import {
   FWHT_PASS_SHADER,
   MASK_NOISE_SHADER,
@@ -733,6 +734,76 @@ export class WebGpuBackend implements Backend {
       this.#constant(map, map),
     ], out.size);
     return out;
+  }
+
+  /**
+   * Copy a tile out of `t`.
+   *
+   * @param out Receives the tile.
+   * @param t The source.
+   * @param y Top row.
+   * @param x Left column.
+   * @returns out.
+   */
+  crop(out: Tensor, t: Tensor, y: number, x: number): Tensor {
+    const tb = this.#on(t);
+    this.#dispatch("crop", CROP_SHADER, this.#tileParams(out, t, y, x), [
+      this.#target(out, [t]),
+      tb,
+    ], out.size);
+    return out;
+  }
+
+  /**
+   * acc[region] += weights ⊙ tile, in place on the device.
+   *
+   * @param acc The accumulator.
+   * @param tile The tile.
+   * @param weights Per-pixel tile weights (uploaded once per array).
+   * @param y Top row.
+   * @param x Left column.
+   * @returns acc.
+   */
+  accumulate(acc: Tensor, tile: Tensor, weights: Float32Array, y: number, x: number): Tensor {
+    const bufs = [this.#on(tile), this.#constant(weights, weights)];
+    this.#dispatch("accumulate", ACCUMULATE_SHADER, this.#tileParams(tile, acc, y, x), [
+      this.#inPlace(acc),
+      ...bufs,
+    ], tile.size);
+    return acc;
+  }
+
+  /**
+   * The dilated 3x3 wavelet blur with replicate padding.
+   *
+   * @param out Receives the blurred image (not `t`).
+   * @param t The image.
+   * @param radius The dilation.
+   * @returns out.
+   */
+  waveletBlur(out: Tensor, t: Tensor, radius: number): Tensor {
+    const tb = this.#on(t);
+    const params = new Int32Array([out.size, t.h, t.w, radius]).buffer;
+    this.#dispatch(
+      "waveletBlur",
+      WAVELET_BLUR_SHADER,
+      params,
+      [this.#target(out, [t]), tb],
+      out.size,
+    );
+    return out;
+  }
+
+  /** (n, H, W, th, tw, y, x) of a tile of `image`, n counting the tile's elements. */
+  #tileParams(tile: Tensor, image: Tensor, y: number, x: number): ArrayBuffer {
+    return new Uint32Array([tile.size, image.h, image.w, tile.h, tile.w, y, x]).buffer;
+  }
+
+  /** The device buffer of `t` for a kernel that updates it in place (the host copy goes stale). */
+  #inPlace(t: Tensor): GPUBuffer {
+    const b = this.#on(t);
+    this.#copies.get(t)!.host = false;
+    return b;
   }
 
   /**

@@ -6,6 +6,10 @@
  */
 
 import { Tensor } from "./tensor.ts";
+import type { Backend } from "../kernels/backend.ts";
+import { CpuBackend } from "../kernels/cpu_backend.ts";
+
+const _cpu = new CpuBackend();
 
 /**
  * One level of StableSR's wavelet blur: a depthwise 3x3 kernel [[1,2,1],[2,4,2],[1,2,1]]/16
@@ -13,29 +17,11 @@ import { Tensor } from "./tensor.ts";
  *
  * @param t The image [n, C, H, W].
  * @param radius r.
+ * @param backend Where to compute it (default: the CPU).
  * @returns The blurred image.
  */
-export function waveletBlur(t: Tensor, radius: number): Tensor {
-  const [n, c, h, w] = t.shape;
-  const out = Tensor.zeros(t.shape);
-  const k = [0.0625, 0.125, 0.0625, 0.125, 0.25, 0.125, 0.0625, 0.125, 0.0625];
-  const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v);
-  for (let p = 0; p < n * c; p++) {
-    const base = p * h * w;
-    for (let i = 0; i < h; i++) {
-      for (let j = 0; j < w; j++) {
-        let s = 0;
-        for (let di = -1; di <= 1; di++) {
-          const ii = clamp(i + di * radius, h - 1);
-          for (let dj = -1; dj <= 1; dj++) {
-            s += k[(di + 1) * 3 + dj + 1] * t.data[base + ii * w + clamp(j + dj * radius, w - 1)];
-          }
-        }
-        out.data[base + i * w + j] = s;
-      }
-    }
-  }
-  return out;
+export function waveletBlur(t: Tensor, radius: number, backend: Backend = _cpu): Tensor {
+  return backend.waveletBlur(Tensor.zeros(t.shape), t, radius);
 }
 
 /**
@@ -68,22 +54,27 @@ export function waveletDecomposition(t: Tensor, levels = 5): { high: Tensor; low
  * console.log(waveletReconstruction(x, x).data); // x itself (up to rounding)
  * ```
  *
+ * On a device backend the result stays on the device until {@linkcode Backend.read}.
+ *
  * @param content The restored image.
  * @param style The reference (the stage-1 output).
+ * @param backend Where to compute it (default: the CPU).
  * @returns The corrected image.
  */
-export function waveletReconstruction(content: Tensor, style: Tensor): Tensor {
+export function waveletReconstruction(
+  content: Tensor,
+  style: Tensor,
+  backend: Backend = _cpu,
+): Tensor {
   // high(content) = content − low(content) exactly (the decomposition telescopes), so only the
   // two low-pass images are needed: content − low(content) + low(style)
-  const lowContent = _lowPass(content), lowStyle = _lowPass(style);
-  const out = lowStyle;
-  for (let i = 0; i < out.size; i++) out.data[i] += content.data[i] - lowContent.data[i];
-  return out;
+  const lowContent = _lowPass(content, backend), lowStyle = _lowPass(style, backend);
+  return backend.combine(lowStyle, [[1, lowStyle], [1, content], [-1, lowContent]]);
 }
 
-function _lowPass(t: Tensor, levels = 5): Tensor {
+function _lowPass(t: Tensor, backend: Backend, levels = 5): Tensor {
   let image = t;
-  for (let i = 0; i < levels; i++) image = waveletBlur(image, 2 ** i);
+  for (let i = 0; i < levels; i++) image = waveletBlur(image, 2 ** i, backend);
   return image;
 }
 

@@ -31,7 +31,7 @@ export interface DeviceCaller {
 
 /**
  * A caller for `model` on `backend`: zero-copy when both are on WebGPU, else host calls (the
- * input is read back first).
+ * image inputs are read back first).
  *
  * @param backend The tensor backend.
  * @param model The network.
@@ -42,7 +42,7 @@ export function deviceCaller(backend: Backend, model: Model): DeviceCaller {
     return {
       zeroCopy: false,
       call: async (inputs, label) => {
-        await backend.read(inputs.x);
+        for (const t of [inputs.x, inputs.mu, inputs.cond]) if (t) await backend.read(t);
         return await model.run(inputs, label);
       },
       finish: () => Promise.resolve(),

@@ -26,14 +26,8 @@ import {
   spacedSchedule,
   spacedStep,
 } from "../samplers/spaced_ddpm.ts";
-import {
-  accumulateTile,
-  cropTile,
-  gaussianWeights,
-  normalizeTiles,
-  slidingWindows,
-  tiledApply,
-} from "../samplers/tiling.ts";
+import { cropTile, tiledApply, tilePlan } from "../samplers/tiling.ts";
+import { deviceCaller } from "./device_calls.ts";
 import type { RestoreResult, RunOptions } from "./restore_ddnm.ts";
 
 /** The four networks of a DiffBIR pipeline and its latent scale factor. */
@@ -312,33 +306,44 @@ export async function restoreDiffbir(
   const latentShape = cond.shape;
   const target = cond;
 
-  // the denoiser call, tiled (Gaussian-weighted model outputs) or whole
+  // the denoiser call, tiled (Gaussian-weighted model outputs) or whole, on the backend: with
+  // the WebGPU backend and runtime, latents, tiles and outputs never leave the device
   const strength = options.strength ?? 1;
+  const caller = deviceCaller(backend, models.denoiser);
+  const plan = tile
+    ? tilePlan(latentShape[2], latentShape[3], tile.size / 8, tile.stride / 8)
+    : null;
+  const tileAcc = Tensor.zeros(latentShape);
+  const tileX = plan ? Tensor.zeros([latentShape[0], latentShape[1], plan.th, plan.tw]) : null;
+  const tileCond = plan ? Tensor.zeros([cond.n, cond.c, plan.th, plan.tw]) : null;
   const callDenoiser = async (
     x: Tensor,
     t: number,
     context: { data: Float32Array; dims: readonly number[] } | undefined,
     label: string,
-  ) => {
-    if (!tile) return await models.denoiser.run({ x, t, cond, context, strength }, label);
-    const lt = tile.size / 8, ls = tile.stride / 8;
-    const acc = Tensor.zeros(x.shape), wsum = new Float32Array(x.h * x.w);
-    const th = Math.min(lt, x.h), tw = Math.min(lt, x.w);
-    const weights = gaussianWeights(tw, th);
-    for (const o of slidingWindows(x.h, x.w, lt, ls)) {
-      const out = await models.denoiser.run({
-        x: cropTile(x, o.y, o.x, th, tw),
+  ): Promise<Tensor> => {
+    // a copy: a zero-copy output's buffer is reused by the runtime at the next call
+    const result = Tensor.zeros(x.shape);
+    if (!plan) {
+      return backend.combine(result, [[
+        1,
+        await caller.call({ x, t, cond, context, strength }, label),
+      ]]);
+    }
+    backend.combine(tileAcc, [[0, tileAcc]]);
+    for (const o of plan.origins) {
+      const out = await caller.call({
+        x: backend.crop(tileX!, x, o.y, o.x),
         t,
-        cond: cropTile(cond, o.y, o.x, th, tw),
+        cond: backend.crop(tileCond!, cond, o.y, o.x),
         context,
         strength,
       }, label);
-      accumulateTile(acc, wsum, out, weights, o.y, o.x);
+      backend.accumulate(tileAcc, out, plan.weights, o.y, o.x);
     }
-    return normalizeTiles(acc, wsum);
+    return backend.mulMap(result, tileAcc, plan.inverseWeightSum);
   };
   const guidedOutput = async (x: Tensor, t: number, label: string) => {
-    await backend.read(x);
     const c = await callDenoiser(x, t, options.context, label);
     if (cfg === 1 || !options.negativeContext) return c;
     const u = await callDenoiser(x, t, options.negativeContext, `${label} (unconditional)`);
@@ -406,13 +411,14 @@ export async function restoreDiffbir(
     dec.run({ x: t.map((v) => v / sf) }, "VAE decoder").then((o) =>
       o.map((v) => (v - dlo) / (dhi - dlo))
     );
+  await caller.finish();
   await backend.read(x);
   const decoded = tile
     ? await tiledApply(x, tile.size / 8, tile.stride / 8, dec.manifest.spatialFactor, decode)
     : await decode(x);
-  const image = cropTile(decoded, 0, 0, h0, w0);
+  const image = cropTile(Tensor.zeros([decoded.n, decoded.c, h0, w0]), decoded, 0, 0);
   const fixed = colorFix === "wavelet"
-    ? waveletReconstruction(image, clean)
+    ? await backend.read(waveletReconstruction(image, clean, backend))
     : colorFix === "adain"
     ? adainColorFix(image, clean)
     : image;

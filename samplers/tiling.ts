@@ -64,18 +64,17 @@ export function gaussianWeights(width: number, height: number): Float32Array {
 }
 
 /**
- * Copy a tile out of an [n, C, H, W] tensor.
+ * Copy a tile out of an [n, C, H, W] tensor into `out` ([n, C, th, tw]).
  *
+ * @param out Receives the tile; its shape gives th and tw.
  * @param t The tensor.
  * @param y Top row.
  * @param x Left column.
- * @param th Tile height.
- * @param tw Tile width.
- * @returns The tile, [n, C, th, tw].
+ * @returns out.
  */
-export function cropTile(t: Tensor, y: number, x: number, th: number, tw: number): Tensor {
+export function cropTile(out: Tensor, t: Tensor, y: number, x: number): Tensor {
   const [n, c, h, w] = t.shape;
-  const out = Tensor.zeros([n, c, th, tw]);
+  const [, , th, tw] = out.shape;
   for (let p = 0; p < n * c; p++) {
     for (let i = 0; i < th; i++) {
       const src = p * h * w + (y + i) * w + x;
@@ -86,47 +85,82 @@ export function cropTile(t: Tensor, y: number, x: number, th: number, tw: number
 }
 
 /**
- * acc[tile region] += w ⊙ tile and wsum[tile region] += w (weights broadcast over n and C).
+ * acc[tile region] += w ⊙ tile (weights broadcast over n and C).
  *
  * @param acc Accumulator [n, C, H, W].
- * @param wsum Weight sums, H·W.
  * @param tile The tile's values [n, C, th, tw].
  * @param weights th·tw weights.
  * @param y Top row.
  * @param x Left column.
+ * @returns acc.
  */
 export function accumulateTile(
   acc: Tensor,
-  wsum: Float32Array,
   tile: Tensor,
   weights: Float32Array,
   y: number,
   x: number,
-): void {
+): Tensor {
   const [n, c, h, w] = acc.shape;
   const [, , th, tw] = tile.shape;
-  for (let i = 0; i < th; i++) {
-    for (let j = 0; j < tw; j++) wsum[(y + i) * w + x + j] += weights[i * tw + j];
-  }
   for (let p = 0; p < n * c; p++) {
     for (let i = 0; i < th; i++) {
       const o = p * h * w + (y + i) * w + x, s = p * th * tw + i * tw;
       for (let j = 0; j < tw; j++) acc.data[o + j] += weights[i * tw + j] * tile.data[s + j];
     }
   }
+  return acc;
 }
 
+/** Everything a Gaussian-weighted tiling of one image size needs, computed once. */
+export interface TilePlan {
+  /** Tile origins, row-major. */
+  origins: TileOrigin[];
+  /** Tile height (the tile size clipped to the image). */
+  th: number;
+  /** Tile width. */
+  tw: number;
+  /** th·tw Gaussian weights. */
+  weights: Float32Array;
+  /** 1 / Σ weights per output pixel (H·W): the normalisation of the blended sum. */
+  inverseWeightSum: Float32Array;
+}
+
+const _plans = new Map<string, TilePlan>();
+
 /**
- * acc ← acc / wsum per pixel (the weighted average of overlapping tiles).
+ * The tiling of an h x w image (memoised, so device backends upload its tables once).
  *
- * @param acc Accumulator, modified.
- * @param wsum Weight sums.
- * @returns acc.
+ * @example
+ * ```ts
+ * import { tilePlan } from "./tiling.ts";
+ * const plan = tilePlan(20, 30, 8, 4);
+ * console.log(plan.origins.length, plan.th, plan.tw); // 28 8 8
+ * ```
+ *
+ * @param h Height.
+ * @param w Width.
+ * @param tile Tile size.
+ * @param stride Stride.
+ * @returns The plan.
  */
-export function normalizeTiles(acc: Tensor, wsum: Float32Array): Tensor {
-  const plane = wsum.length;
-  for (let i = 0; i < acc.size; i++) acc.data[i] /= wsum[i % plane];
-  return acc;
+export function tilePlan(h: number, w: number, tile: number, stride: number): TilePlan {
+  const key = `${h}x${w}/${tile}/${stride}`;
+  let plan = _plans.get(key);
+  if (!plan) {
+    const th = Math.min(tile, h), tw = Math.min(tile, w);
+    const origins = slidingWindows(h, w, tile, stride);
+    const weights = gaussianWeights(tw, th);
+    const sum = new Float64Array(h * w);
+    for (const o of origins) {
+      for (let i = 0; i < th; i++) {
+        for (let j = 0; j < tw; j++) sum[(o.y + i) * w + o.x + j] += weights[i * tw + j];
+      }
+    }
+    plan = { origins, th, tw, weights, inverseWeightSum: Float32Array.from(sum, (v) => 1 / v) };
+    _plans.set(key, plan);
+  }
+  return plan;
 }
 
 /**
@@ -149,19 +183,22 @@ export async function tiledApply(
   fn: (t: Tensor) => Promise<Tensor>,
 ): Promise<Tensor> {
   const [, , h, w] = input.shape;
-  const th = Math.min(tile, h), tw = Math.min(tile, w);
-  const origins = slidingWindows(h, w, tile, stride);
+  const plan = tilePlan(h, w, tile, stride);
+  const out = tilePlan(
+    Math.round(h * scale),
+    Math.round(w * scale),
+    Math.round(tile * scale),
+    Math.round(stride * scale),
+  );
+  // the output tiling is the input one scaled (sizes and strides are multiples of 1/scale)
+  if (out.origins.length !== plan.origins.length) throw new Error("tilings do not scale");
   let acc: Tensor | null = null;
-  let wsum: Float32Array | null = null;
-  const oth = Math.round(th * scale), otw = Math.round(tw * scale);
-  const weights = gaussianWeights(otw, oth);
-  for (const o of origins) {
-    const out = await fn(cropTile(input, o.y, o.x, th, tw));
-    if (!acc) {
-      acc = Tensor.zeros([out.n, out.c, Math.round(h * scale), Math.round(w * scale)]);
-      wsum = new Float32Array(acc.h * acc.w);
-    }
-    accumulateTile(acc, wsum!, out, weights, Math.round(o.y * scale), Math.round(o.x * scale));
+  for (const o of plan.origins) {
+    const res = await fn(cropTile(Tensor.zeros([1, input.c, plan.th, plan.tw]), input, o.y, o.x));
+    acc ??= Tensor.zeros([res.n, res.c, Math.round(h * scale), Math.round(w * scale)]);
+    accumulateTile(acc, res, out.weights, Math.round(o.y * scale), Math.round(o.x * scale));
   }
-  return normalizeTiles(acc!, wsum!);
+  const inv = out.inverseWeightSum;
+  for (let i = 0; i < acc!.size; i++) acc!.data[i] *= inv[i % inv.length];
+  return acc!;
 }

@@ -8,6 +8,8 @@ import { ArrayNoise, GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { ddnmPlusScale, type DegradationOperator } from "../samplers/operators/operator.ts";
 import { buildOperator } from "../samplers/ddnm_task.ts";
+import { tilePlan } from "../samplers/tiling.ts";
+import { waveletReconstruction } from "../lib/color_fix.ts";
 import { noGpu } from "./_gpu.ts";
 import { randomValues } from "./_graphs.ts";
 
@@ -144,5 +146,39 @@ Deno.test({
     inf.data[3] = -Infinity;
     fresh.checkFinite(inf, 4);
     assert.equal(await fresh.firstNonFinite(), 4);
+  },
+});
+
+Deno.test({
+  name: "WebGPU parity: tile crop, Gaussian tile accumulation, wavelet colour fix",
+  ignore: skip,
+  fn: async () => {
+    const plan = tilePlan(32, 48, 16, 8);
+    await parity("crop", [rnd(60)], (b, [t]) => b.crop(Tensor.zeros([1, 3, 16, 16]), t, 8, 24));
+    // every tile of a random field, weighted, summed and normalised: the tiled blend
+    const tiles = plan.origins.map((_, k) => rnd(61 + k, [1, 3, plan.th, plan.tw]));
+    await parity("accumulate", [Tensor.zeros(shape), ...tiles], (b, [acc, ...ts]) => {
+      plan.origins.forEach((o, k) => b.accumulate(acc, ts[k], plan.weights, o.y, o.x));
+      return b.mulMap(acc, acc, plan.inverseWeightSum);
+    });
+    for (const r of [1, 4, 16, 40]) {
+      await parity(
+        `waveletBlur r=${r}`,
+        [rnd(70 + r)],
+        (b, [t]) => b.waveletBlur(Tensor.zeros(shape), t, r),
+      );
+    }
+    await parity(
+      "waveletReconstruction",
+      [rnd(80), rnd(81)],
+      (b, [c, s]) => waveletReconstruction(c, s, b),
+    );
+    // crop of a crop: the region arithmetic is the CPU's
+    const src = rnd(82);
+    const g = await gpu!.read(gpu!.crop(Tensor.zeros([1, 3, 4, 5]), src, 3, 7));
+    assert.deepEqual(
+      Array.from(g.data.slice(0, 5)),
+      Array.from(src.data.slice(3 * 48 + 7, 3 * 48 + 12)),
+    );
   },
 });

@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { restoreDdnm } from "../lib/restore_ddnm.ts";
 import { restoreIrsde } from "../lib/restore_irsde.ts";
+import { restoreDiffbir } from "../lib/restore_diffbir.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { decodeNpy } from "../lib/npy.ts";
 import { runCli } from "./_cli.ts";
 import { noGpu } from "./_gpu.ts";
-import { randomValues } from "./_graphs.ts";
+import { randomValues, writeDiffbirStandIns } from "./_graphs.ts";
 
 const skip = noGpu("WebGPU pipeline tests");
 const ROOT = new URL("../testdata/conformance/", import.meta.url).pathname;
@@ -113,5 +114,43 @@ Deno.test({
       max = Math.max(max, Math.abs(cpu.image.data[i] - gpu.image.data[i]));
     }
     assert.ok(max < 2e-4, `cpu vs webgpu: ${max}`);
+  },
+});
+
+Deno.test({
+  name: "DiffBIR tiled with CFG: zero transfers between steps on WebGPU, and the CPU's numbers",
+  ignore: skip,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const model = await writeDiffbirStandIns(dir);
+    const lq = new Tensor([1, 3, 48, 40], randomValues(3 * 48 * 40, 5).map((v) => 0.5 + 0.3 * v));
+    const opts = {
+      model,
+      steps: 6,
+      seed: 4,
+      cfg: 3,
+      context: { data: randomValues(8, 6), dims: [1, 8] },
+      negativeContext: { data: randomValues(8, 7), dims: [1, 8] },
+      tile: { size: 32, stride: 16 },
+    };
+    const gpu = await WebGpuBackend.create();
+    const snapshots: number[] = [];
+    const onGpu = await restoreDiffbir(lq, {
+      ...opts,
+      runtime: "webgpu",
+      backend: gpu,
+      onProgress: () =>
+        snapshots.push(gpu.stats.uploads + gpu.stats.downloads + gpu.stats.fallbacks),
+    });
+    assert.equal(onGpu.runtime, "webgpu");
+    assert.equal(snapshots.length, 6);
+    assert.equal(snapshots.at(-1), snapshots[0], "no transfer or fallback from step 1 to step 6");
+    const onCpu = await restoreDiffbir(lq, { ...opts, runtime: "native" });
+    let max = 0;
+    for (let i = 0; i < onCpu.image.size; i++) {
+      max = Math.max(max, Math.abs(onCpu.image.data[i] - onGpu.image.data[i]));
+    }
+    assert.ok(max < 1e-4, `max |cpu − gpu| = ${max}`);
+    await Deno.remove(dir, { recursive: true });
   },
 });

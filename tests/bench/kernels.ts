@@ -10,11 +10,15 @@ import { buildOperator } from "../../samplers/ddnm_task.ts";
 import { ddnmBuffers, ddnmStep } from "../../samplers/ddnm.ts";
 import { gpuAdapter } from "../../lib/gpu.ts";
 import { randomValues } from "../_graphs.ts";
+import { tilePlan } from "../../samplers/tiling.ts";
+import { waveletReconstruction } from "../../lib/color_fix.ts";
 
 const adapter = await gpuAdapter();
 const gpu = adapter ? await WebGpuBackend.create() : null;
 if (!gpu) console.log("no WebGPU adapter: CPU numbers only");
 else console.log(`WebGPU adapter: ${gpu.adapterName}`);
+
+type Row = [string, (b: Backend, t: Tensor[]) => unknown];
 
 async function time(b: Backend, f: () => unknown, reps: number): Promise<number> {
   f();
@@ -38,17 +42,46 @@ for (const size of [256, 1024]) {
     "svd",
     new Uint8Array(size * size).map((_, i) => i % 3 ? 1 : 0),
   );
+  // the separable operators' SVDs are O(size³) to build (≈ 30 s and 80 s at 1024), so 256 only
+  const separable = size === 256;
+  const blur = separable
+    ? buildOperator({ name: "deblur", kernel: "aniso" }, 3, size, size, "svd")
+    : sr;
+  const bic = separable
+    ? buildOperator({ name: "sr-bicubic", scale: 4 }, 3, size, size, "svd")
+    : sr;
+  const cs = buildOperator({ name: "cs", ratio: 4 }, 3, size, size, "svd");
   const y = sr.A(randomValues(n, 9)), yi = inp.A(randomValues(n, 8));
+  const yb = blur.A(randomValues(n, 7)), yc = bic.A(randomValues(n, 6));
+  const ycs = cs.A(randomValues(n, 5));
+  // DiffBIR-style latent tiling of this size: 64-pixel tiles at stride 32
+  const plan = tilePlan(size, size, 64, 32);
+  const tileOut = new Tensor([1, 3, plan.th, plan.tw], randomValues(3 * plan.th * plan.tw, 4));
   const scale = ddnmPlusScale({ a: 0.7, sigmaT: 0.7, sigmaY: 0.2, eta: 0.85 });
   const reps = size === 256 ? 20 : 5;
-  console.log(`\n${size}x${size}x3        cpu ms   webgpu ms`);
-  const rows: [string, (b: Backend, t: Tensor[]) => unknown][] = [
+  console.log(`\n${size}x${size}x3            cpu ms   webgpu ms`);
+  const rows: Row[] = [
     ["combine (3 terms)", (b, [x, a, c]) => b.combine(x, [[0.5, x], [0.3, a], [0.2, c]])],
     ["randn (Philox)", (b, [x]) => b.randn(x, new GaussianNoise(1))],
     ["project sr x4", (b, [x, a]) => b.project(sr, x, y, null, a)],
     ["Λ-noise sr x4", (b, [x, a, c]) => b.lambdaNoise(sr, x, a, scale, false, c)],
     ["project inpaint", (b, [x, a]) => b.project(inp, x, yi, null, a)],
+    ...(separable
+      ? [
+        ["project deblur aniso", (b, [x, a]) => b.project(blur, x, yb, null, a)],
+        ["project sr-bicubic x4", (b, [x, a]) => b.project(bic, x, yc, null, a)],
+      ] as Row[]
+      : []),
+    ["project cs (WHT) /4", (b, [x, a]) => b.project(cs, x, ycs, null, a)],
     ["blend", (b, [x, a, c]) => b.blend(x, c, a, x)],
+    [`tile blend (${plan.origins.length} tiles)`, (b, [x]) => {
+      for (const o of plan.origins) {
+        b.crop(Tensor.zeros(tileOut.shape), x, o.y, o.x);
+        b.accumulate(x, tileOut, plan.weights, o.y, o.x);
+      }
+      return b.mulMap(x, x, plan.inverseWeightSum);
+    }],
+    ["wavelet colour fix", (b, [x, a]) => waveletReconstruction(x, a, b)],
   ];
   for (const [name, f] of rows) {
     const cpuT = await time(
@@ -62,7 +95,7 @@ for (const size of [256, 1024]) {
       gpuT = await time(gpu, () => f(gpu, t), reps);
     }
     console.log(
-      `${name.padEnd(20)} ${cpuT.toFixed(2).padStart(8)} ${gpuT.toFixed(2).padStart(10)}`,
+      `${name.padEnd(24)} ${cpuT.toFixed(2).padStart(8)} ${gpuT.toFixed(2).padStart(10)}`,
     );
   }
   // a whole DDNM+ step without the network
@@ -79,6 +112,6 @@ for (const size of [256, 1024]) {
         fixedLambdaNoise: false,
       }, buf);
     }, reps);
-    console.log(`${`DDNM+ step (${b.name})`.padEnd(20)} ${ms.toFixed(2).padStart(8)}`);
+    console.log(`${`DDNM+ step (${b.name})`.padEnd(24)} ${ms.toFixed(2).padStart(8)}`);
   }
 }
