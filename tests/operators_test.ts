@@ -131,6 +131,30 @@ Deno.test("SVD operators: V orthogonal, U S Vᵀ = H, singular values of the blu
   for (let k = 1; k < n; k++) assert.ok(svd.s[k] <= svd.s[k - 1]);
   const wide = jacobiSvd(strideConvMatrix(bicubicKernel(2), 16, 2), 8, 16);
   for (let k = 8; k < 16; k++) assert.ok(wide.s[k] < 1e-12, "null space of the stride conv");
+  // a wide matrix (through its transpose, V completed): U S Vᵀ = A, U and V orthogonal
+  const a = strideConvMatrix(bicubicKernel(4), 40, 4), m = 10, nn = 40;
+  const ws = jacobiSvd(a, m, nn);
+  for (let i = 0; i < nn; i++) {
+    for (let j = 0; j < nn; j++) {
+      let dot = 0;
+      for (let k = 0; k < nn; k++) dot += ws.v[k * nn + i] * ws.v[k * nn + j];
+      assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-12, `VᵀV at ${i},${j}`);
+    }
+  }
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < nn; j++) {
+      let rec = 0;
+      for (let k = 0; k < m; k++) rec += ws.u[i * m + k] * ws.s[k] * ws.v[j * nn + k];
+      assert.ok(Math.abs(rec - a[i * nn + j]) < 1e-12, `U S Vᵀ at ${i},${j}`);
+    }
+    for (let j = 0; j < m; j++) {
+      let dot = 0;
+      for (let k = 0; k < m; k++) dot += ws.u[k * m + i] * ws.u[k * m + j];
+      assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-12, `UᵀU at ${i},${j}`);
+    }
+  }
+  for (let k = 1; k < m; k++) assert.ok(ws.s[k] <= ws.s[k - 1] && ws.s[k] > 0.01);
+  for (let k = m; k < nn; k++) assert.equal(ws.s[k], 0);
 });
 
 Deno.test("kernels and the reference's quirks: dropped tap, tiled singular values", () => {

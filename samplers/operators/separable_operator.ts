@@ -160,12 +160,22 @@ function _sandwich(
   if (inner2 !== xc) throw new RangeError("shape mismatch (right)");
   const out = new Float64Array(oRows * oCols);
   for (let i = 0; i < oRows; i++) {
-    const to = i * xc;
-    for (let j = 0; j < oCols; j++) {
-      let s = 0;
-      if (rt) { for (let k = 0; k < inner2; k++) s += tmp[to + k] * right[k * rCols + j]; }
-      else for (let k = 0; k < inner2; k++) s += tmp[to + k] * right[j * rCols + k];
-      out[i * oCols + j] = s;
+    const to = i * xc, oo = i * oCols;
+    if (rt) {
+      // row i of out accumulates tmp[i, k] · (row k of R) in k order: contiguous reads
+      for (let k = 0; k < inner2; k++) {
+        const t = tmp[to + k];
+        if (t === 0) continue;
+        const ro = k * rCols;
+        for (let j = 0; j < oCols; j++) out[oo + j] += t * right[ro + j];
+      }
+    } else {
+      for (let j = 0; j < oCols; j++) {
+        let s = 0;
+        const ro = j * rCols;
+        for (let k = 0; k < inner2; k++) s += tmp[to + k] * right[ro + k];
+        out[oo + j] = s;
+      }
     }
   }
   return out;

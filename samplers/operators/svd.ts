@@ -22,7 +22,9 @@ export interface Svd {
  * The SVD of a dense m x n matrix (row-major) by Hestenes' one-sided Jacobi method.
  *
  * Columns are rotated until pairwise orthogonal; their norms are the singular values. Ties
- * keep the column order. u_i = A v_i / s_i (0 columns where s_i = 0).
+ * keep the column order. u_i = A v_i / s_i (0 columns where s_i = 0). A wide matrix (m < n)
+ * is decomposed through its transpose, which has only m columns to orthogonalise, and V is
+ * completed with an orthonormal basis of the null space (Householder).
  *
  * @example
  * ```ts
@@ -37,6 +39,73 @@ export interface Svd {
  * @returns The decomposition.
  */
 export function jacobiSvd(a: Float64Array, m: number, n: number): Svd {
+  if (m >= n) return _tallSvd(a, m, n);
+  // Aᵀ = U' S V'ᵀ, so A = V' S U'ᵀ: U = V', and U' gives the first m columns of V
+  const at = new Float64Array(n * m);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) at[j * m + i] = a[i * n + j];
+  const t = _tallSvd(at, n, m);
+  const keep = _rank(t.s);
+  const v = _complete(t.u, n, m, keep);
+  const s = new Float64Array(n);
+  s.set(t.s.subarray(0, m));
+  return { m, n, s, u: t.v, v };
+}
+
+/** Singular values above the float64 noise floor of the largest one. */
+function _rank(s: Float64Array): number {
+  let k = 0;
+  while (k < s.length && s[k] > 1e-13 * s[0]) k++;
+  return k;
+}
+
+/**
+ * An n x n orthonormal matrix whose first `keep` columns are those of `b` (n x cols,
+ * orthonormal columns) and whose others span their orthogonal complement.
+ */
+function _complete(b: Float64Array, n: number, cols: number, keep: number): Float64Array {
+  // Householder QR of the kept columns; Q's trailing columns are the complement
+  const r = new Float64Array(n * keep);
+  for (let i = 0; i < n; i++) for (let j = 0; j < keep; j++) r[j * n + i] = b[i * cols + j];
+  const vs: Float64Array[] = [];
+  for (let j = 0; j < keep; j++) {
+    const col = r.subarray(j * n, (j + 1) * n);
+    let norm = 0;
+    for (let i = j; i < n; i++) norm += col[i] * col[i];
+    norm = Math.sqrt(norm);
+    const h = new Float64Array(n);
+    for (let i = j; i < n; i++) h[i] = col[i];
+    h[j] += col[j] >= 0 ? norm : -norm;
+    let hh = 0;
+    for (let i = j; i < n; i++) hh += h[i] * h[i];
+    if (hh > 0) { for (let i = j; i < n; i++) h[i] /= Math.sqrt(hh); }
+    vs.push(h);
+    // apply the reflector to the remaining columns
+    for (let c = j + 1; c < keep; c++) {
+      const x = r.subarray(c * n, (c + 1) * n);
+      let d = 0;
+      for (let i = j; i < n; i++) d += h[i] * x[i];
+      for (let i = j; i < n; i++) x[i] -= 2 * d * h[i];
+    }
+  }
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < keep; j++) out[i * n + j] = b[i * cols + j];
+  const e = new Float64Array(n);
+  for (let c = keep; c < n; c++) {
+    // Q e_c = H_0 H_1 ... H_{keep−1} e_c
+    e.fill(0);
+    e[c] = 1;
+    for (let j = keep - 1; j >= 0; j--) {
+      const h = vs[j];
+      let d = 0;
+      for (let i = j; i < n; i++) d += h[i] * e[i];
+      if (d !== 0) { for (let i = j; i < n; i++) e[i] -= 2 * d * h[i]; }
+    }
+    for (let i = 0; i < n; i++) out[i * n + c] = e[i];
+  }
+  return out;
+}
+
+function _tallSvd(a: Float64Array, m: number, n: number): Svd {
   // work on columns: w = A (m x n) stored column-major for speed
   const w = new Float64Array(m * n);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w[j * m + i] = a[i * n + j];
