@@ -147,35 +147,54 @@ function _sandwich(
 ): Float64Array {
   const oRows = lt ? lCols : lRows, inner = lt ? lRows : lCols;
   if (inner !== xr) throw new RangeError("shape mismatch (left)");
-  const tmp = new Float64Array(oRows * xc);
-  for (let i = 0; i < oRows; i++) {
-    for (let k = 0; k < inner; k++) {
-      const l = lt ? left[k * lCols + i] : left[i * lCols + k];
-      if (l === 0) continue;
-      const xo = k * xc, to = i * xc;
-      for (let j = 0; j < xc; j++) tmp[to + j] += l * x[xo + j];
-    }
-  }
+  const tmp = _matmul(lt ? _transpose(left, lRows, lCols) : left, oRows, inner, x, xc);
   const oCols = rt ? rCols : rRows, inner2 = rt ? rRows : rCols;
   if (inner2 !== xc) throw new RangeError("shape mismatch (right)");
-  const out = new Float64Array(oRows * oCols);
-  for (let i = 0; i < oRows; i++) {
-    const to = i * xc, oo = i * oCols;
-    if (rt) {
-      // row i of out accumulates tmp[i, k] · (row k of R) in k order: contiguous reads
-      for (let k = 0; k < inner2; k++) {
-        const t = tmp[to + k];
-        if (t === 0) continue;
-        const ro = k * rCols;
-        for (let j = 0; j < oCols; j++) out[oo + j] += t * right[ro + j];
+  return _matmul(tmp, oRows, xc, rt ? right : _transpose(right, rRows, rCols), oCols);
+}
+
+function _transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
+  return t;
+}
+
+/**
+ * C · B (rows x inner times inner x cols), each output row accumulated over k in order (the
+ * same sums as dot products), four rows at a time so each row of B is read once per four.
+ */
+function _matmul(
+  c: Float64Array,
+  rows: number,
+  inner: number,
+  b: Float64Array,
+  cols: number,
+): Float64Array {
+  const out = new Float64Array(rows * cols);
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const o0 = i * cols, o1 = o0 + cols, o2 = o1 + cols, o3 = o2 + cols;
+    for (let k = 0; k < inner; k++) {
+      const c0 = c[i * inner + k], c1 = c[(i + 1) * inner + k];
+      const c2 = c[(i + 2) * inner + k], c3 = c[(i + 3) * inner + k];
+      if (c0 === 0 && c1 === 0 && c2 === 0 && c3 === 0) continue;
+      const bo = k * cols;
+      for (let j = 0; j < cols; j++) {
+        const v = b[bo + j];
+        out[o0 + j] += c0 * v;
+        out[o1 + j] += c1 * v;
+        out[o2 + j] += c2 * v;
+        out[o3 + j] += c3 * v;
       }
-    } else {
-      for (let j = 0; j < oCols; j++) {
-        let s = 0;
-        const ro = j * rCols;
-        for (let k = 0; k < inner2; k++) s += tmp[to + k] * right[ro + k];
-        out[oo + j] = s;
-      }
+    }
+  }
+  for (; i < rows; i++) {
+    const o = i * cols;
+    for (let k = 0; k < inner; k++) {
+      const ci = c[i * inner + k];
+      if (ci === 0) continue;
+      const bo = k * cols;
+      for (let j = 0; j < cols; j++) out[o + j] += ci * b[bo + j];
     }
   }
   return out;
