@@ -155,6 +155,11 @@ Deno.test("SVD operators: V orthogonal, U S Vᵀ = H, singular values of the blu
   }
   for (let k = 1; k < m; k++) assert.ok(ws.s[k] <= ws.s[k - 1] && ws.s[k] > 0.01);
   for (let k = m; k < nn; k++) assert.equal(ws.s[k], 0);
+  // an identical matrix is decomposed once; a changed one is decomposed again
+  assert.equal(jacobiSvd(Float64Array.from(a), m, nn), ws);
+  const changed = Float64Array.from(a);
+  changed[3] += 1e-9;
+  assert.notEqual(jacobiSvd(changed, m, nn), ws);
 });
 
 Deno.test("kernels and the reference's quirks: dropped tap, tiled singular values", () => {

@@ -24,7 +24,8 @@ export interface Svd {
  * Columns are rotated until pairwise orthogonal; their norms are the singular values. Ties
  * keep the column order. u_i = A v_i / s_i (0 columns where s_i = 0). A wide matrix (m < n)
  * is decomposed through its transpose, which has only m columns to orthogonalise, and V is
- * completed with an orthonormal basis of the null space (Householder).
+ * completed with an orthonormal basis of the null space (Householder). The last few
+ * decompositions are kept and returned again for an identical matrix: treat results as read-only.
  *
  * @example
  * ```ts
@@ -39,7 +40,26 @@ export interface Svd {
  * @returns The decomposition.
  */
 export function jacobiSvd(a: Float64Array, m: number, n: number): Svd {
-  if (m >= n) return _tallSvd(a, m, n);
+  // the same 1-D matrix recurs (both axes of a square blur, every image of a batch): reuse it
+  const hit = _memo.find((e) => e.m === m && e.n === n && _equal(e.a, a));
+  if (hit) return hit.svd;
+  const svd = m >= n ? _tallSvd(a, m, n) : _wideSvd(a, m, n);
+  _memo.push({ m, n, a: Float64Array.from(a), svd });
+  if (_memo.length > _MEMO_SIZE) _memo.shift();
+  return svd;
+}
+
+/** Decompositions kept for reuse (results are read-only), oldest first. */
+const _memo: { m: number; n: number; a: Float64Array; svd: Svd }[] = [];
+const _MEMO_SIZE = 4;
+
+function _equal(x: Float64Array, y: Float64Array): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function _wideSvd(a: Float64Array, m: number, n: number): Svd {
   // Aᵀ = U' S V'ᵀ, so A = V' S U'ᵀ: U = V', and U' gives the first m columns of V
   const at = new Float64Array(n * m);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) at[j * m + i] = a[i * n + j];
