@@ -39,6 +39,7 @@ export * from "./kernels/cpu_backend.ts";
 export * from "./samplers/ddnm.ts";
 export * from "./samplers/ddnm_task.ts";
 export * from "./samplers/mask_shift.ts";
+export * from "./samplers/hq_demo.ts";
 export * from "./samplers/operators/operator.ts";
 export * from "./samplers/operators/householder.ts";
 export * from "./samplers/operators/row_block_operator.ts";

@@ -100,6 +100,16 @@ export interface Backend {
    */
   mulMap(out: Tensor, t: Tensor, map: Float32Array): Tensor;
   /**
+   * out = min(max(t, lo), hi), element-wise (out may alias `t`).
+   *
+   * @param out Receives the result.
+   * @param t The tensor.
+   * @param lo Lower bound.
+   * @param hi Upper bound.
+   * @returns out.
+   */
+  clamp(out: Tensor, t: Tensor, lo: number, hi: number): Tensor;
+  /**
    * Copy the region of `t` at (y, x) the size of `out` into `out` (tiled sampling).
    *
    * @param out Receives the tile [n, C, th, tw].

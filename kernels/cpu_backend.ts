@@ -149,6 +149,22 @@ export class CpuBackend implements Backend {
   }
 
   /**
+   * out = min(max(t, lo), hi).
+   *
+   * @param out Receives the result.
+   * @param t The tensor.
+   * @param lo Lower bound.
+   * @param hi Upper bound.
+   * @returns out.
+   */
+  clamp(out: Tensor, t: Tensor, lo: number, hi: number): Tensor {
+    _sameSize(out, t);
+    const o = out.data, td = t.data, l = Math.fround(lo), h = Math.fround(hi);
+    for (let i = 0; i < o.length; i++) o[i] = td[i] < l ? l : td[i] > h ? h : td[i];
+    return out;
+  }
+
+  /**
    * Copy a tile out of `t`.
    *
    * @param out Receives the tile.

@@ -20,7 +20,13 @@ import { gpuAdapter } from "../lib/gpu.ts";
 import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
 import { RowBlockOperator } from "../samplers/operators/row_block_operator.ts";
 import { MaskOperator } from "../samplers/operators/masking.ts";
-import { BLEND_SHADER, combineShader, FINITE_SHADER, MULMAP_SHADER } from "./wgsl_elementwise.ts";
+import {
+  BLEND_SHADER,
+  CLAMP_SHADER,
+  combineShader,
+  FINITE_SHADER,
+  MULMAP_SHADER,
+} from "./wgsl_elementwise.ts";
 import { WORKGROUP } from "./wgsl_kernel.ts";
 import { RANDN_SHADER } from "./wgsl_philox.ts";
 import { ACCUMULATE_SHADER, CROP_SHADER, WAVELET_BLUR_SHADER } from "./wgsl_image.ts";
@@ -733,6 +739,24 @@ export class WebGpuBackend implements Backend {
       tb,
       this.#constant(map, map),
     ], out.size);
+    return out;
+  }
+
+  /**
+   * out = min(max(t, lo), hi).
+   *
+   * @param out Receives the result.
+   * @param t The tensor.
+   * @param lo Lower bound.
+   * @param hi Upper bound.
+   * @returns out.
+   */
+  clamp(out: Tensor, t: Tensor, lo: number, hi: number): Tensor {
+    const tb = this.#on(t);
+    const params = new ArrayBuffer(16);
+    new Uint32Array(params, 0, 1)[0] = out.size;
+    new Float32Array(params, 4, 2).set([lo, hi]);
+    this.#dispatch("clamp", CLAMP_SHADER, params, [this.#target(out, [t]), tb], out.size);
     return out;
   }
 

@@ -1,5 +1,5 @@
 /**
- * WGSL element-wise kernels: linear combinations (1 to 4 terms), blend, per-pixel map, and a
+ * WGSL element-wise kernels: linear combinations (1 to 4 terms), blend, per-pixel map, clamp, and a
  * finiteness check that records the first bad step without a readback.
  *
  * @module
@@ -37,6 +37,14 @@ export const MULMAP_SHADER: string = wgslKernel({
   inputs: ["t: array<f32>", "m: array<f32>"],
   bound: "p.n",
   body: "out[i] = t[i] * m[i % p.plane];",
+});
+
+/** out = min(max(t, lo), hi). */
+export const CLAMP_SHADER: string = wgslKernel({
+  params: "n: u32, lo: f32, hi: f32",
+  inputs: ["t: array<f32>"],
+  bound: "p.n",
+  body: "out[i] = min(max(t[i], p.lo), p.hi);",
 });
 
 /** out[0] = min(out[0], step) when any value is NaN or ±Inf. */

@@ -16,14 +16,18 @@ import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { deviceCaller } from "./device_calls.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
-import { alphaBarFloat32, betaSchedule } from "../samplers/beta_schedule.ts";
+import { alphaBar, alphaBarFloat32, betaSchedule } from "../samplers/beta_schedule.ts";
+import { respacedSchedule, spaceTimesteps } from "../samplers/respacing.ts";
+import { hqDemoSample, type HqDemoSettings } from "../samplers/hq_demo.ts";
 import {
   DDNM_DEFAULTS,
   ddnmNoiseCount,
   ddnmSample,
   type DdnmSettings,
   type DdnmVariant,
+  type LoopHooks,
 } from "../samplers/ddnm.ts";
+import type { DegradationOperator } from "../samplers/operators/operator.ts";
 import {
   buildOperator,
   type DdnmTask,
@@ -102,6 +106,14 @@ export interface DdnmRestoreOptions extends RunOptions {
   window?: number;
   /** Mask-Shift: `fresh` noise per window (default) or `reference` (hq_demo's state carry-over). */
   maskShift?: "fresh" | "reference";
+  /**
+   * `ddnm` (default): the main repository's η-mix loop. `hq-demo`: hq_demo's respaced DDPM
+   * posterior with RePaint jumps (`steps` respaced steps, default 100; travel 10 x 3 by
+   * default; x0 clamped; σ_y not doubled; η unused).
+   */
+  sampler?: "ddnm" | "hq-demo";
+  /** hq-demo: λ = σ_t/(a_t σ_y) as in the paper instead of the reference's σ_t·σ_y/a_t. */
+  paperLambda?: boolean;
 }
 
 /** What a restoration returns. */
@@ -201,13 +213,18 @@ export async function restoreDdnm(
       `${model.name}: DDNM needs an ε-prediction model, this one predicts '${m.prediction}'`,
     );
   }
+  const sampler = options.sampler ?? "ddnm";
+  if (sampler !== "ddnm" && sampler !== "hq-demo") {
+    throw new UserError(`--sampler for ddnm must be ddnm or hq-demo, got '${sampler}'`);
+  }
+  const hq = sampler === "hq-demo";
   const settings: DdnmSettings = {
     ...DDNM_DEFAULTS,
-    steps: options.steps ?? m.defaults.steps ?? DDNM_DEFAULTS.steps,
+    steps: options.steps ?? (hq ? 100 : m.defaults.steps ?? DDNM_DEFAULTS.steps),
     eta: options.eta ?? m.defaults.eta ?? DDNM_DEFAULTS.eta,
     sigmaY: (options.sigmaY ?? 0) * (m.range[1] - m.range[0]),
-    travelLength: options.travelLength ?? 1,
-    travelRepeat: options.travelRepeat ?? 1,
+    travelLength: options.travelLength ?? (hq ? 10 : 1),
+    travelRepeat: options.travelRepeat ?? (hq ? 3 : 1),
     variant,
     fixedLambdaNoise: options.fixedLambdaNoise ?? false,
   };
@@ -256,9 +273,31 @@ export async function restoreDdnm(
       : perWindow,
   );
   const backend = options.backend ?? new CpuBackend();
-  const alphaBars = alphaBarFloat32(betaSchedule(m.schedule.beta, m.schedule));
+  const betas = betaSchedule(m.schedule.beta, m.schedule);
+  const alphaBars = alphaBarFloat32(betas);
   const caller = deviceCaller(backend, model);
   const predict = (x: Tensor, t: number, label: string) => caller.call({ x, t }, label);
+  // hq_demo: IDDPM respacing in float64 and σ_y in [0,1] units (the reference does not double it)
+  const respaced = hq && respacedSchedule(
+    alphaBar(betas),
+    spaceTimesteps(m.schedule.trainSteps, String(settings.steps)),
+  );
+  const hqSettings: HqDemoSettings = {
+    jumpLength: settings.travelLength,
+    jumpRepeat: settings.travelRepeat,
+    sigmaY: options.sigmaY ?? 0,
+    paperLambda: options.paperLambda ?? false,
+    range: m.range,
+  };
+  const sample = (
+    op: DegradationOperator,
+    yw: Float32Array,
+    hooks: LoopHooks,
+    init?: Tensor,
+  ): Promise<Tensor> =>
+    respaced
+      ? hqDemoSample(predict, backend, op, yw, respaced, noise, hqSettings, hooks, init)
+      : ddnmSample(predict, backend, op, yw, alphaBars, noise, settings, hooks, init);
   const [lo, hi] = m.range;
   const toImage = (t: Tensor) => t.map((v) => (v - lo) / (hi - lo));
   const preview = (
@@ -266,7 +305,7 @@ export async function restoreDdnm(
   ) => (x0 ? async () => toImage((await backend.read(x0)).clone()) : undefined);
   let result: Tensor;
   if (!windows) {
-    result = await ddnmSample(predict, backend, fullOp, y, alphaBars, noise, settings, {
+    result = await sample(fullOp, y, {
       signal: options.signal,
       onStep: (p) =>
         options.onProgress?.({
@@ -323,14 +362,9 @@ export async function restoreDdnm(
         w,
       );
       const anyDone = done.data.some((v) => v === 1);
-      const out = await ddnmSample(
-        predict,
-        backend,
+      const out = await sample(
         op,
         op.name === "inpaint" ? op.A(yw) : yw,
-        alphaBars,
-        noise,
-        settings,
         {
           signal: options.signal,
           afterProject: anyDone

@@ -92,6 +92,16 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
     "out.png",
   );
   await expectError(
+    ddnm(["--task", "sr", "--scale", "4", "--sampler", "repaint"]),
+    /--sampler for --method ddnm must be ddnm or hq-demo, got 'repaint'/,
+    "out.png",
+  );
+  await expectError(
+    ddnm(["--task", "sr", "--scale", "4", "--paper-lambda"]),
+    /--paper-lambda applies to --sampler hq-demo/,
+    "out.png",
+  );
+  await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--etta", "1"]),
     /unknown flag --etta \(did you mean --eta\?\)/,
     "out.png",
@@ -229,4 +239,36 @@ Deno.test("restore → degrade round trip: the restored image reproduces the obs
     await Deno.readFile(`${dir}/sr.npy`),
     "same seed, same bytes",
   );
+});
+
+Deno.test("restore --sampler hq-demo: the RePaint schedule's network calls, a finite image", async () => {
+  const r = await runCli([
+    "restore",
+    "lr.png",
+    "-o",
+    "hq.npy",
+    "--method",
+    "ddnm",
+    "--model",
+    "builtin:gaussian",
+    "--task",
+    "sr",
+    "--scale",
+    "4",
+    "--sampler",
+    "hq-demo",
+    "--steps",
+    "12",
+    "--travel-length",
+    "4",
+    "--sigma-y",
+    "0.05",
+    "--json",
+  ], dir);
+  assert.equal(r.code, 0, r.stderr);
+  // 12 steps, jumps of 4 at 0 and 4, each redone twice more (travel repeat 3 by default)
+  assert.equal(JSON.parse(r.stdout).calls, 12 + 2 * 2 * 4);
+  const out = decodeNpy(await Deno.readFile(`${dir}/hq.npy`));
+  assert.deepEqual(out.shape, [1, 3, 32, 32]);
+  assert.ok(out.data.every(Number.isFinite));
 });

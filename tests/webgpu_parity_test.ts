@@ -129,13 +129,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "WebGPU parity: blend, per-pixel map, finiteness flag",
+  name: "WebGPU parity: blend, per-pixel map, clamp, finiteness flag",
   ignore: skip,
   fn: async () => {
     const m = new Tensor(shape, randomValues(4608, 50).map((v) => (v > 0 ? 1 : 0)));
     await parity("blend", [m, rnd(51), rnd(52)], (b, [mk, a, c]) => b.blend(c, mk, a, c));
     const map = randomValues(32 * 48, 53);
     await parity("mulMap", [rnd(54)], (b, [t]) => b.mulMap(t, t, map));
+    await parity("clamp", [rnd(58)], (b, [t]) => b.clamp(t, t.map((v) => 3 * v), -1, 1));
     const fresh = await WebGpuBackend.create(gpu!.device);
     fresh.checkFinite(rnd(55), 3);
     assert.equal(await fresh.firstNonFinite(), null);

@@ -107,13 +107,17 @@ Deno.test({
       model: `${ROOT}models/tiny_eps.onnx`,
       runtime: "native" as const,
     };
-    const cpu = await restoreDdnm(lr, opts);
-    const gpu = await restoreDdnm(lr, { ...opts, backend: await WebGpuBackend.create() });
-    let max = 0;
-    for (let i = 0; i < cpu.image.size; i++) {
-      max = Math.max(max, Math.abs(cpu.image.data[i] - gpu.image.data[i]));
+    const gpuBackend = await WebGpuBackend.create();
+    // the main loop, and hq_demo's sampler with RePaint jumps and DDNM+'s λ, γ
+    for (const extra of [{}, { sampler: "hq-demo" as const, travelLength: 5, sigmaY: 0.05 }]) {
+      const cpu = await restoreDdnm(lr, { ...opts, ...extra });
+      const gpu = await restoreDdnm(lr, { ...opts, ...extra, backend: gpuBackend });
+      let max = 0;
+      for (let i = 0; i < cpu.image.size; i++) {
+        max = Math.max(max, Math.abs(cpu.image.data[i] - gpu.image.data[i]));
+      }
+      assert.ok(max < 2e-4, `cpu vs webgpu ${JSON.stringify(extra)}: ${max}`);
     }
-    assert.ok(max < 2e-4, `cpu vs webgpu: ${max}`);
   },
 });
 

@@ -77,6 +77,8 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     "fixed-deblur": { type: "boolean" },
     window: { type: "string" },
     "mask-shift": { type: "string" },
+    sampler: { type: "string" },
+    "paper-lambda": { type: "boolean" },
   },
   irsde: {
     solver: { type: "string" },
@@ -131,6 +133,8 @@ DDNM (--method ddnm):
   --eta E (0.85)  --sigma-y S (0; > 0 selects DDNM+)  --travel-length L  --travel-repeat R
   --variant svd|simplified  --fixed-lambda-noise  --fixed-deblur
   --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
+  --sampler ddnm|hq-demo (hq-demo: hq_demo's respaced posterior with RePaint jumps, --steps 100,
+    travel 10 x 3 by default; --paper-lambda for the paper's λ instead of the reference's)
 
 IR-SDE (--method irsde; --model required):
   --solver sde|ode|posterior (sde)  --steps T  --max-sigma S  --schedule cosine|linear|constant  --eps E
@@ -251,6 +255,15 @@ async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
   if (variant !== "svd" && variant !== "simplified") {
     throw new UserError(`--variant must be svd or simplified, got '${variant}'`);
   }
+  const ddnmSampler = _str(v.sampler) ?? "ddnm";
+  if (ddnmSampler !== "ddnm" && ddnmSampler !== "hq-demo") {
+    throw new UserError(
+      `--sampler for --method ddnm must be ddnm or hq-demo, got '${ddnmSampler}'`,
+    );
+  }
+  if (v["paper-lambda"] === true && ddnmSampler !== "hq-demo") {
+    throw new UserError("--paper-lambda applies to --sampler hq-demo");
+  }
   const maskShift = _str(v["mask-shift"]) ?? "fresh";
   if (maskShift !== "fresh" && maskShift !== "reference") {
     throw new UserError(`--mask-shift must be fresh or reference, got '${maskShift}'`);
@@ -264,10 +277,16 @@ async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
       : numberFlag(v, "steps", 0, { integer: true, min: 1, max: 1000 }),
     eta: v.eta === undefined ? undefined : numberFlag(v, "eta", 0, { min: 0, max: 1 }),
     sigmaY: numberFlag(v, "sigma-y", 0, { min: 0 }),
-    travelLength: numberFlag(v, "travel-length", 1, { integer: true, min: 1 }),
-    travelRepeat: numberFlag(v, "travel-repeat", 1, { integer: true, min: 1 }),
+    travelLength: v["travel-length"] === undefined
+      ? undefined
+      : numberFlag(v, "travel-length", 1, { integer: true, min: 1 }),
+    travelRepeat: v["travel-repeat"] === undefined
+      ? undefined
+      : numberFlag(v, "travel-repeat", 1, { integer: true, min: 1 }),
     variant,
     fixedLambdaNoise: v["fixed-lambda-noise"] === true,
+    sampler: ddnmSampler,
+    paperLambda: v["paper-lambda"] === true,
     ..._runOptions(ctx),
     window: v.window === undefined
       ? undefined
