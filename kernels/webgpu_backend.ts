@@ -122,6 +122,8 @@ export class WebGpuBackend implements Backend {
   #flag: GPUBuffer;
   #separable = new WeakMap<SeparableOperator, _SeparableGpu>();
   #observations = new WeakMap<Float32Array, Tensor>();
+  #stepMaps = new WeakMap<object, Map<string, GPUBuffer>>();
+  #wht = new WeakMap<WalshHadamardCs, { mask: Float32Array; maskBuffer: GPUBuffer; n: number }>();
 
   private constructor(adapter: GPUAdapter, device: GPUDevice) {
     this.#adapter = adapter;
@@ -499,9 +501,10 @@ export class WebGpuBackend implements Backend {
       back = this.#sandwich(ax, mats.hhp, mats.hwp, mh, mw, h, w);
     } else {
       const core = this.#sandwich(ax, mats.uhFT, mats.uwFT, mh, mw, h, w);
-      const lam = scale ? Float32Array.from(op.original, (v) => scale.lambda(v)) : null;
-      const map = lam ? c.invE.map((v, i) => v * lam[i % (h * w)]) : c.invE;
-      this.mulMap(core, core, map);
+      if (scale) {
+        const map = c.invE.map((v, i) => v * scale.lambda(op.original[i % (h * w)]));
+        this.#mulMapBuffer(core, core, this.#stepMap(op, "lambda", map), map.length);
+      } else this.mulMap(core, core, c.invE);
       back = this.#sandwich(core, mats.vh, mats.vw, h, w, h, w);
     }
     this.combine(out, [[1, x0], [-1, back]]);
@@ -521,8 +524,14 @@ export class WebGpuBackend implements Backend {
     const rotate = (
       t: Tensor,
     ) => (fixed ? this.#sandwich(t, mats.vhT, mats.vwT, h, w, h, w) : t);
-    const pz = this.mulMap(Tensor.zeros(z.shape), rotate(z), Float32Array.from(d, (x) => x[0]));
-    const pe = this.mulMap(Tensor.zeros(z.shape), rotate(eps), Float32Array.from(d, (x) => x[1]));
+    const scaled = (t: Tensor, k: 0 | 1) =>
+      this.#mulMapBuffer(
+        Tensor.zeros(z.shape),
+        rotate(t),
+        this.#stepMap(op, `noise${k}`, Float32Array.from(d, (x) => x[k])),
+        d.length,
+      );
+    const pz = scaled(z, 0), pe = scaled(eps, 1);
     const u = this.combine(pz, [[1, pz], [1, pe]]);
     const res = this.#sandwich(u, mats.vh, mats.vw, h, w, h, w);
     this.combine(out, [[1, res]]);
@@ -548,11 +557,18 @@ export class WebGpuBackend implements Backend {
     return cur;
   }
 
-  #whtConstants(op: WalshHadamardCs): { mask: Float32Array; n: number } {
-    const n = op.xShape[2] * op.xShape[3];
-    const mask = new Float32Array(n);
-    for (let q = 0; q < op.kept; q++) mask[op.perm[q]] = 1;
-    return { mask, n };
+  /** The kept-coefficient mask of a WHT operator (float for maps, u32 for the mask kernel). */
+  #whtConstants(op: WalshHadamardCs): { mask: Float32Array; maskBuffer: GPUBuffer; n: number } {
+    let c = this.#wht.get(op);
+    if (!c) {
+      const n = op.xShape[2] * op.xShape[3];
+      const mask = new Float32Array(n);
+      for (let q = 0; q < op.kept; q++) mask[op.perm[q]] = 1;
+      // keyed by `perm`: `mask` itself keys its float copy when used as a map
+      c = { mask, maskBuffer: this.#constant(op.perm, Uint32Array.from(mask)), n };
+      this.#wht.set(op, c);
+    }
+    return c;
   }
 
   /** Walsh-Hadamard CS projection in coefficient space: x0 − λ fwht(M ⊙ fwht(x0) − y scattered). */
@@ -589,12 +605,9 @@ export class WebGpuBackend implements Backend {
     fixed: boolean,
     out: Tensor,
   ): void {
-    const { mask, n } = this.#whtConstants(op);
-    const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
+    const { maskBuffer, n } = this.#whtConstants(op);
     const pz = fixed ? this.#fwht(z, n) : z, pe = fixed ? this.#fwht(eps, n) : eps;
-    const a = this.mulMap(Tensor.zeros(z.shape), pz, mask.map((v) => (v ? k1 : m1)));
-    const b = this.mulMap(Tensor.zeros(z.shape), pe, mask.map((v) => (v ? k2 : m2)));
-    this.combine(a, [[1, a], [1, b]]);
+    const a = this.#maskNoise(maskBuffer, n, scale, pz, pe, Tensor.zeros(z.shape));
     this.combine(out, [[1, this.#fwht(a, n)]]);
   }
 
@@ -681,17 +694,7 @@ export class WebGpuBackend implements Backend {
         coef,
       ], op.blocks);
     } else if (op instanceof MaskOperator) {
-      const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
-      const params = new ArrayBuffer(32);
-      new Uint32Array(params, 0, 2).set([out.size, op.xShape[2] * op.xShape[3]]);
-      new Float32Array(params, 8, 4).set([k1, k2, m1, m2]);
-      const zb = this.#on(z), eb = this.#on(eps);
-      this.#dispatch("maskNoise", MASK_NOISE_SHADER, params, [
-        this.#target(out, [z, eps]),
-        zb,
-        eb,
-        this.#maskConstant(op),
-      ], out.size);
+      this.#maskNoise(this.#maskConstant(op), op.xShape[2] * op.xShape[3], scale, z, eps, out);
     } else if (op instanceof SeparableOperator) {
       this.#separableNoise(op, z, eps, scale, fixed, out);
     } else if (op instanceof WalshHadamardCs) {
@@ -703,6 +706,29 @@ export class WebGpuBackend implements Backend {
         () => op.lambdaNoise(z.data, eps.data, scale, fixed, out.data),
       );
     }
+    return out;
+  }
+
+  /** d(1) on kept coordinates and d(0) elsewhere: out = d1 ⊙ z + d2 ⊙ ε per a u32 mask of `plane`. */
+  #maskNoise(
+    mask: GPUBuffer,
+    plane: number,
+    scale: SpectralScale,
+    z: Tensor,
+    eps: Tensor,
+    out: Tensor,
+  ): Tensor {
+    const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 2).set([out.size, plane]);
+    new Float32Array(params, 8, 4).set([k1, k2, m1, m2]);
+    const zb = this.#on(z), eb = this.#on(eps);
+    this.#dispatch("maskNoise", MASK_NOISE_SHADER, params, [
+      this.#target(out, [z, eps]),
+      zb,
+      eb,
+      mask,
+    ], out.size);
     return out;
   }
 
@@ -733,13 +759,43 @@ export class WebGpuBackend implements Backend {
    * @returns out.
    */
   mulMap(out: Tensor, t: Tensor, map: Float32Array): Tensor {
+    return this.#mulMapBuffer(out, t, this.#constant(map, map), map.length);
+  }
+
+  /** out = t ⊙ map for a map already on the device (`plane` values). */
+  #mulMapBuffer(out: Tensor, t: Tensor, map: GPUBuffer, plane: number): Tensor {
     const tb = this.#on(t);
-    this.#dispatch("mulMap", MULMAP_SHADER, new Uint32Array([out.size, map.length, 0, 0]).buffer, [
+    this.#dispatch("mulMap", MULMAP_SHADER, new Uint32Array([out.size, plane, 0, 0]).buffer, [
       this.#target(out, [t]),
       tb,
-      this.#constant(map, map),
+      map,
     ], out.size);
     return out;
+  }
+
+  /**
+   * A per-step coefficient map (DDNM+'s d and λ over singular values change every step) in a
+   * buffer kept per owner and slot, rewritten in place instead of a new constant each step.
+   */
+  #stepMap(owner: object, slot: string, values: Float32Array): GPUBuffer {
+    let slots = this.#stepMaps.get(owner);
+    if (!slots) this.#stepMaps.set(owner, slots = new Map());
+    let b = slots.get(slot);
+    if (!b) {
+      b = this.device.createBuffer({ size: Math.ceil(values.byteLength / 16) * 16, usage: _USAGE });
+      slots.set(slot, b);
+    }
+    // recorded dispatches may still read last step's values: submit them first
+    this.flush();
+    this.device.queue.writeBuffer(
+      b,
+      0,
+      values.buffer as ArrayBuffer,
+      values.byteOffset,
+      values.byteLength,
+    );
+    this.stats.constantUploads++;
+    return b;
   }
 
   /**

@@ -101,25 +101,29 @@ Deno.test({
       buildOperator({ name: "cs-block", ratio: 4 }, 3, 32, 32, "svd"),
     ];
     const scale = ddnmPlusScale({ a: 0.8, sigmaT: 0.6, sigmaY: 0.3, eta: 0.85 });
+    // a second step's Λ: per-step coefficient maps must be rewritten, not reused
+    const later = ddnmPlusScale({ a: 0.5, sigmaT: 0.9, sigmaY: 0.3, eta: 0.85 });
     for (const op of ops) {
       const s = op.xShape;
       const y = op.A(randomValues(s[1] * s[2] * s[3], 40));
       const before = gpu!.stats.fallbacks;
-      for (const sc of [null, scale]) {
+      for (const sc of [null, scale, later]) {
         await parity(
-          `${op.name} project ${sc ? "Λ" : ""}`,
+          `${op.name} project ${sc === later ? "Λ (later step)" : sc ? "Λ" : ""}`,
           [rnd(41, s)],
           (b, [x0]) => b.project(op, x0, y, sc, Tensor.zeros(s)),
           2e-5,
         );
       }
-      for (const fixed of [false, true]) {
-        await parity(
-          `${op.name} Λ-noise fixed=${fixed}`,
-          [rnd(42, s), rnd(43, s)],
-          (b, [z, e]) => b.lambdaNoise(op, z, e, scale, fixed, z),
-          2e-5,
-        );
+      for (const sc of [scale, later]) {
+        for (const fixed of [false, true]) {
+          await parity(
+            `${op.name} Λ-noise fixed=${fixed}${sc === later ? " (later step)" : ""}`,
+            [rnd(42, s), rnd(43, s)],
+            (b, [z, e]) => b.lambdaNoise(op, z, e, sc, fixed, z),
+            2e-5,
+          );
+        }
       }
       // every operator but block CS has kernels; block CS runs as a counted CPU fallback
       assert.equal(gpu!.stats.fallbacks > before, op.name === "cs-block", `${op.name}: fallbacks`);
