@@ -184,23 +184,25 @@ Deno.test("degrade: operators and argument errors", async () => {
 });
 
 Deno.test("restore → degrade round trip: the restored image reproduces the observation", async () => {
-  const r = await runCli([
-    "restore",
-    "lr.png",
-    "-o",
-    "sr.npy",
-    "--method",
-    "ddnm",
-    "--task",
-    "sr",
-    "--scale",
-    "4",
-    "--steps",
-    "10",
-    "--seed",
-    "3",
-    "--quiet",
-  ], dir);
+  const restoreSr = (out: string) =>
+    runCli([
+      "restore",
+      "lr.png",
+      "-o",
+      out,
+      "--method",
+      "ddnm",
+      "--task",
+      "sr",
+      "--scale",
+      "4",
+      "--steps",
+      "10",
+      "--seed",
+      "3",
+      "--quiet",
+    ], dir);
+  const r = await restoreSr("sr.npy");
   assert.equal(r.code, 0, r.stderr);
   const sr = decodeNpy(await Deno.readFile(`${dir}/sr.npy`));
   assert.deepEqual(sr.shape, [1, 3, 32, 32]);
@@ -216,23 +218,7 @@ Deno.test("restore → degrade round trip: the restored image reproduces the obs
       }
     }
   }
-  const again = await runCli([
-    "restore",
-    "lr.png",
-    "-o",
-    "sr2.npy",
-    "--method",
-    "ddnm",
-    "--task",
-    "sr",
-    "--scale",
-    "4",
-    "--steps",
-    "10",
-    "--seed",
-    "3",
-    "--quiet",
-  ], dir);
+  const again = await restoreSr("sr2.npy");
   assert.equal(again.code, 0);
   assert.deepEqual(
     await Deno.readFile(`${dir}/sr2.npy`),

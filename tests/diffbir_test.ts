@@ -79,27 +79,17 @@ Deno.test("guidance (v2): the posterior mean moves by exactly g; window and repe
   assert.deepEqual(outside.data, x0.data);
   // two repeats recompute the gradient at the updated x0
   const twice = x0.clone(), once = x0.clone();
-  applyLatentGuidance(backend, twice, target, s.coef1[k], t, {
-    scale: 0.02,
-    start: 1001,
-    stop: -1,
-    repeat: 2,
-    weights: null,
-  });
-  applyLatentGuidance(backend, once, target, s.coef1[k], t, {
-    scale: 0.02,
-    start: 1001,
-    stop: -1,
-    repeat: 1,
-    weights: null,
-  });
-  applyLatentGuidance(backend, once, target, s.coef1[k], t, {
-    scale: 0.02,
-    start: 1001,
-    stop: -1,
-    repeat: 1,
-    weights: null,
-  });
+  const guide = (x: Tensor, repeat: number) =>
+    applyLatentGuidance(backend, x, target, s.coef1[k], t, {
+      scale: 0.02,
+      start: 1001,
+      stop: -1,
+      repeat,
+      weights: null,
+    });
+  guide(twice, 2);
+  guide(once, 1);
+  guide(once, 1);
   assert.deepEqual(twice.data, once.data);
 });
 
