@@ -322,14 +322,7 @@ export async function restoreDiffbir(
     context: { data: Float32Array; dims: readonly number[] } | undefined,
     label: string,
   ): Promise<Tensor> => {
-    // a copy: a zero-copy output's buffer is reused by the runtime at the next call
-    const result = Tensor.zeros(x.shape);
-    if (!plan) {
-      return backend.combine(result, [[
-        1,
-        await caller.call({ x, t, cond, context, strength }, label),
-      ]]);
-    }
+    if (!plan) return await caller.call({ x, t, cond, context, strength }, label);
     backend.combine(tileAcc, [[0, tileAcc]]);
     for (const o of plan.origins) {
       const out = await caller.call({
@@ -341,11 +334,15 @@ export async function restoreDiffbir(
       }, label);
       backend.accumulate(tileAcc, out, plan.weights, o.y, o.x);
     }
-    return backend.mulMap(result, tileAcc, plan.inverseWeightSum);
+    return backend.mulMap(Tensor.zeros(x.shape), tileAcc, plan.inverseWeightSum);
   };
   const guidedOutput = async (x: Tensor, t: number, label: string) => {
-    const c = await callDenoiser(x, t, options.context, label);
-    if (cfg === 1 || !options.negativeContext) return c;
+    const first = await callDenoiser(x, t, options.context, label);
+    if (cfg === 1 || !options.negativeContext) return first;
+    // a zero-copy output's buffer is reused by the runtime at the next call: keep a copy
+    const c = caller.zeroCopy && !plan
+      ? backend.combine(Tensor.zeros(first.shape), [[1, first]])
+      : first;
     const u = await callDenoiser(x, t, options.negativeContext, `${label} (unconditional)`);
     return cfgCombine(backend, c, u, options.rescaleCfg ? rescaledCfgScale(cfg, t) : cfg);
   };

@@ -122,39 +122,43 @@ Deno.test({
 });
 
 Deno.test({
-  name: "DiffBIR tiled with CFG: zero transfers between steps on WebGPU, and the CPU's numbers",
+  name:
+    "DiffBIR with CFG, whole and tiled: zero transfers between steps on WebGPU, the CPU's numbers",
   ignore: skip,
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const model = await writeDiffbirStandIns(dir);
     const lq = new Tensor([1, 3, 48, 40], randomValues(3 * 48 * 40, 5).map((v) => 0.5 + 0.3 * v));
-    const opts = {
-      model,
-      steps: 6,
-      seed: 4,
-      cfg: 3,
-      context: { data: randomValues(8, 6), dims: [1, 8] },
-      negativeContext: { data: randomValues(8, 7), dims: [1, 8] },
-      tile: { size: 32, stride: 16 },
-    };
     const gpu = await WebGpuBackend.create();
-    const snapshots: number[] = [];
-    const onGpu = await restoreDiffbir(lq, {
-      ...opts,
-      runtime: "webgpu",
-      backend: gpu,
-      onProgress: () =>
-        snapshots.push(gpu.stats.uploads + gpu.stats.downloads + gpu.stats.fallbacks),
-    });
-    assert.equal(onGpu.runtime, "webgpu");
-    assert.equal(snapshots.length, 6);
-    assert.equal(snapshots.at(-1), snapshots[0], "no transfer or fallback from step 1 to step 6");
-    const onCpu = await restoreDiffbir(lq, { ...opts, runtime: "native" });
-    let max = 0;
-    for (let i = 0; i < onCpu.image.size; i++) {
-      max = Math.max(max, Math.abs(onCpu.image.data[i] - onGpu.image.data[i]));
+    for (const tile of [undefined, { size: 32, stride: 16 }]) {
+      const opts = {
+        model,
+        steps: 6,
+        seed: 4,
+        cfg: 3,
+        context: { data: randomValues(8, 6), dims: [1, 8] },
+        negativeContext: { data: randomValues(8, 7), dims: [1, 8] },
+        tile,
+      };
+      const what = tile ? "tiled" : "whole";
+      const snapshots: number[] = [];
+      const onGpu = await restoreDiffbir(lq, {
+        ...opts,
+        runtime: "webgpu",
+        backend: gpu,
+        onProgress: () =>
+          snapshots.push(gpu.stats.uploads + gpu.stats.downloads + gpu.stats.fallbacks),
+      });
+      assert.equal(onGpu.runtime, "webgpu");
+      assert.equal(snapshots.length, 6);
+      assert.equal(snapshots.at(-1), snapshots[0], `${what}: no transfer or fallback in steps 1-6`);
+      const onCpu = await restoreDiffbir(lq, { ...opts, runtime: "native" });
+      let max = 0;
+      for (let i = 0; i < onCpu.image.size; i++) {
+        max = Math.max(max, Math.abs(onCpu.image.data[i] - onGpu.image.data[i]));
+      }
+      assert.ok(max < 1e-4, `${what}: max |cpu − gpu| = ${max}`);
     }
-    assert.ok(max < 1e-4, `max |cpu − gpu| = ${max}`);
     await Deno.remove(dir, { recursive: true });
   },
 });
