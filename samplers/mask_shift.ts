@@ -5,6 +5,9 @@
  * @module
  */
 
+import { Tensor } from "../lib/tensor.ts";
+import { cropTile } from "./tiling.ts";
+
 /** One window: its origin and size on the canvas, and its grid position. */
 export interface Window {
   /** Top row. */
@@ -74,14 +77,8 @@ export function cropWindow(
   width: number,
   win: Window,
 ): Float32Array {
-  const out = new Float32Array(channels * win.h * win.w);
-  for (let c = 0; c < channels; c++) {
-    for (let i = 0; i < win.h; i++) {
-      const src = c * height * width + (win.y + i) * width + win.x;
-      out.set(canvas.subarray(src, src + win.w), c * win.h * win.w + i * win.w);
-    }
-  }
-  return out;
+  const whole = new Tensor([1, channels, height, width], canvas);
+  return cropTile(Tensor.zeros([1, channels, win.h, win.w]), whole, win.y, win.x).data;
 }
 
 /**
