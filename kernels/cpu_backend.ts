@@ -55,6 +55,11 @@ export class CpuBackend implements Backend {
       const [a, x] = terms[0], [b, y] = terms[1], [c, z] = terms[2];
       const xd = x.data, yd = y.data, zd = z.data;
       for (let i = 0; i < n; i++) o[i] = a * xd[i] + b * yd[i] + c * zd[i];
+    } else if (terms.length === 4) {
+      // IR-SDE's step: one pass in float64, the same sums as the general path
+      const [a, x] = terms[0], [b, y] = terms[1], [c, z] = terms[2], [d, w] = terms[3];
+      const xd = x.data, yd = y.data, zd = z.data, wd = w.data;
+      for (let i = 0; i < n; i++) o[i] = a * xd[i] + b * yd[i] + c * zd[i] + d * wd[i];
     } else {
       const acc = new Float64Array(n);
       for (const [c, t] of terms) for (let i = 0; i < n; i++) acc[i] += c * t.data[i];

@@ -10,11 +10,16 @@
  * 2. (r0, r1, r2, r3) = Philox-4x32-10(counter = (b mod 2^32, floor(b / 2^32), k, 0), key);
  * 3. u_j = (r_j + 0.5) / 2^32, so every u_j is in (0, 1);
  * 4. Box-Muller on the pairs (u0, u1) and (u2, u3):
- *    n0 = √(−2 ln u0) cos(2π u1), n1 = √(−2 ln u0) sin(2π u1), and likewise n2, n3 from (u2, u3)
- *    (computed in float64; sin(2πu) is evaluated as ±√(1 − cos²(2πu)), + for u < 1/2);
+ *    n0 = √(−2 ln u0) cos(2π u1), n1 = √(−2 ln u0) sin(2π u1), and likewise n2, n3 from (u2, u3),
+ *    computed in float64;
  * 5. value i = n_lane, rounded to float32.
  *
  * Every value depends only on (s, k, i), so a GPU kernel produces the same stream in parallel.
+ * On the CPU, whole groups of four blocks run in a WebAssembly SIMD loop (`philox_wasm.ts`)
+ * whose float64 log, cos and sin are accurate to about an ulp; it is tested to give the
+ * TypeScript reference's float32 values (`Math.log`, `Math.cos`, `Math.sin`) bit for bit. Another
+ * float64 implementation may, very rarely, differ in the last float32 bit; the WGSL kernel
+ * works in float32 and agrees to about 1e-6.
  *
  * @module
  */

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { philoxNormalsWasm } from "./philox_wasm.ts";
+
 const _M0 = 0xd2511f53;
 const _M1 = 0xcd9e8d57;
 const _W0 = 0x9e3779b9;
@@ -69,7 +71,9 @@ export function philox4x32(
 /**
  * Standard normals from Philox-4x32-10 blocks `first .. first + count − 1` of a seed and
  * stream, by Box-Muller (see `noise.ts` for the documented algorithm), written to
- * `out[offset ..]`. The same arithmetic as {@linkcode philox4x32}, inlined for speed.
+ * `out[offset ..]`. Whole groups of four blocks go through the WebAssembly SIMD loop of
+ * `philox_wasm.ts` where it runs; the rest, and everything where it does not, through
+ * {@linkcode philoxNormalsScalar}.
  *
  * @param seed Integer seed in [0, 2^53).
  * @param stream Stream number (counter word 2).
@@ -86,22 +90,44 @@ export function philoxNormals(
   out: Float32Array,
   offset: number,
 ): void {
+  const groups = Math.floor(count / 4);
+  let done = 0;
+  if (groups > 0 && philoxNormalsWasm(seed, stream, first, groups, out, offset)) done = 4 * groups;
+  philoxNormalsScalar(seed, stream, first + done, count - done, out, offset + 4 * done);
+}
+
+/**
+ * {@linkcode philoxNormals} in plain TypeScript, one block at a time, with `Math.log`,
+ * `Math.cos` and `Math.sin`: the reference the WebAssembly loop is tested against.
+ *
+ * @param seed Integer seed in [0, 2^53).
+ * @param stream Stream number (counter word 2).
+ * @param first First block index.
+ * @param count Number of blocks (4 values each).
+ * @param out Receives 4·count values.
+ * @param offset Where in `out` to start.
+ */
+export function philoxNormalsScalar(
+  seed: number,
+  stream: number,
+  first: number,
+  count: number,
+  out: Float32Array,
+  offset: number,
+): void {
   const k0 = seed >>> 0, k1 = Math.floor(seed / 4294967296) >>> 0;
   const inv = 1 / 4294967296, twoPi = 2 * Math.PI;
   const r = new Uint32Array(4);
   for (let q = 0; q < count; q++) {
     const b = first + q;
     philox4x32(b >>> 0, Math.floor(b / 4294967296) >>> 0, stream >>> 0, 0, k0, k1, r);
-    const c0 = r[0], c1 = r[1], c2 = r[2], c3 = r[3];
-    const ra = Math.sqrt(-2 * Math.log((c0 + 0.5) * inv));
-    const rb = Math.sqrt(-2 * Math.log((c2 + 0.5) * inv));
-    const ca = Math.cos(twoPi * (c1 + 0.5) * inv), cb = Math.cos(twoPi * (c3 + 0.5) * inv);
-    // sin(2πu) = ±√(1 − cos²): + for u < 1/2 (c < 2^31)
-    const sa = Math.sqrt(Math.max(0, 1 - ca * ca)), sb = Math.sqrt(Math.max(0, 1 - cb * cb));
+    const ra = Math.sqrt(-2 * Math.log((r[0] + 0.5) * inv));
+    const rb = Math.sqrt(-2 * Math.log((r[2] + 0.5) * inv));
+    const ta = twoPi * (r[1] + 0.5) * inv, tb = twoPi * (r[3] + 0.5) * inv;
     const o = offset + 4 * q;
-    out[o] = ra * ca;
-    out[o + 1] = c1 < 2147483648 ? ra * sa : -ra * sa;
-    out[o + 2] = rb * cb;
-    out[o + 3] = c3 < 2147483648 ? rb * sb : -rb * sb;
+    out[o] = ra * Math.cos(ta);
+    out[o + 1] = ra * Math.sin(ta);
+    out[o + 2] = rb * Math.cos(tb);
+    out[o + 3] = rb * Math.sin(tb);
   }
 }
