@@ -27,6 +27,19 @@ import {
   spacedStep,
 } from "../samplers/spaced_ddpm.ts";
 import { cropTile, tiledApply, tilePlan } from "../samplers/tiling.ts";
+import {
+  EDM_DEFAULTS,
+  EDM_SOLVERS,
+  type EdmDenoiser,
+  edmDraws,
+  edmInitialScale,
+  edmSample,
+  edmScalings,
+  edmSchedule,
+  type EdmSettings,
+  type EdmSolver,
+  edmTimestep,
+} from "../samplers/edm.ts";
 import { deviceCaller } from "./device_calls.ts";
 import type { RestoreResult, RunOptions } from "./restore_ddnm.ts";
 
@@ -96,16 +109,28 @@ export async function loadDiffbirPipeline(
   };
 }
 
+/** DiffBIR's samplers: spaced DDPM, DDIM, or EDM with a k-diffusion solver. */
+export type DiffbirSamplerName = "spaced" | "ddim" | `edm_${EdmSolver}`;
+
+/** Every {@linkcode DiffbirSamplerName}. */
+export const DIFFBIR_SAMPLERS: readonly DiffbirSamplerName[] = [
+  "spaced",
+  "ddim",
+  ...EDM_SOLVERS.map((s) => `edm_${s}` as const),
+];
+
 /** Options of {@linkcode restoreDiffbir}. */
 export interface DiffbirRestoreOptions extends RunOptions {
   /** The pipeline (a loaded one, or a pipeline manifest path). */
   model: DiffbirModels | string;
   /** Sampling steps (default 50). */
   steps?: number;
-  /** `spaced` (default) or `ddim`. */
-  sampler?: "spaced" | "ddim";
-  /** DDIM's η (default 0, as DiffBIR's pipeline). */
+  /** `spaced` (default), `ddim`, or `edm_<solver>` (DiffBIR HEAD's EDM sampler). */
+  sampler?: DiffbirSamplerName;
+  /** η: DDIM's (default 0, as DiffBIR's pipeline) or the EDM solvers' (default 1). */
   eta?: number;
+  /** The EDM solvers' other settings (DiffBIR's defaults: s_churn 0, s_tmin 0, s_tmax 300, s_noise 1, order 1). */
+  edm?: Partial<Omit<EdmSettings, "eta">>;
   /** Classifier-free guidance scale (default 1). */
   cfg?: number;
   /** Rescale the CFG scale with the timestep (DiffBIR's `--rescale_cfg`). */
@@ -130,6 +155,19 @@ export interface DiffbirRestoreOptions extends RunOptions {
   colorFix?: "wavelet" | "adain" | "none";
   /** Bicubic upscale of the input before stage 1 (default 1). */
   upscale?: number;
+}
+
+function _checkEdmSettings(s: EdmSettings): void {
+  const bad = (name: string, value: number, rule: string) => {
+    throw new UserError(`${name} must be ${rule}, got ${value}`);
+  };
+  if (!(s.eta >= 0) || !Number.isFinite(s.eta)) bad("--eta", s.eta, ">= 0");
+  if (!(s.sChurn >= 0) || !Number.isFinite(s.sChurn)) bad("--s-churn", s.sChurn, ">= 0");
+  if (!(s.sNoise >= 0) || !Number.isFinite(s.sNoise)) bad("--s-noise", s.sNoise, ">= 0");
+  if (Number.isNaN(s.sTmin) || Number.isNaN(s.sTmax)) bad("--s-tmin/--s-tmax", NaN, "numbers");
+  if (!Number.isInteger(s.order) || s.order < 1 || s.order > 4) {
+    bad("--order", s.order, "an integer in [1, 4]");
+  }
 }
 
 function _pad(t: Tensor, multiple: number): Tensor {
@@ -220,9 +258,25 @@ export async function restoreDiffbir(
   const t0 = performance.now();
   const steps = options.steps ?? 50;
   const samplerName = options.sampler ?? "spaced";
-  if (samplerName !== "spaced" && samplerName !== "ddim") {
-    throw new UserError(`--sampler must be spaced or ddim, got '${samplerName}'`);
+  if (!DIFFBIR_SAMPLERS.includes(samplerName)) {
+    throw new UserError(
+      `--sampler must be one of ${DIFFBIR_SAMPLERS.join(", ")}, got '${samplerName}'`,
+    );
   }
+  const edmSolver = samplerName.startsWith("edm_") ? samplerName.slice(4) as EdmSolver : null;
+  const e = options.edm ?? {};
+  const edmSettings: EdmSettings = {
+    sChurn: e.sChurn ?? EDM_DEFAULTS.sChurn,
+    sTmin: e.sTmin ?? EDM_DEFAULTS.sTmin,
+    sTmax: e.sTmax ?? EDM_DEFAULTS.sTmax,
+    sNoise: e.sNoise ?? EDM_DEFAULTS.sNoise,
+    eta: options.eta ?? EDM_DEFAULTS.eta,
+    order: e.order ?? EDM_DEFAULTS.order,
+  };
+  if (samplerName === "ddim" && !((options.eta ?? 0) >= 0 && (options.eta ?? 0) <= 1)) {
+    throw new UserError(`--eta must be in [0, 1] for ddim, got ${options.eta}`);
+  }
+  if (edmSolver) _checkEdmSettings(edmSettings);
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000) {
     throw new UserError(`--steps must be an integer in [1, 1000], got ${steps}`);
   }
@@ -243,6 +297,11 @@ export async function restoreDiffbir(
   }
   const g = options.guidance;
   const guiding = !!g && g.scale !== 0;
+  if (guiding && edmSolver) {
+    throw new UserError(
+      "restoration guidance works with the spaced sampler only (DiffBIR's EDM sampler applies none)",
+    );
+  }
   if (guiding && options.tile) {
     throw new UserError("restoration guidance cannot be combined with tiling (as in DiffBIR v2)");
   }
@@ -267,6 +326,11 @@ export async function restoreDiffbir(
     })
     : options.model;
   const den = models.denoiser.manifest;
+  if (edmSolver && den.prediction !== "eps" && den.prediction !== "v") {
+    throw new UserError(
+      `the EDM sampler needs an eps or v denoiser; ${models.denoiser.name} predicts ${den.prediction}`,
+    );
+  }
   if (den.inputs.context !== undefined && !options.context) {
     throw new UserError(`${models.denoiser.name} has a 'context' input: give --context f.npy`);
   }
@@ -336,6 +400,8 @@ export async function restoreDiffbir(
     }
     return backend.mulMap(Tensor.zeros(x.shape), tileAcc, plan.inverseWeightSum);
   };
+  // DiffBIR rescales the CFG scale only when asked and above 1
+  const cfgScaleAt = (t: number) => options.rescaleCfg && cfg > 1 ? rescaledCfgScale(cfg, t) : cfg;
   const guidedOutput = async (x: Tensor, t: number, label: string) => {
     const first = await callDenoiser(x, t, options.context, label);
     if (cfg === 1 || !options.negativeContext) return first;
@@ -344,11 +410,14 @@ export async function restoreDiffbir(
       ? backend.combine(Tensor.zeros(first.shape), [[1, first]])
       : first;
     const u = await callDenoiser(x, t, options.negativeContext, `${label} (unconditional)`);
-    return cfgCombine(backend, c, u, options.rescaleCfg ? rescaledCfgScale(cfg, t) : cfg);
+    return cfgCombine(backend, c, u, cfgScaleAt(t));
   };
 
+  const edmGrid = edmSolver ? edmSchedule(den.schedule, steps) : null;
   const draws = samplerName === "spaced"
     ? steps
+    : edmGrid
+    ? edmDraws(edmSolver!, edmGrid, edmSettings)
     : ddimSchedule(den.schedule, steps).timesteps.length;
   noise.require((1 + draws) * latentShape[0] * latentShape[1] * latentShape[2] * latentShape[3]);
   const x = backend.randn(Tensor.zeros(latentShape), noise);
@@ -363,10 +432,10 @@ export async function restoreDiffbir(
       weights: g!.loss === "wmse" ? wmseLatentWeights(padded) : null,
     }
     : null;
-  const progress = (step: number) =>
+  const progress = (step: number, total = draws) =>
     options.onProgress?.({
       step,
-      total: draws,
+      total,
       window: 1,
       windows: 1,
       runtime: models.denoiser.runtime,
@@ -376,7 +445,36 @@ export async function restoreDiffbir(
       throw options.signal.reason ?? new DOMException("aborted", "AbortError");
     }
   };
-  if (samplerName === "spaced") {
+  if (edmGrid) {
+    // the Karras denoiser D = c_skip x + c_out F(c_in x, τ(σ)); CFG acts on D, as the reference
+    const xIn = Tensor.zeros(latentShape), dUncond = Tensor.zeros(latentShape);
+    let label = "";
+    const denoise: EdmDenoiser = async (xs, sigma, out) => {
+      const { cSkip, cOut, cIn } = edmScalings(sigma, den.prediction);
+      const t = edmTimestep(edmGrid, sigma);
+      backend.combine(xIn, [[cIn, xs]]);
+      const cond = await callDenoiser(xIn, t, options.context, `${label} (t=${t})`);
+      backend.combine(out, [[cOut, cond], [cSkip, xs]]);
+      if (cfg === 1 || !options.negativeContext) return out;
+      const uncond = await callDenoiser(
+        xIn,
+        t,
+        options.negativeContext,
+        `${label} (unconditional)`,
+      );
+      backend.combine(dUncond, [[cOut, uncond], [cSkip, xs]]);
+      return cfgCombine(backend, out, dUncond, cfgScaleAt(t));
+    };
+    backend.combine(x, [[edmInitialScale(edmGrid), x]]);
+    label = `step 1/${steps}`;
+    await edmSample(denoise, backend, x, edmGrid, edmSolver!, edmSettings, noise, {
+      check,
+      onStep: (i, n) => {
+        label = `step ${i + 1}/${n}`;
+        progress(i, n);
+      },
+    });
+  } else if (samplerName === "spaced") {
     const s = spacedSchedule(den.schedule, steps);
     for (let k = steps - 1; k >= 0; k--) {
       check();

@@ -35,6 +35,18 @@ Deno.test("restore --method diffbir: padding, cropping, samplers, tiling and col
       [
         "--context",
         "ctx.npy",
+        "--negative-context",
+        "neg.npy",
+        "--cfg",
+        "2",
+        "--rescale-cfg",
+        "--sampler",
+        "edm_dpm++_3m_sde",
+      ],
+      ["--context", "ctx.npy", "--sampler", "edm_heun", "--tile-size", "32", "--tile-stride", "16"],
+      [
+        "--context",
+        "ctx.npy",
         "--guidance-scale",
         "0.05",
         "--guidance-loss",
@@ -79,7 +91,23 @@ Deno.test("restore --method diffbir: argument errors", async () => {
         ["--context", "ctx.npy", "--tile-size", "30", "--tile-stride", "16"],
         /--tile-size must be a multiple of 8/,
       ],
-      [["--context", "ctx.npy", "--sampler", "euler"], /--sampler must be spaced or ddim/],
+      [
+        ["--context", "ctx.npy", "--sampler", "euler"],
+        /--sampler must be one of spaced, ddim, edm_euler, .*edm_dpm\+\+_3m_sde, got 'euler'/,
+      ],
+      [
+        ["--context", "ctx.npy", "--sampler", "edm_euler", "--guidance-scale", "1"],
+        /restoration guidance works with the spaced sampler only/,
+      ],
+      [
+        ["--context", "ctx.npy", "--sampler", "ddim", "--eta", "2"],
+        /--eta must be in \[0, 1\] for ddim/,
+      ],
+      [
+        ["--context", "ctx.npy", "--sampler", "edm_lms", "--order", "5"],
+        /--order 5: must be at most 4/,
+      ],
+      [["--context", "ctx.npy", "--s-noise", "-1"], /--s-noise -1: must be at least 0/],
       [
         ["--context", "ctx.npy", "--color-fix", "hist"],
         /--color-fix must be wavelet, adain or none/,
@@ -97,6 +125,13 @@ Deno.test("restore --method diffbir: argument errors", async () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], pattern);
   }
+  // x_T, then two draws on each of the 3 steps above σ = 0: 7 latents of 4 × 8 × 8
+  await Deno.writeFile(`${dir}/short.npy`, encodeNpy([100], randomValues(100, 4)));
+  const short = await runCli(
+    [...base, "--context", "ctx.npy", "--sampler", "edm_dpm++_sde", "--noise", "short.npy"],
+    dir,
+  );
+  assert.match(errorLines(short.stderr)[0], /the run needs 1792 values, the file has 100/);
   const bad = await runCli([
     "restore",
     "in.png",

@@ -26,7 +26,7 @@ import {
   type RunOptions,
 } from "../restore_ddnm.ts";
 import type { IrsdeTask } from "../restore_irsde.ts";
-import type { DiffbirModels } from "../restore_diffbir.ts";
+import type { DiffbirModels, DiffbirSamplerName } from "../restore_diffbir.ts";
 import { DEFAULT_MODEL, loadModel } from "../builtin_models.ts";
 import type { Model } from "../model.ts";
 import type { IrsdeSolver } from "../../samplers/irsde.ts";
@@ -105,6 +105,11 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     "color-fix": { type: "string" },
     upscale: { type: "string" },
     eta: { type: "string" },
+    "s-churn": { type: "string" },
+    "s-tmin": { type: "string" },
+    "s-tmax": { type: "string" },
+    "s-noise": { type: "string" },
+    order: { type: "string" },
   },
 };
 
@@ -142,7 +147,10 @@ IR-SDE (--method irsde; --model required):
   --noise-level S (DenoisingSDE networks without a mu input: start from the matching step)
 
 DiffBIR (--method diffbir; --model pipeline.json):
-  --steps N (50)  --sampler spaced|ddim  --eta E (ddim, 0)  --cfg S  --rescale-cfg
+  --steps N (50)  --sampler spaced|ddim|edm_SOLVER  --eta E (ddim 0, edm 1)  --cfg S  --rescale-cfg
+  EDM (DiffBIR HEAD; v2.1 uses --sampler edm_dpm++_3m_sde --steps 10): SOLVER is euler, euler_a,
+    heun, dpm_2, dpm_2_a, lms, dpm++_2s_a, dpm++_sde, dpm++_2m, dpm++_2m_sde or dpm++_3m_sde;
+    --s-churn 0 --s-tmin 0 --s-tmax 300 --s-noise 1 (--order 1: lms)
   --context F.npy --negative-context F.npy  --strength S (1)
   --guidance-scale G (0: off)  --guidance-start 1001 --guidance-stop -1 --guidance-repeat 1
   --guidance-loss mse|wmse  --guidance-space latent
@@ -393,14 +401,24 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   }
   const colorFix = _str(v["color-fix"]) ?? "wavelet";
   const sampler = _str(v.sampler) ?? "spaced";
+  // flags left out take the sampler's own defaults
+  const optional = (name: string, check: Parameters<typeof numberFlag>[3] = {}) =>
+    v[name] === undefined ? undefined : numberFlag(v, name, 0, check);
   const { restoreDiffbir } = await import("../restore_diffbir.ts"); // loaded only for DiffBIR runs
   return await restoreDiffbir(ctx.observed.c === 1 ? _toRgb(ctx.observed) : ctx.observed, {
     model: await _cached(ctx, "pipeline", model),
     steps: v.steps === undefined
       ? undefined
       : numberFlag(v, "steps", 50, { integer: true, min: 1, max: 1000 }),
-    sampler: sampler as "spaced" | "ddim",
-    eta: numberFlag(v, "eta", 0, { min: 0, max: 1 }),
+    sampler: sampler as DiffbirSamplerName,
+    eta: v.eta === undefined ? undefined : numberFlag(v, "eta", 0, { min: 0 }),
+    edm: {
+      sChurn: optional("s-churn", { min: 0 }),
+      sTmin: optional("s-tmin"),
+      sTmax: optional("s-tmax"),
+      sNoise: optional("s-noise", { min: 0 }),
+      order: optional("order", { integer: true, min: 1, max: 4 }),
+    },
     cfg: numberFlag(v, "cfg", 1, { min: 0 }),
     rescaleCfg: v["rescale-cfg"] === true,
     context: typeof v.context === "string" ? await _readContext(v.context) : undefined,
