@@ -165,6 +165,15 @@ export function wLoad(address: WasmExpr, offset = 0): WasmExpr {
   };
 }
 
+/** `v128.load64_splat`: one float64 from an i32 address plus a constant offset, in both lanes. */
+export function wLoadSplat64(address: WasmExpr, offset = 0): WasmExpr {
+  return (out) => {
+    address(out);
+    out.push(0xfd, 0x0a, 3);
+    _uleb(out, offset);
+  };
+}
+
 /** `v128.store` of `value` at an i32 address plus a constant offset. */
 export function wStore(address: WasmExpr, value: WasmExpr, offset = 0): WasmExpr {
   return (out) => {

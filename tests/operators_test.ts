@@ -59,6 +59,25 @@ Deno.test("every operator: A A⁺ A x = A x, and A A⁺ y = y on its range", () 
   }
 });
 
+Deno.test("every operator: for any y, A x̂ = A A⁺ y and projecting twice changes nothing; a y changed in place is seen", () => {
+  for (const op of operators()) {
+    const size = op.xShape[1] * op.xShape[2] * op.xShape[3];
+    const ySize = op.yShape[1] * op.yShape[2] * op.yShape[3];
+    const x = randomValues(size, 31), y = randomValues(ySize, 37);
+    const out = new Float32Array(size), again = new Float32Array(size);
+    op.project(x, y, null, out);
+    const what = `${op.name} ${op.xShape}`;
+    assert.ok(maxAbs(op.A(out), op.A(op.pinv(y))) < 1e-4, `${what}: A x̂ ≠ A A⁺ y`);
+    op.project(out, y, null, again);
+    assert.ok(maxAbs(again, out) < 1e-4, `${what}: not idempotent (${maxAbs(again, out)})`);
+    // the same array with new contents gives what a fresh array with them gives
+    y.set(randomValues(ySize, 41));
+    op.project(x, y, null, out);
+    op.project(x, y.slice(), null, again);
+    assert.deepEqual(out, again, `${what}: stale y`);
+  }
+});
+
 Deno.test("average pooling: A is the block mean, A⁺ nearest replication, s = 1/r", () => {
   const op = averagePoolSr(1, 4, 4, 2);
   const x = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);

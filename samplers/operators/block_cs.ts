@@ -12,6 +12,7 @@
 import { GaussianNoise } from "../../lib/noise.ts";
 import { type DegradationOperator, projectThroughPinv, type SpectralScale } from "./operator.ts";
 import type { Shape4, Tensor } from "../../lib/tensor.ts";
+import { matmul } from "../../lib/matmul.ts";
 
 const _B = 32;
 const _N = _B * _B;
@@ -82,42 +83,52 @@ export class BlockCs implements DegradationOperator {
     this.q = randomOrthogonal(_N, seed);
   }
 
-  #gather(x: Float32Array, c: number, b: number, out: Float64Array): void {
+  /** Every block of channel `c` as a row of a (blocks x 1024) matrix. */
+  #gather(x: Float32Array, c: number): Float64Array {
     const [, , h, w] = this.xShape;
-    const bw = w / _B, by = Math.floor(b / bw) * _B, bx = (b % bw) * _B;
-    for (let i = 0; i < _B; i++) {
-      for (let j = 0; j < _B; j++) out[i * _B + j] = x[c * h * w + (by + i) * w + bx + j];
+    const bw = w / _B, rows = new Float64Array(this.#blocks * _N);
+    for (let b = 0; b < this.#blocks; b++) {
+      const by = Math.floor(b / bw) * _B, bx = (b % bw) * _B;
+      for (let i = 0; i < _B; i++) {
+        for (let j = 0; j < _B; j++) {
+          rows[b * _N + i * _B + j] = x[c * h * w + (by + i) * w + bx + j];
+        }
+      }
     }
+    return rows;
   }
 
-  #scatter(v: Float64Array, c: number, b: number, x: Float32Array): void {
+  /** The inverse of the gather: rows back into channel `c` of `x`. */
+  #scatter(rows: Float64Array, c: number, x: Float32Array): void {
     const [, , h, w] = this.xShape;
-    const bw = w / _B, by = Math.floor(b / bw) * _B, bx = (b % bw) * _B;
-    for (let i = 0; i < _B; i++) {
-      for (let j = 0; j < _B; j++) x[c * h * w + (by + i) * w + bx + j] = v[i * _B + j];
+    const bw = w / _B;
+    for (let b = 0; b < this.#blocks; b++) {
+      const by = Math.floor(b / bw) * _B, bx = (b % bw) * _B;
+      for (let i = 0; i < _B; i++) {
+        for (let j = 0; j < _B; j++) {
+          x[c * h * w + (by + i) * w + bx + j] = rows[b * _N + i * _B + j];
+        }
+      }
     }
   }
 
-  /** Q v, keeping `rows` rows. */
-  #mul(v: Float64Array, rows: number, out: Float64Array): void {
-    const q = this.q;
-    for (let r = 0; r < rows; r++) {
-      let s = 0;
-      const o = r * _N;
-      for (let k = 0; k < _N; k++) s += q[o + k] * v[k];
-      out[r] = s;
+  #transposed = new Map<number, Float64Array>();
+
+  /** The first `rows` rows of Q, transposed (1024 x rows), built once per row count. */
+  #rowsTransposed(rows: number): Float64Array {
+    let t = this.#transposed.get(rows);
+    if (!t) {
+      const q = this.q;
+      t = new Float64Array(_N * rows);
+      for (let r = 0; r < rows; r++) for (let k = 0; k < _N; k++) t[k * rows + r] = q[r * _N + k];
+      this.#transposed.set(rows, t);
     }
+    return t;
   }
 
-  /** Qᵀ u (u of length `rows`, the rest 0). */
-  #mulT(u: Float64Array, rows: number, out: Float64Array): void {
-    out.fill(0);
-    const q = this.q;
-    for (let r = 0; r < rows; r++) {
-      const ur = u[r], o = r * _N;
-      if (ur === 0) continue;
-      for (let k = 0; k < _N; k++) out[k] += ur * q[o + k];
-    }
+  /** The first `rows` rows of Q times every block: (blocks x 1024)(1024 x rows). */
+  #measure(blocks: Float64Array, rows: number): Float64Array {
+    return matmul(blocks, this.#blocks, _N, this.#rowsTransposed(rows), rows);
   }
 
   /**
@@ -129,13 +140,8 @@ export class BlockCs implements DegradationOperator {
   A(x: Float32Array): Float32Array {
     const c = this.xShape[1], k = this.kept;
     const y = new Float32Array(c * this.#blocks * k);
-    const v = new Float64Array(_N), u = new Float64Array(_N);
     for (let ch = 0; ch < c; ch++) {
-      for (let b = 0; b < this.#blocks; b++) {
-        this.#gather(x, ch, b, v);
-        this.#mul(v, k, u);
-        for (let r = 0; r < k; r++) y[(ch * this.#blocks + b) * k + r] = u[r];
-      }
+      y.set(this.#measure(this.#gather(x, ch), k), ch * this.#blocks * k);
     }
     return y;
   }
@@ -147,15 +153,11 @@ export class BlockCs implements DegradationOperator {
    * @returns x.
    */
   pinv(y: Float32Array): Float32Array {
-    const c = this.xShape[1], k = this.kept;
+    const c = this.xShape[1], k = this.kept, n = this.#blocks * k;
     const x = new Float32Array(c * this.xShape[2] * this.xShape[3]);
-    const u = new Float64Array(_N), v = new Float64Array(_N);
     for (let ch = 0; ch < c; ch++) {
-      for (let b = 0; b < this.#blocks; b++) {
-        for (let r = 0; r < k; r++) u[r] = y[(ch * this.#blocks + b) * k + r];
-        this.#mulT(u, k, v);
-        this.#scatter(v, ch, b, x);
-      }
+      const u = Float64Array.from(y.subarray(ch * n, (ch + 1) * n));
+      this.#scatter(matmul(u, this.#blocks, k, this.q.subarray(0, k * _N), _N), ch, x);
     }
     return x;
   }
@@ -182,26 +184,14 @@ export class BlockCs implements DegradationOperator {
   ): void {
     const c = this.xShape[1], k = this.kept;
     const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
-    const pz = new Float64Array(_N),
-      pe = new Float64Array(_N),
-      tz = new Float64Array(_N),
-      te = new Float64Array(_N);
     for (let ch = 0; ch < c; ch++) {
-      for (let b = 0; b < this.#blocks; b++) {
-        this.#gather(z, ch, b, pz);
-        this.#gather(eps, ch, b, pe);
-        if (fixed) {
-          this.#mul(pz, _N, tz);
-          this.#mul(pe, _N, te);
-          pz.set(tz);
-          pe.set(te);
-        }
-        for (let r = 0; r < _N; r++) {
-          pz[r] = r < k ? k1 * pz[r] + k2 * pe[r] : m1 * pz[r] + m2 * pe[r];
-        }
-        this.#mulT(pz, _N, tz);
-        this.#scatter(tz, ch, b, out);
+      let pz = this.#gather(z, ch), pe = this.#gather(eps, ch);
+      if (fixed) [pz, pe] = [this.#measure(pz, _N), this.#measure(pe, _N)];
+      for (let i = 0; i < pz.length; i++) {
+        const r = i % _N;
+        pz[i] = r < k ? k1 * pz[i] + k2 * pe[i] : m1 * pz[i] + m2 * pe[i];
       }
+      this.#scatter(matmul(pz, this.#blocks, _N, this.q, _N), ch, out);
     }
   }
 

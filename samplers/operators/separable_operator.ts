@@ -9,6 +9,7 @@
 import { jacobiSvd, type Svd } from "./svd.ts";
 import { type DegradationOperator, imageAsObservation, type SpectralScale } from "./operator.ts";
 import type { Shape4, Tensor } from "../../lib/tensor.ts";
+import { matmul } from "../../lib/matmul.ts";
 
 /** The reference's threshold below which 1-D singular values are zeroed. */
 export const SINGULAR_ZERO = 3e-2;
@@ -147,57 +148,16 @@ function _sandwich(
 ): Float64Array {
   const oRows = lt ? lCols : lRows, inner = lt ? lRows : lCols;
   if (inner !== xr) throw new RangeError("shape mismatch (left)");
-  const tmp = _matmul(lt ? _transpose(left, lRows, lCols) : left, oRows, inner, x, xc);
+  const tmp = matmul(lt ? _transpose(left, lRows, lCols) : left, oRows, inner, x, xc);
   const oCols = rt ? rCols : rRows, inner2 = rt ? rRows : rCols;
   if (inner2 !== xc) throw new RangeError("shape mismatch (right)");
-  return _matmul(tmp, oRows, xc, rt ? right : _transpose(right, rRows, rCols), oCols);
+  return matmul(tmp, oRows, xc, rt ? right : _transpose(right, rRows, rCols), oCols);
 }
 
 function _transpose(a: Float64Array, rows: number, cols: number): Float64Array {
   const t = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
   return t;
-}
-
-/**
- * C · B (rows x inner times inner x cols), each output row accumulated over k in order (the
- * same sums as dot products), four rows at a time so each row of B is read once per four.
- */
-function _matmul(
-  c: Float64Array,
-  rows: number,
-  inner: number,
-  b: Float64Array,
-  cols: number,
-): Float64Array {
-  const out = new Float64Array(rows * cols);
-  let i = 0;
-  for (; i + 4 <= rows; i += 4) {
-    const o0 = i * cols, o1 = o0 + cols, o2 = o1 + cols, o3 = o2 + cols;
-    for (let k = 0; k < inner; k++) {
-      const c0 = c[i * inner + k], c1 = c[(i + 1) * inner + k];
-      const c2 = c[(i + 2) * inner + k], c3 = c[(i + 3) * inner + k];
-      if (c0 === 0 && c1 === 0 && c2 === 0 && c3 === 0) continue;
-      const bo = k * cols;
-      for (let j = 0; j < cols; j++) {
-        const v = b[bo + j];
-        out[o0 + j] += c0 * v;
-        out[o1 + j] += c1 * v;
-        out[o2 + j] += c2 * v;
-        out[o3 + j] += c3 * v;
-      }
-    }
-  }
-  for (; i < rows; i++) {
-    const o = i * cols;
-    for (let k = 0; k < inner; k++) {
-      const ci = c[i * inner + k];
-      if (ci === 0) continue;
-      const bo = k * cols;
-      for (let j = 0; j < cols; j++) out[o + j] += ci * b[bo + j];
-    }
-  }
-  return out;
 }
 
 /**
@@ -413,11 +373,60 @@ export class SeparableOperator implements DegradationOperator {
    * Parameters as in the `DegradationOperator` interface.
    */
   project(x0: Float32Array, y: Float32Array, scale: SpectralScale | null, out: Float32Array): void {
-    const ax = this.A(x0);
-    for (let i = 0; i < ax.length; i++) ax[i] -= y[i];
     const lambda = scale ? this.original.map((s) => scale.lambda(s)) : null;
-    const r = this.#pinvScaled(ax, lambda);
-    for (let i = 0; i < out.length; i++) out[i] = x0[i] - r[i];
+    if (this.#dense) {
+      const ax = this.A(x0);
+      for (let i = 0; i < ax.length; i++) ax[i] -= y[i];
+      const r = this.#pinvScaled(ax, lambda);
+      for (let i = 0; i < out.length; i++) out[i] = x0[i] - r[i];
+      return;
+    }
+    // U is square and orthogonal, so A⁺(A x0 − y) = V(λ ⊙ (mask ⊙ Vᵀx0 − Uᵀy/e)): the U
+    // products of A and A⁺ cancel, and Uᵀy/e is the same at every step
+    const [, c] = this.xShape;
+    const h = this.#h, w = this.#w, rh = Math.min(this.#mh, h), rw = Math.min(this.#mw, w);
+    const yCore = this.#observationCore(y);
+    for (let ch = 0; ch < c; ch++) {
+      const plane = x0.subarray(ch * h * w, (ch + 1) * h * w);
+      const s = this.#vt(plane), e = this.effective[ch], yc = yCore[ch];
+      for (let i = 0; i < h; i++) {
+        for (let j = 0; j < w; j++) {
+          const q = i * w + j;
+          const kept = i < rh && j < rw && e[q] !== 0;
+          s[q] = kept ? (s[q] - yc[q]) * (lambda ? lambda[q] : 1) : 0;
+        }
+      }
+      const r = this.#v(s);
+      for (let q = 0; q < h * w; q++) out[ch * h * w + q] = plane[q] - r[q];
+    }
+  }
+
+  #yKey: Float32Array | null = null;
+  #yCore: Float64Array[] = [];
+
+  /** Uᵀ y U / e per channel on the kept coordinates (0 elsewhere), cached for an unchanged y. */
+  #observationCore(y: Float32Array): Float64Array[] {
+    const key = this.#yKey;
+    if (key && key.length === y.length && key.every((v, i) => Object.is(v, y[i]))) {
+      return this.#yCore;
+    }
+    const [, c] = this.xShape;
+    const h = this.#h, w = this.#w, mh = this.#mh, mw = this.#mw;
+    const rh = Math.min(mh, h), rw = Math.min(mw, w);
+    this.#yCore = Array.from({ length: c }, (_, ch) => {
+      const plane = Float64Array.from(y.subarray(ch * mh * mw, (ch + 1) * mh * mw));
+      const core = _sandwich(this.svdH.u, true, mh, rh, plane, mh, mw, this.svdW.u, true, mw, rw);
+      const full = new Float64Array(h * w), e = this.effective[ch];
+      for (let i = 0; i < rh; i++) {
+        for (let j = 0; j < rw; j++) {
+          const q = i * w + j;
+          if (e[q] !== 0) full[q] = core[i * rw + j] / e[q];
+        }
+      }
+      return full;
+    });
+    this.#yKey = y.slice();
+    return this.#yCore;
   }
 
   /**

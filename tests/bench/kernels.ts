@@ -51,9 +51,10 @@ for (const size of [256, 1024]) {
     ? buildOperator({ name: "sr-bicubic", scale: 4 }, 3, size, size, "svd")
     : sr;
   const cs = buildOperator({ name: "cs", ratio: 4 }, 3, size, size, "svd");
+  const csBlock = buildOperator({ name: "cs-block", ratio: 4 }, 3, size, size, "svd");
   const y = sr.A(randomValues(n, 9)), yi = inp.A(randomValues(n, 8));
   const yb = blur.A(randomValues(n, 7)), yc = bic.A(randomValues(n, 6));
-  const ycs = cs.A(randomValues(n, 5));
+  const ycs = cs.A(randomValues(n, 5)), ycb = csBlock.A(randomValues(n, 3));
   // DiffBIR-style latent tiling of this size: 64-pixel tiles at stride 32
   const plan = tilePlan(size, size, 64, 32);
   const tileOut = new Tensor([1, 3, plan.th, plan.tw], randomValues(3 * plan.th * plan.tw, 4));
@@ -73,6 +74,8 @@ for (const size of [256, 1024]) {
       ] as Row[]
       : []),
     ["project cs (WHT) /4", (b, [x, a]) => b.project(cs, x, ycs, null, a)],
+    // on WebGPU this one runs on the CPU (counted as a fallback)
+    ["project cs-block /4", (b, [x, a]) => b.project(csBlock, x, ycb, null, a)],
     ["blend", (b, [x, a, c]) => b.blend(x, c, a, x)],
     [`tile blend (${plan.origins.length} tiles)`, (b, [x]) => {
       for (const o of plan.origins) {
