@@ -21,6 +21,7 @@ import {
   ddimSchedule,
   ddimStep,
   type GuidanceSettings,
+  latentAlphaBar,
   predictX0,
   rescaledCfgScale,
   spacedSchedule,
@@ -149,6 +150,13 @@ export interface DiffbirRestoreOptions extends RunOptions {
     repeat?: number;
     loss?: "mse" | "wmse";
   };
+  /**
+   * Start point (DiffBIR HEAD): `noise` (x_T = z, default) or `cond` (x_T = √ā_{T−1} c +
+   * √(1 − ā_{T−1}) z, c the condition latent).
+   */
+  startPoint?: "noise" | "cond";
+  /** Noise augmentation of the condition latent at training step k (0: off, the default). */
+  noiseAug?: number;
   /** Tiled sampling (and tiled stage 1 and VAE): tile and stride in pixels. */
   tile?: { size: number; stride: number };
   /** Colour fix against the stage-1 output (default wavelet). */
@@ -277,6 +285,9 @@ export async function restoreDiffbir(
     throw new UserError(`--eta must be in [0, 1] for ddim, got ${options.eta}`);
   }
   if (edmSolver) _checkEdmSettings(edmSettings);
+  if (options.startPoint !== undefined && !["noise", "cond"].includes(options.startPoint)) {
+    throw new UserError(`--start-point must be noise or cond, got '${options.startPoint}'`);
+  }
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000) {
     throw new UserError(`--steps must be an integer in [1, 1000], got ${steps}`);
   }
@@ -326,6 +337,14 @@ export async function restoreDiffbir(
     })
     : options.model;
   const den = models.denoiser.manifest;
+  const augmentAt = options.noiseAug ?? 0;
+  if (!Number.isInteger(augmentAt) || augmentAt < 0 || augmentAt >= den.schedule.trainSteps) {
+    throw new UserError(
+      `--noise-aug must be an integer in [0, ${
+        den.schedule.trainSteps - 1
+      }], got ${options.noiseAug}`,
+    );
+  }
   if (edmSolver && den.prediction !== "eps" && den.prediction !== "v") {
     throw new UserError(
       `the EDM sampler needs an eps or v denoiser; ${models.denoiser.name} predicts ${den.prediction}`,
@@ -364,7 +383,7 @@ export async function restoreDiffbir(
     enc.run({ x: t.map((v) => elo + (ehi - elo) * v) }, "VAE encoder").then((o) =>
       o.map((v) => sf * v)
     );
-  const cond = tile
+  let cond = tile
     ? await tiledApply(padded, tile.size, tile.stride, 1 / enc.manifest.spatialFactor, encode)
     : await encode(padded);
   const latentShape = cond.shape;
@@ -419,8 +438,25 @@ export async function restoreDiffbir(
     : edmGrid
     ? edmDraws(edmSolver!, edmGrid, edmSettings)
     : ddimSchedule(den.schedule, steps).timesteps.length;
-  noise.require((1 + draws) * latentShape[0] * latentShape[1] * latentShape[2] * latentShape[3]);
+  const noiseAug = options.noiseAug ?? 0;
+  noise.require(
+    (1 + (noiseAug > 0 ? 1 : 0) + draws) * latentShape[0] * latentShape[1] * latentShape[2] *
+      latentShape[3],
+  );
   const x = backend.randn(Tensor.zeros(latentShape), noise);
+  // the reference's q_sample(c, t, z) = √ā_t c + √(1 − ā_t) z, for the start point and the
+  // noise augmentation of the condition (which the unconditional pass shares)
+  const alphaBars = latentAlphaBar(den.schedule);
+  const qSample = (out: Tensor, c: Tensor, t: number, zt: Tensor) =>
+    backend.combine(out, [[Math.fround(Math.sqrt(alphaBars[t])), c], [
+      Math.fround(Math.sqrt(1 - alphaBars[t])),
+      zt,
+    ]]);
+  if (options.startPoint === "cond") qSample(x, cond, alphaBars.length - 1, x);
+  if (noiseAug > 0) {
+    const zAug = backend.randn(Tensor.zeros(latentShape), noise);
+    cond = qSample(Tensor.zeros(latentShape), cond, noiseAug, zAug);
+  }
   const z = Tensor.zeros(latentShape);
   const x0 = Tensor.zeros(latentShape);
   const guidance: GuidanceSettings | null = guiding

@@ -44,6 +44,7 @@ Deno.test("restore --method diffbir: padding, cropping, samplers, tiling and col
         "edm_dpm++_3m_sde",
       ],
       ["--context", "ctx.npy", "--sampler", "edm_heun", "--tile-size", "32", "--tile-stride", "16"],
+      ["--context", "ctx.npy", "--start-point", "cond", "--noise-aug", "10"],
       [
         "--context",
         "ctx.npy",
@@ -108,6 +109,11 @@ Deno.test("restore --method diffbir: argument errors", async () => {
         /--order 5: must be at most 4/,
       ],
       [["--context", "ctx.npy", "--s-noise", "-1"], /--s-noise -1: must be at least 0/],
+      [
+        ["--context", "ctx.npy", "--start-point", "middle"],
+        /--start-point must be noise or cond, got 'middle'/,
+      ],
+      [["--context", "ctx.npy", "--noise-aug", "2.5"], /--noise-aug 2.5: must be an integer/],
       [
         ["--context", "ctx.npy", "--color-fix", "hist"],
         /--color-fix must be wavelet, adain or none/,

@@ -19,7 +19,9 @@ import {
   tiledApply,
   tilePlan,
 } from "../samplers/tiling.ts";
-import { randomValues } from "./_graphs.ts";
+import { randomValues, writeDiffbirStandIns } from "./_graphs.ts";
+import { restoreDiffbir } from "../lib/restore_diffbir.ts";
+import { ArrayNoise } from "../lib/noise.ts";
 
 const backend = new CpuBackend();
 const SD = { beta: "scaled_linear" as const, betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 };
@@ -184,4 +186,32 @@ Deno.test("tiling: windows cover every pixel and end flush; weights asymmetric; 
   const img = new Tensor([1, 3, 48, 40], randomValues(3 * 48 * 40, 12));
   const same = await tiledApply(img, 16, 8, 1, (t) => Promise.resolve(t));
   for (let i = 0; i < img.size; i++) close(same.data[i], img.data[i], 1e-6, "tiled identity");
+});
+
+Deno.test("start point and noise augmentation: cond differs from noise except under zero SNR; augmentation draws once more", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = await writeDiffbirStandIns(dir);
+  const lq = new Tensor([1, 3, 48, 40], randomValues(3 * 48 * 40, 8).map((v) => 0.5 + 0.3 * v));
+  const base = { model, steps: 4, seed: 3, context: { data: randomValues(8, 2), dims: [1, 8] } };
+  const run = async (extra: Record<string, unknown>) =>
+    (await restoreDiffbir(lq, { ...base, ...extra, runtime: "native" })).image.data;
+  const fromNoise = await run({});
+  assert.notDeepEqual(await run({ startPoint: "cond" }), fromNoise, "ā_999 > 0: c enters x_T");
+  assert.notDeepEqual(await run({ noiseAug: 50 }), fromNoise, "the condition is noised");
+  // x_T, the augmentation's draw, then one per step: 6 latents of 4 × 8 × 8
+  const latents = (k: number) => new ArrayNoise(randomValues(256 * k, 9), "noise.npy");
+  await run({ noiseAug: 50, noise: latents(6) });
+  await assert.rejects(() => run({ noiseAug: 50, noise: latents(5) }), /needs 1536 values/);
+  await assert.rejects(
+    () => run({ noiseAug: 1000 }),
+    /--noise-aug must be an integer in \[0, 999\]/,
+  );
+  // zero terminal SNR (with v prediction, as v2.1): ā'_999 = 0, so q_sample(c, 999, z) = z
+  const den = JSON.parse(await Deno.readTextFile(`${dir}/den.json`));
+  await Deno.writeTextFile(
+    `${dir}/den.json`,
+    JSON.stringify({ ...den, prediction: "v", schedule: { zeroTerminalSnr: true } }),
+  );
+  assert.deepEqual(await run({ startPoint: "cond" }), await run({}));
+  await Deno.remove(dir, { recursive: true });
 });

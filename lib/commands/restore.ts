@@ -110,6 +110,8 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     "s-tmax": { type: "string" },
     "s-noise": { type: "string" },
     order: { type: "string" },
+    "start-point": { type: "string" },
+    "noise-aug": { type: "string" },
   },
 };
 
@@ -151,6 +153,7 @@ DiffBIR (--method diffbir; --model pipeline.json):
   EDM (DiffBIR HEAD; v2.1 uses --sampler edm_dpm++_3m_sde --steps 10): SOLVER is euler, euler_a,
     heun, dpm_2, dpm_2_a, lms, dpm++_2s_a, dpm++_sde, dpm++_2m, dpm++_2m_sde or dpm++_3m_sde;
     --s-churn 0 --s-tmin 0 --s-tmax 300 --s-noise 1 (--order 1: lms)
+  --start-point noise|cond (cond: x_T = q_sample(condition latent, T−1))  --noise-aug K (0)
   --context F.npy --negative-context F.npy  --strength S (1)
   --guidance-scale G (0: off)  --guidance-start 1001 --guidance-stop -1 --guidance-repeat 1
   --guidance-loss mse|wmse  --guidance-space latent
@@ -433,6 +436,8 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
       repeat: numberFlag(v, "guidance-repeat", 1, { integer: true, min: 1 }),
       loss,
     },
+    startPoint: (_str(v["start-point"]) ?? "noise") as "noise" | "cond",
+    noiseAug: optional("noise-aug", { integer: true, min: 0, max: 999 }),
     tile: tileSize === undefined ? undefined : { size: tileSize, stride: tileStride! },
     colorFix: colorFix as "wavelet" | "adain" | "none",
     upscale: numberFlag(v, "upscale", 1, { min: 1 }),
