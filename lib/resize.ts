@@ -1,6 +1,6 @@
 /**
- * Resizing as PyTorch's `F.interpolate(mode="bicubic", align_corners=False)` does it (cubic
- * convolution with A = −0.75, border-clamped taps, no antialiasing).
+ * Resizing as PyTorch's `F.interpolate(mode="bicubic", align_corners=False)` does it: cubic
+ * convolution with A = −0.75 and border-clamped taps, or with `antialias=True`.
  *
  * @module
  */
@@ -13,12 +13,14 @@ function _cubicWeights(t: number, a: number): [number, number, number, number] {
   return [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)];
 }
 
-function _axis(
-  n: number,
-  m: number,
-  scale: number,
-  a: number,
-): { idx: Int32Array; w: Float64Array } {
+/** Source taps of each output index along one axis: `k` per output, indices and weights. */
+interface _Taps {
+  idx: Int32Array;
+  w: Float64Array;
+  k: number;
+}
+
+function _axis(n: number, m: number, scale: number, a: number): _Taps {
   const idx = new Int32Array(4 * m), w = new Float64Array(4 * m);
   for (let i = 0; i < m; i++) {
     const src = scale * (i + 0.5) - 0.5;
@@ -29,7 +31,67 @@ function _axis(
       w[4 * i + k] = ws[k];
     }
   }
-  return { idx, w };
+  return { idx, w, k: 4 };
+}
+
+/** The Keys cubic with A = −0.5 (PIL's and PyTorch's antialiased bicubic). */
+function _cubic(x: number): number {
+  const a = -0.5, t = Math.abs(x);
+  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+  return 0;
+}
+
+/**
+ * PyTorch's antialiased taps (`antialias=True`, as PIL): the kernel widened by the downscale
+ * factor, only in-range taps, weights normalised to sum 1.
+ */
+function _antialiasAxis(n: number, m: number): _Taps {
+  const scale = n / m, support = scale >= 1 ? 2 * scale : 2, inv = scale >= 1 ? 1 / scale : 1;
+  const k = 2 * Math.ceil(support) + 1;
+  const idx = new Int32Array(k * m), w = new Float64Array(k * m);
+  for (let i = 0; i < m; i++) {
+    const center = scale * (i + 0.5);
+    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
+    const hi = Math.min(Math.trunc(center + support + 0.5), n);
+    let total = 0;
+    for (let j = 0; j < hi - lo; j++) {
+      const v = _cubic((j + lo - center + 0.5) * inv);
+      idx[k * i + j] = lo + j;
+      w[k * i + j] = v;
+      total += v;
+    }
+    if (total !== 0) { for (let j = 0; j < hi - lo; j++) w[k * i + j] /= total; }
+  }
+  return { idx, w, k };
+}
+
+/** Apply column taps to every row, then row taps. */
+function _separable(t: Tensor, height: number, width: number, ay: _Taps, ax: _Taps): Tensor {
+  const [n, c, h, w] = t.shape;
+  const out = Tensor.zeros([n, c, height, width]);
+  const row = new Float64Array(width);
+  for (let p = 0; p < n * c; p++) {
+    const src = t.data.subarray(p * h * w, (p + 1) * h * w);
+    const tmp = new Float64Array(h * width);
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < width; j++) {
+        let s = 0;
+        for (let k = 0; k < ax.k; k++) s += ax.w[ax.k * j + k] * src[i * w + ax.idx[ax.k * j + k]];
+        tmp[i * width + j] = s;
+      }
+    }
+    for (let i = 0; i < height; i++) {
+      row.fill(0);
+      for (let k = 0; k < ay.k; k++) {
+        const wk = ay.w[ay.k * i + k], r = ay.idx[ay.k * i + k] * width;
+        if (wk === 0) continue;
+        for (let j = 0; j < width; j++) row[j] += wk * tmp[r + j];
+      }
+      out.data.set(row, p * height * width + i * width);
+    }
+  }
+  return out;
 }
 
 /**
@@ -51,29 +113,34 @@ function _axis(
  * @returns The resized image.
  */
 export function resizeBicubic(t: Tensor, height: number, width: number, a = -0.75): Tensor {
-  const [n, c, h, w] = t.shape;
-  const ay = _axis(h, height, h / height, a), ax = _axis(w, width, w / width, a);
-  const out = Tensor.zeros([n, c, height, width]);
-  const row = new Float64Array(width);
-  for (let p = 0; p < n * c; p++) {
-    const src = t.data.subarray(p * h * w, (p + 1) * h * w);
-    // columns first for every source row, then rows
-    const tmp = new Float64Array(h * width);
-    for (let i = 0; i < h; i++) {
-      for (let j = 0; j < width; j++) {
-        let s = 0;
-        for (let k = 0; k < 4; k++) s += ax.w[4 * j + k] * src[i * w + ax.idx[4 * j + k]];
-        tmp[i * width + j] = s;
-      }
-    }
-    for (let i = 0; i < height; i++) {
-      row.fill(0);
-      for (let k = 0; k < 4; k++) {
-        const wk = ay.w[4 * i + k], r = ay.idx[4 * i + k] * width;
-        for (let j = 0; j < width; j++) row[j] += wk * tmp[r + j];
-      }
-      out.data.set(row, p * height * width + i * width);
-    }
-  }
-  return out;
+  const [, , h, w] = t.shape;
+  return _separable(
+    t,
+    height,
+    width,
+    _axis(h, height, h / height, a),
+    _axis(w, width, w / width, a),
+  );
+}
+
+/**
+ * Bicubic resize with PyTorch's `antialias=True` (PIL's filter: A = −0.5, widened by the factor
+ * when shrinking, in-range taps normalised), as DiffBIR HEAD resizes to and from 512.
+ *
+ * @example
+ * ```ts
+ * import { resizeBicubicAntialias } from "./resize.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const half = resizeBicubicAntialias(new Tensor([1, 1, 4, 4], new Float32Array(16).fill(2)), 2, 2);
+ * console.log(half.data[3]); // 2
+ * ```
+ *
+ * @param t The image.
+ * @param height Output height.
+ * @param width Output width.
+ * @returns The resized image.
+ */
+export function resizeBicubicAntialias(t: Tensor, height: number, width: number): Tensor {
+  const [, , h, w] = t.shape;
+  return _separable(t, height, width, _antialiasAxis(h, height), _antialiasAxis(w, width));
 }

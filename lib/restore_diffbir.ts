@@ -11,7 +11,7 @@ import { GaussianNoise } from "./noise.ts";
 import { Model } from "./model.ts";
 import { readJsonFile } from "./manifest.ts";
 import type { OrtChoice } from "./ort_runtime.ts";
-import { resizeBicubic } from "./resize.ts";
+import { resizeBicubic, resizeBicubicAntialias } from "./resize.ts";
 import { adainColorFix, waveletReconstruction } from "./color_fix.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
@@ -163,6 +163,11 @@ export interface DiffbirRestoreOptions extends RunOptions {
   colorFix?: "wavelet" | "adain" | "none";
   /** Bicubic upscale of the input before stage 1 (default 1). */
   upscale?: number;
+  /**
+   * DiffBIR HEAD's size rule (512 there; default 0, off): a short edge below it is enlarged to it
+   * for the diffusion stage (antialiased bicubic), and the result is resized back.
+   */
+  minSize?: number;
 }
 
 function _checkEdmSettings(s: EdmSettings): void {
@@ -298,6 +303,11 @@ export async function restoreDiffbir(
   }
   const cfg = options.cfg ?? 1;
   if (!(cfg >= 0) || !Number.isFinite(cfg)) throw new UserError(`--cfg must be >= 0, got ${cfg}`);
+  if (
+    !(options.minSize === undefined || (Number.isInteger(options.minSize) && options.minSize >= 0))
+  ) {
+    throw new UserError(`--min-size must be an integer >= 0, got ${options.minSize}`);
+  }
   const upscale = options.upscale ?? 1;
   if (!(upscale >= 1) || !Number.isFinite(upscale)) {
     throw new UserError(`--upscale must be >= 1, got ${upscale}`);
@@ -370,9 +380,23 @@ export async function restoreDiffbir(
     s1.run({ x: t.map((v) => s1lo + (s1hi - s1lo) * v) }, "stage 1").then((o) =>
       o.map((v) => (v - s1lo) / (s1hi - s1lo))
     );
+  // HEAD's SwinIR pipeline: a short edge below minSize is enlarged to it (before stage 1, or
+  // after it when tiled), and the result is resized back at the end
+  const minSize = options.minSize ?? 0;
+  const grow = (t: Tensor) => {
+    const [, , h, w] = t.shape;
+    if (Math.min(h, w) >= minSize) return t;
+    const [oh, ow] = h === w
+      ? [minSize, minSize]
+      : h < w
+      ? [minSize, Math.trunc(w * (minSize / h))]
+      : [Math.trunc(h * (minSize / w)), minSize];
+    return resizeBicubicAntialias(t, oh, ow);
+  };
   const clean = tile
-    ? await tiledApply(input, tile.size, tile.stride, s1.manifest.spatialFactor, runStage1)
-    : await runStage1(input);
+    ? grow(await tiledApply(input, tile.size, tile.stride, s1.manifest.spatialFactor, runStage1))
+    : await runStage1(grow(input));
+  const outputSize = [input.h * s1.manifest.spatialFactor, input.w * s1.manifest.spatialFactor];
   const [, , h0, w0] = clean.shape;
   const padded = _pad(clean, tile ? 8 : 64);
 
@@ -548,11 +572,14 @@ export async function restoreDiffbir(
     ? await tiledApply(x, tile.size / 8, tile.stride / 8, dec.manifest.spatialFactor, decode)
     : await decode(x);
   const image = cropTile(Tensor.zeros([decoded.n, decoded.c, h0, w0]), decoded, 0, 0);
-  const fixed = colorFix === "wavelet"
+  const fixedAtSize = colorFix === "wavelet"
     ? await backend.read(waveletReconstruction(image, clean, backend))
     : colorFix === "adain"
     ? adainColorFix(image, clean)
     : image;
+  const fixed = fixedAtSize.h === outputSize[0] && fixedAtSize.w === outputSize[1]
+    ? fixedAtSize
+    : resizeBicubicAntialias(fixedAtSize, outputSize[0], outputSize[1]);
   return {
     image: fixed,
     model: typeof options.model === "string" ? options.model : models.denoiser.name,

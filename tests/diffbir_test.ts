@@ -215,3 +215,23 @@ Deno.test("start point and noise augmentation: cond differs from noise except un
   assert.deepEqual(await run({ startPoint: "cond" }), await run({}));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("HEAD's size rule: a short edge below --min-size is enlarged for diffusion and the result resized back", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = await writeDiffbirStandIns(dir);
+  const lq = new Tensor([1, 3, 48, 40], randomValues(3 * 48 * 40, 8).map((v) => 0.5 + 0.3 * v));
+  const base = { model, steps: 3, seed: 5, context: { data: randomValues(8, 2), dims: [1, 8] } };
+  const run = async (extra: Record<string, unknown>) =>
+    (await restoreDiffbir(lq, { ...base, ...extra, runtime: "native" })).image;
+  const plain = await run({});
+  // 40 is the short edge already: nothing changes
+  assert.deepEqual((await run({ minSize: 40 })).data, plain.data);
+  for (const tile of [undefined, { size: 32, stride: 16 }]) {
+    const grown = await run({ minSize: 64, tile });
+    assert.deepEqual(grown.shape, [1, 3, 48, 40], "resized back to the input size");
+    assert.ok(grown.data.every(Number.isFinite));
+    assert.notDeepEqual(grown.data, plain.data, "diffusion ran at 76x64");
+  }
+  await assert.rejects(() => run({ minSize: -1 }), /--min-size must be an integer >= 0/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -112,6 +112,7 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     order: { type: "string" },
     "start-point": { type: "string" },
     "noise-aug": { type: "string" },
+    "min-size": { type: "string" },
   },
 };
 
@@ -154,6 +155,8 @@ DiffBIR (--method diffbir; --model pipeline.json):
     heun, dpm_2, dpm_2_a, lms, dpm++_2s_a, dpm++_sde, dpm++_2m, dpm++_2m_sde or dpm++_3m_sde;
     --s-churn 0 --s-tmin 0 --s-tmax 300 --s-noise 1 (--order 1: lms)
   --start-point noise|cond (cond: x_T = q_sample(condition latent, T−1))  --noise-aug K (0)
+  --min-size 512: HEAD's rule, a short edge below 512 is enlarged for the diffusion stage and the
+    result resized back (antialiased bicubic; default 0, off)
   --context F.npy --negative-context F.npy  --strength S (1)
   --guidance-scale G (0: off)  --guidance-start 1001 --guidance-stop -1 --guidance-repeat 1
   --guidance-loss mse|wmse  --guidance-space latent
@@ -438,6 +441,7 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
     },
     startPoint: (_str(v["start-point"]) ?? "noise") as "noise" | "cond",
     noiseAug: optional("noise-aug", { integer: true, min: 0, max: 999 }),
+    minSize: optional("min-size", { integer: true, min: 0, max: 16384 }),
     tile: tileSize === undefined ? undefined : { size: tileSize, stride: tileStride! },
     colorFix: colorFix as "wavelet" | "adain" | "none",
     upscale: numberFlag(v, "upscale", 1, { min: 1 }),
