@@ -108,7 +108,14 @@ Deno.test("restore --method diffbir: argument errors", async () => {
         ["--context", "ctx.npy", "--sampler", "edm_lms", "--order", "5"],
         /--order 5: must be at most 4/,
       ],
-      [["--context", "ctx.npy", "--s-noise", "-1"], /--s-noise -1: must be at least 0/],
+      [
+        ["--context", "ctx.npy", "--sampler", "edm_euler", "--s-noise", "-1"],
+        /--s-noise -1: must be at least 0/,
+      ],
+      [
+        ["--context", "ctx.npy", "--s-churn", "1"],
+        /--s-churn applies to the edm_\* samplers, not --sampler spaced/,
+      ],
       [
         ["--context", "ctx.npy", "--start-point", "middle"],
         /--start-point must be noise or cond, got 'middle'/,

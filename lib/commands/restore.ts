@@ -407,6 +407,13 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   }
   const colorFix = _str(v["color-fix"]) ?? "wavelet";
   const sampler = _str(v.sampler) ?? "spaced";
+  if (!sampler.startsWith("edm_")) {
+    for (const flag of ["s-churn", "s-tmin", "s-tmax", "s-noise", "order"]) {
+      if (v[flag] !== undefined) {
+        throw new UserError(`--${flag} applies to the edm_* samplers, not --sampler ${sampler}`);
+      }
+    }
+  }
   // flags left out take the sampler's own defaults
   const optional = (name: string, check: Parameters<typeof numberFlag>[3] = {}) =>
     v[name] === undefined ? undefined : numberFlag(v, name, 0, check);
