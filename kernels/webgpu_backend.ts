@@ -6,8 +6,8 @@
  * {@linkcode WebGpuBackend.written}, and both count their transfers. Pipelines are created
  * once, work is recorded into one command encoder and submitted in batches (at a read, an
  * upload, or every 64 dispatches), and each dispatch's parameters live in a uniform arena
- * written once per batch. The block CS operator has no kernel: it runs on the CPU inside this
- * backend, counted as a fallback.
+ * written once per batch. An operator without kernels (row blocks above `MAX_BLOCK`, or a
+ * user's own operator) runs on the CPU inside this backend, counted as a fallback.
  *
  * @module
  */
@@ -31,6 +31,7 @@ import { WORKGROUP } from "./wgsl_kernel.ts";
 import { RANDN_SHADER } from "./wgsl_philox.ts";
 import { ACCUMULATE_SHADER, CROP_SHADER, WAVELET_BLUR_SHADER } from "./wgsl_image.ts";
 import {
+  BLOCK_PERMUTE_SHADER,
   FWHT_PASS_SHADER,
   MASK_NOISE_SHADER,
   MASK_PROJECT_SHADER,
@@ -45,6 +46,7 @@ import {
   truncatedMatrix,
 } from "../samplers/operators/separable_operator.ts";
 import { WalshHadamardCs } from "../samplers/operators/walsh_hadamard.ts";
+import { BlockCs } from "../samplers/operators/block_cs.ts";
 
 interface _DeviceCopy {
   buffer: GPUBuffer;
@@ -57,6 +59,20 @@ interface _DeviceCopy {
 }
 
 /** Device constants of a separable operator. */
+/** Block CS's matrices on the device. */
+interface _BlockCsGpu {
+  /** Q's first K rows (K x 1024). */
+  kept: GPUBuffer;
+  /** Their transpose (1024 x K). */
+  keptT: GPUBuffer;
+  /** Q (1024 x 1024). */
+  q: GPUBuffer;
+  /** Qᵀ. */
+  qT: GPUBuffer;
+  /** 1 on the K measured coordinates of a block. */
+  mask: GPUBuffer;
+}
+
 interface _SeparableGpu {
   h: number;
   w: number;
@@ -124,6 +140,7 @@ export class WebGpuBackend implements Backend {
   #observations = new WeakMap<Float32Array, Tensor>();
   #stepMaps = new WeakMap<object, Map<string, GPUBuffer>>();
   #wht = new WeakMap<WalshHadamardCs, { mask: Float32Array; maskBuffer: GPUBuffer; n: number }>();
+  #blockCs = new WeakMap<BlockCs, _BlockCsGpu>();
 
   private constructor(adapter: GPUAdapter, device: GPUDevice) {
     this.#adapter = adapter;
@@ -353,7 +370,7 @@ export class WebGpuBackend implements Backend {
   supports(op: DegradationOperator): boolean {
     return (op instanceof RowBlockOperator && op.blockSize <= MAX_BLOCK) ||
       op instanceof MaskOperator || op instanceof SeparableOperator ||
-      op instanceof WalshHadamardCs;
+      op instanceof WalshHadamardCs || op instanceof BlockCs;
   }
 
   #rowConstants(op: RowBlockOperator): { idx: GPUBuffer; coef: GPUBuffer } {
@@ -558,6 +575,90 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The kept-coefficient mask of a WHT operator (float for maps, u32 for the mask kernel). */
+  /** Q's kept rows, their transpose, Q, Qᵀ and the kept-coordinate mask, uploaded once. */
+  #blockCsConstants(op: BlockCs): _BlockCsGpu {
+    let c = this.#blockCs.get(op);
+    if (!c) {
+      const n = 1024, k = op.kept, q = op.q;
+      const qT = new Float32Array(n * n);
+      for (let r = 0; r < n; r++) for (let j = 0; j < n; j++) qT[j * n + r] = q[r * n + j];
+      const keptT = new Float32Array(n * k);
+      for (let j = 0; j < n; j++) for (let r = 0; r < k; r++) keptT[j * k + r] = q[r * n + j];
+      c = {
+        kept: this.#matrix({}, q.subarray(0, k * n)),
+        keptT: this.#matrix({}, keptT),
+        q: this.#matrix({}, q),
+        qT: this.#matrix({}, qT),
+        mask: this.#constant({}, Uint32Array.from({ length: n }, (_, r) => (r < k ? 1 : 0))),
+      };
+      this.#blockCs.set(op, c);
+    }
+    return c;
+  }
+
+  /** Gather the 32x32 blocks into rows of a [C, blocks, 1024] tensor, or scatter them back. */
+  #blockPermute(op: BlockCs, t: Tensor, scatter: boolean): Tensor {
+    const [, , h, w] = op.xShape;
+    const out = Tensor.zeros(t.shape);
+    this.#dispatch(
+      "blockPermute",
+      BLOCK_PERMUTE_SHADER,
+      new Uint32Array([t.size, h, w, scatter ? 1 : 0]).buffer,
+      [
+        this.#target(out, [t]),
+        this.#on(t),
+      ],
+      t.size,
+    );
+    return out;
+  }
+
+  /** Block CS: x0 − λ Q_Kᵀ(Q_K B x0 − y) per block, with B the block gather. */
+  #blockCsProject(
+    op: BlockCs,
+    x0: Tensor,
+    y: Float32Array,
+    scale: SpectralScale | null,
+    out: Tensor,
+  ): void {
+    const c = this.#blockCsConstants(op), blocks = op.yShape[2], k = op.kept;
+    const rows = this.#blockPermute(op, x0, false);
+    const measured = this.#matmul(rows, c.kept, false, blocks, 1024, k);
+    this.combine(measured, [[1, measured], [-1, this.#observation(y, op.yShape)]]);
+    const back = this.#blockPermute(
+      op,
+      this.#matmul(measured, c.keptT, false, blocks, k, 1024),
+      true,
+    );
+    this.combine(out, [[1, x0], [-(scale ? scale.lambda(1) : 1), back]]);
+  }
+
+  /** Block CS's Λ-noise: Qᵀ(d ⊙ (Q) B z, d ⊙ (Q) B ε) per block, scattered back. */
+  #blockCsNoise(
+    op: BlockCs,
+    z: Tensor,
+    eps: Tensor,
+    scale: SpectralScale,
+    fixed: boolean,
+    out: Tensor,
+  ): void {
+    const c = this.#blockCsConstants(op), blocks = op.yShape[2];
+    const rotate = (t: Tensor) => {
+      const rows = this.#blockPermute(op, t, false);
+      return fixed ? this.#matmul(rows, c.q, false, blocks, 1024, 1024) : rows;
+    };
+    const mixed = this.#maskNoise(
+      c.mask,
+      1024,
+      scale,
+      rotate(z),
+      rotate(eps),
+      Tensor.zeros(z.shape),
+    );
+    const back = this.#matmul(mixed, c.qT, false, blocks, 1024, 1024);
+    this.combine(out, [[1, this.#blockPermute(op, back, true)]]);
+  }
+
   #whtConstants(op: WalshHadamardCs): { mask: Float32Array; maskBuffer: GPUBuffer; n: number } {
     let c = this.#wht.get(op);
     if (!c) {
@@ -654,6 +755,8 @@ export class WebGpuBackend implements Backend {
       this.#separableProject(op, x0, y, scale, out);
     } else if (op instanceof WalshHadamardCs) {
       this.#whtProject(op, x0, y, scale, out);
+    } else if (op instanceof BlockCs) {
+      this.#blockCsProject(op, x0, y, scale, out);
     } else {
       await this.#fallback([x0], out, () => op.project(x0.data, y, scale, out.data));
     }
@@ -699,6 +802,8 @@ export class WebGpuBackend implements Backend {
       this.#separableNoise(op, z, eps, scale, fixed, out);
     } else if (op instanceof WalshHadamardCs) {
       this.#whtNoise(op, z, eps, scale, fixed, out);
+    } else if (op instanceof BlockCs) {
+      this.#blockCsNoise(op, z, eps, scale, fixed, out);
     } else {
       await this.#fallback(
         [z, eps],

@@ -112,3 +112,33 @@ export const FWHT_PASS_SHADER: string = wgslKernel({
   let c = x[base + max(i, partner)];
   out[o] = select(a + c, a - c, (i & p.h) != 0u) * p.scale;`,
 });
+
+/**
+ * Block CS's 32x32 blocks as matrix rows and back: gather (scatter = 0) writes
+ * out[c, b, q] = x[c, 32·by + q/32, 32·bx + q%32] for block b = by·bw + bx; scatter (1) inverts it.
+ */
+export const BLOCK_PERMUTE_SHADER: string = wgslKernel({
+  params: "n: u32, h: u32, w: u32, scatter: u32",
+  inputs: ["x: array<f32>"],
+  index: "o",
+  bound: "p.n",
+  body: /* wgsl */ `
+  let plane = p.h * p.w;
+  let c = o / plane;
+  let bw = p.w / 32u;
+  var row: u32;
+  var col: u32;
+  var block: u32;
+  if (p.scatter == 0u) {
+    block = (o % plane) / 1024u;
+    let q = o % 1024u;
+    row = (block / bw) * 32u + q / 32u;
+    col = (block % bw) * 32u + q % 32u;
+    out[o] = x[c * plane + row * p.w + col];
+  } else {
+    row = (o / p.w) % p.h;
+    col = o % p.w;
+    block = (row / 32u) * bw + col / 32u;
+    out[o] = x[c * plane + block * 1024u + (row % 32u) * 32u + col % 32u];
+  }`,
+});
