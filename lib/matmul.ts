@@ -8,6 +8,7 @@
  */
 
 import {
+  instantiateWasm,
   WASM_TYPE,
   type WasmExpr,
   wasmModule,
@@ -169,19 +170,12 @@ interface _Kernel {
 let _kernel: _Kernel | null | undefined;
 
 function _load(): _Kernel | null {
-  if (_kernel !== undefined) return _kernel;
-  _kernel = null;
-  try {
-    const bytes = _buildModule();
-    if (typeof WebAssembly === "object" && WebAssembly.validate(bytes)) {
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-      _kernel = {
-        gemm: inst.exports.gemm as _Kernel["gemm"],
-        memory: inst.exports.memory as WebAssembly.Memory,
-      };
-    }
-  } catch {
-    // no WebAssembly SIMD: matmul uses the TypeScript loop
+  if (_kernel === undefined) {
+    const inst = instantiateWasm(_buildModule());
+    _kernel = inst && {
+      gemm: inst.exports.gemm as _Kernel["gemm"],
+      memory: inst.exports.memory as WebAssembly.Memory,
+    };
   }
   return _kernel;
 }

@@ -8,6 +8,7 @@
  */
 
 import {
+  instantiateWasm,
   lanes32,
   SIMD_OP as OP,
   WASM_TYPE,
@@ -360,20 +361,17 @@ interface _Instance {
 let _instance: _Instance | null | undefined;
 
 function _load(): _Instance | null {
-  if (_instance !== undefined) return _instance;
-  _instance = null;
-  try {
-    const bytes = _buildModule();
-    if (typeof WebAssembly === "object" && WebAssembly.validate(bytes)) {
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-      const memory = inst.exports.memory as WebAssembly.Memory;
-      _instance = {
-        normals: inst.exports.normals as _Instance["normals"],
-        out: new Float32Array(memory.buffer, 0, 16 * _GROUPS_PER_CALL),
-      };
-    }
-  } catch {
-    // no WebAssembly SIMD here: callers use the TypeScript path
+  if (_instance === undefined) {
+    // where WebAssembly SIMD is missing, callers use the TypeScript path
+    const inst = instantiateWasm(_buildModule());
+    _instance = inst && {
+      normals: inst.exports.normals as _Instance["normals"],
+      out: new Float32Array(
+        (inst.exports.memory as WebAssembly.Memory).buffer,
+        0,
+        16 * _GROUPS_PER_CALL,
+      ),
+    };
   }
   return _instance;
 }

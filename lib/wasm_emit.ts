@@ -287,3 +287,19 @@ export function wasmModule(
   _section(out, 10, code);
   return new Uint8Array(out);
 }
+
+/**
+ * Compile and instantiate a module without imports, or null where WebAssembly (or an
+ * instruction the module uses, such as SIMD) is unavailable, so callers can fall back.
+ *
+ * @param bytes The module binary.
+ * @returns The instance, or null.
+ */
+export function instantiateWasm(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Instance | null {
+  try {
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes)) return null;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  } catch {
+    return null;
+  }
+}
