@@ -238,6 +238,205 @@ export interface EdmHooks {
   check?: () => void;
 }
 
+/** The state one solver step reads and updates. */
+interface _Run {
+  denoise: EdmDenoiser;
+  backend: Backend;
+  noise: NoiseSource;
+  settings: EdmSettings;
+  sigmas: Float32Array;
+  /** The sampler state. */
+  x: Tensor;
+  /** Scratch: slope, second state, second slope, noise. */
+  d: Tensor;
+  x2: Tensor;
+  d2: Tensor;
+  z: Tensor;
+  /** D at this step, then the previous two (multistep), rotated after each step. */
+  den: [Tensor, Tensor, Tensor];
+  /** The previous two log-σ steps h (multistep SDE solvers). */
+  h: [number, number];
+  /** Steps done before this one. */
+  done: number;
+  /** lms's recent slopes, oldest first. */
+  slopes: Tensor[];
+}
+
+const _sigmaOf = (t: number) => _f(Math.exp(-t));
+const _tOf = (sigma: number) => _f(-_f(Math.log(sigma)));
+
+/** to_d: out = (x − D)/σ. */
+function _slope(r: _Run, out: Tensor, x: Tensor, den: Tensor, sigma: number): Tensor {
+  return r.backend.combine(out, [[_f(1 / sigma), x], [-_f(1 / sigma), den]]);
+}
+
+/** x ← x + c · t. */
+function _add(r: _Run, c: number, t: Tensor): void {
+  r.backend.combine(r.x, [[1, r.x], [c, t]]);
+}
+
+/** euler, heun, dpm_2: optional churn, then an Euler, Heun or midpoint step in σ. */
+async function _karrasStep(r: _Run, i: number, kind: "euler" | "heun" | "dpm_2"): Promise<void> {
+  const { backend, settings: p, x, d, x2, d2, z } = r, [den, scratch] = r.den;
+  const si = r.sigmas[i], sn = r.sigmas[i + 1], n = r.sigmas.length - 1;
+  const gamma = p.sTmin <= si && si <= p.sTmax ? Math.min(p.sChurn / n, Math.SQRT2 - 1) : 0;
+  backend.randn(z, r.noise); // drawn even without churn, as the reference
+  const sHat = _f(si * _f(gamma + 1));
+  if (gamma > 0) _add(r, _f(p.sNoise * _f(Math.sqrt(_f(_f(sHat * sHat) - _f(si * si))))), z);
+  await r.denoise(x, sHat, den);
+  _slope(r, d, x, den, sHat);
+  if (sn === 0 || kind === "euler") return _add(r, _f(sn - sHat), d);
+  // heun evaluates at σ_{i+1}, dpm_2 at the log-midpoint
+  const at = kind === "heun" ? sn : _logMidpoint(sHat, sn);
+  const dt = _f(sn - sHat);
+  backend.combine(x2, [[1, x], [kind === "heun" ? dt : _f(at - sHat), d]]);
+  await r.denoise(x2, at, scratch);
+  _slope(r, d2, x2, scratch, at);
+  if (kind === "heun") backend.combine(x, [[1, x], [dt * 0.5, d], [dt * 0.5, d2]]);
+  else _add(r, dt, d2);
+}
+
+/** euler_a, dpm_2_a, dpm++_2s_a: a step to σ_down, then noise of σ_up. */
+async function _ancestralStep(
+  r: _Run,
+  i: number,
+  kind: "euler_a" | "dpm_2_a" | "dpm++_2s_a",
+): Promise<void> {
+  const { backend, x, d, x2, d2, z } = r, [den, scratch] = r.den;
+  const si = r.sigmas[i], sn = r.sigmas[i + 1];
+  await r.denoise(x, si, den);
+  const [down, up] = ancestralStep(si, sn, r.settings.eta);
+  if (kind === "euler_a" || down === 0) {
+    _add(r, _f(down - si), _slope(r, d, x, den, si));
+  } else if (kind === "dpm_2_a") {
+    _slope(r, d, x, den, si);
+    const mid = _logMidpoint(si, down);
+    backend.combine(x2, [[1, x], [_f(mid - si), d]]);
+    await r.denoise(x2, mid, scratch);
+    _add(r, _f(down - si), _slope(r, d2, x2, scratch, mid));
+  } else {
+    // DPM-Solver++(2S) in t = −log σ, through the midpoint
+    const t = _tOf(si), tNext = _tOf(down), h = _f(tNext - t), sMid = _f(t + _f(h * 0.5));
+    backend.combine(x2, [[_f(_sigmaOf(sMid) / _sigmaOf(t)), x], [
+      -_f(Math.expm1(_f(-h * 0.5))),
+      den,
+    ]]);
+    await r.denoise(x2, _sigmaOf(sMid), scratch);
+    backend.combine(x, [[_f(_sigmaOf(tNext) / _sigmaOf(t)), x], [-_f(Math.expm1(-h)), scratch]]);
+  }
+  if (kind === "dpm_2_a" ? down !== 0 : sn > 0) {
+    backend.randn(z, r.noise);
+    _add(r, _f(r.settings.sNoise * up), z);
+  }
+}
+
+/** dpm++_sde: DPM-Solver++ with ancestral noise at the midpoint and at σ_{i+1}. */
+async function _dpmSdeStep(r: _Run, i: number): Promise<void> {
+  const { backend, settings: p, x, d, x2, d2, z } = r, [den, scratch] = r.den;
+  const si = r.sigmas[i], sn = r.sigmas[i + 1];
+  await r.denoise(x, si, den);
+  if (sn === 0) return _add(r, _f(sn - si), _slope(r, d, x, den, si));
+  const t = _tOf(si), tNext = _tOf(sn), h = _f(tNext - t), sMid = _f(t + _f(h * 0.5));
+  // step 1 to the midpoint; step 2 uses D_d = (1 − fac) D + fac D_2 with fac = 1/(2r) = 1
+  let [down, up] = ancestralStep(_sigmaOf(t), _sigmaOf(sMid), p.eta);
+  const sDown = _tOf(down);
+  backend.combine(x2, [[_f(_sigmaOf(sDown) / _sigmaOf(t)), x], [
+    -_f(Math.expm1(_f(t - sDown))),
+    den,
+  ]]);
+  backend.randn(z, r.noise);
+  backend.combine(x2, [[1, x2], [_f(p.sNoise * up), z]]);
+  await r.denoise(x2, _sigmaOf(sMid), scratch);
+  [down, up] = ancestralStep(_sigmaOf(t), _sigmaOf(tNext), p.eta);
+  const tDown = _tOf(down);
+  backend.combine(x, [[_f(_sigmaOf(tDown) / _sigmaOf(t)), x], [
+    -_f(Math.expm1(_f(t - tDown))),
+    scratch,
+  ]]);
+  // the reference's second increment is W(σ_{i+1}) − W(σ_i) of the same Brownian path:
+  // it contains the first, W(σ_mid) − W(σ_i), plus an independent rest
+  backend.randn(d2, r.noise);
+  const first = Math.abs(_sigmaOf(sMid) - si), rest = Math.abs(sn - _sigmaOf(sMid));
+  const c = _f(p.sNoise * up) / Math.sqrt(first + rest);
+  backend.combine(x, [[1, x], [_f(c * Math.sqrt(first)), z], [_f(c * Math.sqrt(rest)), d2]]);
+}
+
+/** lms: linear multistep over the last `order` slopes, coefficients integrated in σ. */
+async function _lmsStep(r: _Run, i: number): Promise<void> {
+  const [den] = r.den, si = r.sigmas[i];
+  await r.denoise(r.x, si, den);
+  const slope = r.slopes.length > r.settings.order - 1
+    ? r.slopes.shift()!
+    : Tensor.zeros(r.x.shape);
+  r.slopes.push(_slope(r, slope, r.x, den, si));
+  const order = Math.min(i + 1, r.settings.order);
+  const terms: [number, Tensor][] = [[1, r.x]];
+  for (let j = 0; j < order; j++) {
+    terms.push([_f(lmsCoefficient(r.sigmas, order, i, j)), r.slopes[r.slopes.length - 1 - j]]);
+  }
+  r.backend.combine(r.x, terms);
+}
+
+/** dpm++_2m: DPM-Solver++(2M), second order from the previous D. */
+async function _dpm2mStep(r: _Run, i: number): Promise<void> {
+  const { backend, x, d } = r, [den, previous] = r.den;
+  const si = r.sigmas[i], sn = r.sigmas[i + 1];
+  await r.denoise(x, si, den);
+  const t = _tOf(si), tNext = sn === 0 ? Infinity : _tOf(sn), h = _f(tNext - t);
+  const ratio = _f(_sigmaOf(tNext) / _sigmaOf(t)), lead = -_f(Math.expm1(-h));
+  if (r.done === 0 || sn === 0) {
+    backend.combine(x, [[ratio, x], [lead, den]]);
+    return;
+  }
+  const ratioH = _f(_f(t - _tOf(r.sigmas[i - 1])) / h), half = _f(1 / _f(2 * ratioH));
+  backend.combine(d, [[_f(1 + half), den], [-half, previous]]);
+  backend.combine(x, [[ratio, x], [lead, d]]);
+}
+
+/** dpm++_2m_sde and dpm++_3m_sde: exponential multistep updates plus η-scaled noise. */
+async function _dpmMultistepSdeStep(r: _Run, i: number, order: 2 | 3): Promise<void> {
+  const { backend, settings: p, x, z } = r, [den, previous] = r.den;
+  const si = r.sigmas[i], sn = r.sigmas[i + 1];
+  await r.denoise(x, si, den);
+  if (sn === 0) {
+    backend.combine(x, [[1, den]]);
+    return;
+  }
+  const h = _f(_tOf(sn) - _tOf(si));
+  if (order === 2) {
+    const etaH = _f(p.eta * h), lead = -_f(Math.expm1(_f(-h - etaH)));
+    backend.combine(x, [[_f(_f(sn / si) * _f(Math.exp(-etaH))), x], [lead, den]]);
+    if (r.done > 0) {
+      // the midpoint correction: ½ (1 − e^{−h−ηh}) (D − D_1)/r
+      const w = _f(_f(0.5 * lead) * _f(1 / _f(r.h[0] / h)));
+      backend.combine(x, [[1, x], [w, den], [-w, previous]]);
+    }
+  } else {
+    _threeMStep(backend, x, r.den, h, r.h, r.done, p.eta, [r.d, r.d2]);
+  }
+  if (p.eta) {
+    backend.randn(z, r.noise);
+    // 2M: −2·(η h); 3M: (−2 h)·η, each as the reference groups it
+    const exponent = order === 2 ? _f(-2 * _f(p.eta * h)) : _f(_f(-2 * h) * p.eta);
+    _add(r, _f(_f(sn * _f(Math.sqrt(-_f(Math.expm1(exponent))))) * p.sNoise), z);
+  }
+  r.h = [h, r.h[0]];
+}
+
+const _STEPS: Record<EdmSolver, (r: _Run, i: number) => Promise<void>> = {
+  euler: (r, i) => _karrasStep(r, i, "euler"),
+  heun: (r, i) => _karrasStep(r, i, "heun"),
+  dpm_2: (r, i) => _karrasStep(r, i, "dpm_2"),
+  euler_a: (r, i) => _ancestralStep(r, i, "euler_a"),
+  dpm_2_a: (r, i) => _ancestralStep(r, i, "dpm_2_a"),
+  "dpm++_2s_a": (r, i) => _ancestralStep(r, i, "dpm++_2s_a"),
+  "dpm++_sde": _dpmSdeStep,
+  lms: _lmsStep,
+  "dpm++_2m": _dpm2mStep,
+  "dpm++_2m_sde": (r, i) => _dpmMultistepSdeStep(r, i, 2),
+  "dpm++_3m_sde": (r, i) => _dpmMultistepSdeStep(r, i, 3),
+};
+
 /**
  * Run a solver from x (already x_T · √(1 + σ_0²)) down the grid; x is updated in place.
  *
@@ -262,158 +461,29 @@ export async function edmSample(
   hooks: EdmHooks = {},
 ): Promise<Tensor> {
   const like = () => Tensor.zeros(x.shape);
-  const [d, x2, d2, z] = [like(), like(), like(), like()];
-  let den = like(), den1 = like(), den2 = like();
-  const sig = s.sigmas, n = sig.length - 1;
-  const draw = () => backend.randn(z, noise);
-  // to_d: (x − D)/σ
-  const toD = (out: Tensor, xs: Tensor, dn: Tensor, sigma: number) =>
-    backend.combine(out, [[_f(1 / sigma), xs], [-_f(1 / sigma), dn]]);
-  const sigmaOf = (t: number) => _f(Math.exp(-t)),
-    tOf = (sigma: number) => _f(-_f(Math.log(sigma)));
-  let h1 = NaN, h2 = NaN, have = 0;
-  const ds: Tensor[] = [];
+  const r: _Run = {
+    denoise,
+    backend,
+    noise,
+    settings,
+    sigmas: s.sigmas,
+    x,
+    d: like(),
+    x2: like(),
+    d2: like(),
+    z: like(),
+    den: [like(), like(), like()],
+    h: [NaN, NaN],
+    done: 0,
+    slopes: [],
+  };
+  const n = s.sigmas.length - 1;
   for (let i = 0; i < n; i++) {
     hooks.check?.();
-    const si = sig[i], sn = sig[i + 1];
-    if (solver === "euler" || solver === "heun" || solver === "dpm_2") {
-      const gamma = settings.sTmin <= si && si <= settings.sTmax
-        ? Math.min(settings.sChurn / n, Math.SQRT2 - 1)
-        : 0;
-      draw();
-      const sHat = _f(si * _f(gamma + 1));
-      if (gamma > 0) {
-        const spread = _f(Math.sqrt(_f(_f(sHat * sHat) - _f(si * si))));
-        backend.combine(x, [[1, x], [_f(settings.sNoise * spread), z]]);
-      }
-      await denoise(x, sHat, den);
-      toD(d, x, den, sHat);
-      if (sn === 0 || solver === "euler") {
-        backend.combine(x, [[1, x], [_f(sn - sHat), d]]);
-      } else if (solver === "heun") {
-        const dt = _f(sn - sHat);
-        backend.combine(x2, [[1, x], [dt, d]]);
-        await denoise(x2, sn, den1);
-        toD(d2, x2, den1, sn);
-        backend.combine(x, [[1, x], [dt * 0.5, d], [dt * 0.5, d2]]);
-      } else {
-        const mid = _logMidpoint(sHat, sn);
-        backend.combine(x2, [[1, x], [_f(mid - sHat), d]]);
-        await denoise(x2, mid, den1);
-        toD(d2, x2, den1, mid);
-        backend.combine(x, [[1, x], [_f(sn - sHat), d2]]);
-      }
-    } else if (solver === "euler_a" || solver === "dpm_2_a" || solver === "dpm++_2s_a") {
-      await denoise(x, si, den);
-      const [down, up] = ancestralStep(si, sn, settings.eta);
-      if (solver === "euler_a" || down === 0) {
-        toD(d, x, den, si);
-        backend.combine(x, [[1, x], [_f(down - si), d]]);
-      } else if (solver === "dpm_2_a") {
-        toD(d, x, den, si);
-        const mid = _logMidpoint(si, down);
-        backend.combine(x2, [[1, x], [_f(mid - si), d]]);
-        await denoise(x2, mid, den1);
-        toD(d2, x2, den1, mid);
-        backend.combine(x, [[1, x], [_f(down - si), d2]]);
-      } else {
-        const t = tOf(si), tNext = tOf(down), h = _f(tNext - t), sMid = _f(t + _f(h * 0.5));
-        backend.combine(x2, [[_f(sigmaOf(sMid) / sigmaOf(t)), x], [
-          -_f(Math.expm1(_f(-h * 0.5))),
-          den,
-        ]]);
-        await denoise(x2, sigmaOf(sMid), den1);
-        backend.combine(x, [[_f(sigmaOf(tNext) / sigmaOf(t)), x], [-_f(Math.expm1(-h)), den1]]);
-      }
-      const noisy = solver === "dpm_2_a" ? down !== 0 : sn > 0;
-      if (noisy) {
-        draw();
-        backend.combine(x, [[1, x], [_f(settings.sNoise * up), z]]);
-      }
-    } else if (solver === "dpm++_sde") {
-      await denoise(x, si, den);
-      if (sn === 0) {
-        toD(d, x, den, si);
-        backend.combine(x, [[1, x], [_f(sn - si), d]]);
-      } else {
-        const t = tOf(si), tNext = tOf(sn), h = _f(tNext - t), sMid = _f(t + _f(h * 0.5));
-        // step 1 to the midpoint; step 2 uses D_d = (1 − fac) D + fac D_2 with fac = 1/(2r) = 1
-        let [down, up] = ancestralStep(sigmaOf(t), sigmaOf(sMid), settings.eta);
-        const sDown = tOf(down);
-        backend.combine(x2, [[_f(sigmaOf(sDown) / sigmaOf(t)), x], [
-          -_f(Math.expm1(_f(t - sDown))),
-          den,
-        ]]);
-        draw();
-        backend.combine(x2, [[1, x2], [_f(settings.sNoise * up), z]]);
-        await denoise(x2, sigmaOf(sMid), den1);
-        [down, up] = ancestralStep(sigmaOf(t), sigmaOf(tNext), settings.eta);
-        const tDown = tOf(down);
-        backend.combine(x, [[_f(sigmaOf(tDown) / sigmaOf(t)), x], [
-          -_f(Math.expm1(_f(t - tDown))),
-          den1,
-        ]]);
-        // the reference's second increment is W(σ_{i+1}) − W(σ_i) of the same Brownian path:
-        // it contains the first, W(σ_mid) − W(σ_i), plus an independent rest
-        backend.randn(d2, noise);
-        const first = Math.abs(sigmaOf(sMid) - si), rest = Math.abs(sn - sigmaOf(sMid));
-        const c = _f(settings.sNoise * up) / Math.sqrt(first + rest);
-        backend.combine(x, [[1, x], [_f(c * Math.sqrt(first)), z], [_f(c * Math.sqrt(rest)), d2]]);
-      }
-    } else if (solver === "lms") {
-      await denoise(x, si, den);
-      const di = ds.length > settings.order - 1 ? ds.shift()! : like();
-      toD(di, x, den, si);
-      ds.push(di);
-      const order = Math.min(i + 1, settings.order);
-      const terms: [number, Tensor][] = [[1, x]];
-      for (let j = 0; j < order; j++) {
-        terms.push([_f(lmsCoefficient(sig, order, i, j)), ds[ds.length - 1 - j]]);
-      }
-      backend.combine(x, terms);
-    } else if (solver === "dpm++_2m") {
-      await denoise(x, si, den);
-      const t = tOf(si), tNext = sn === 0 ? Infinity : tOf(sn), h = _f(tNext - t);
-      const ratio = _f(sigmaOf(tNext) / sigmaOf(t)), lead = -_f(Math.expm1(-h));
-      if (have === 0 || sn === 0) {
-        backend.combine(x, [[ratio, x], [lead, den]]);
-      } else {
-        const r = _f(_f(t - tOf(sig[i - 1])) / h), half = _f(1 / _f(2 * r));
-        backend.combine(d, [[_f(1 + half), den], [-half, den1]]);
-        backend.combine(x, [[ratio, x], [lead, d]]);
-      }
-    } else {
-      await denoise(x, si, den);
-      if (sn === 0) {
-        backend.combine(x, [[1, den]]);
-      } else {
-        const h = _f(tOf(sn) - tOf(si));
-        if (solver === "dpm++_2m_sde") {
-          const etaH = _f(settings.eta * h), lead = -_f(Math.expm1(_f(-h - etaH)));
-          const decay = _f(_f(sn / si) * _f(Math.exp(-etaH)));
-          backend.combine(x, [[decay, x], [lead, den]]);
-          if (have > 0) {
-            const w = _f(_f(0.5 * lead) * _f(1 / _f(h1 / h)));
-            backend.combine(x, [[1, x], [w, den], [-w, den1]]);
-          }
-        } else {
-          _threeMStep(backend, x, [den, den1, den2], h, [h1, h2], have, settings.eta, [d, d2]);
-        }
-        if (settings.eta) {
-          draw();
-          // 2M: −2·(η h); 3M: (−2 h)·η, each as the reference groups it
-          const exponent = solver === "dpm++_2m_sde"
-            ? _f(-2 * _f(settings.eta * h))
-            : _f(_f(-2 * h) * settings.eta);
-          const scale = _f(_f(sn * _f(Math.sqrt(-_f(Math.expm1(exponent))))) * settings.sNoise);
-          backend.combine(x, [[1, x], [scale, z]]);
-        }
-        [h1, h2] = [h, h1];
-      }
-    }
+    await _STEPS[solver](r, i);
     // the multistep solvers keep the last two denoised estimates
-    [den, den1, den2] = [den2, den, den1];
-    have++;
+    r.den = [r.den[2], r.den[0], r.den[1]];
+    r.done++;
     hooks.onStep?.(i + 1, n);
   }
   return x;
