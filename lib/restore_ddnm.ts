@@ -54,8 +54,30 @@ export interface RestoreProgress {
   windows: number;
   /** The ONNX runtime running the network. */
   runtime?: string;
-  /** The current x0 estimate of the window in [0,1] image units, computed on request. */
+  /**
+   * The current x0 estimate of the window in [0,1] image units, computed on request: call it
+   * inside `onProgress` (the sampler reuses the buffer at its next step).
+   */
   preview?: () => Promise<Tensor>;
+}
+
+/**
+ * A progress preview of an x0 estimate in model units [lo, hi]: the read is started when the
+ * preview is asked for, so it sees this step's values.
+ *
+ * @param backend Where the estimate lives.
+ * @param x0 The estimate.
+ * @param lo Model range low end.
+ * @param hi Model range high end.
+ * @returns The preview function.
+ */
+export function previewOf(
+  backend: Backend,
+  x0: Tensor,
+  lo: number,
+  hi: number,
+): () => Promise<Tensor> {
+  return async () => (await backend.read(x0)).map((v) => (v - lo) / (hi - lo));
 }
 
 /** Options every restoration takes: noise, where the math and the networks run, hooks. */
@@ -300,9 +322,7 @@ export async function restoreDdnm(
       : ddnmSample(predict, backend, op, yw, alphaBars, noise, settings, hooks, init);
   const [lo, hi] = m.range;
   const toImage = (t: Tensor) => t.map((v) => (v - lo) / (hi - lo));
-  const preview = (
-    x0?: Tensor,
-  ) => (x0 ? async () => toImage((await backend.read(x0)).clone()) : undefined);
+  const preview = (x0?: Tensor) => (x0 ? previewOf(backend, x0, lo, hi) : undefined);
   let result: Tensor;
   if (!windows) {
     result = await sample(fullOp, y, {

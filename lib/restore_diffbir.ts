@@ -492,13 +492,34 @@ export async function restoreDiffbir(
       weights: g!.loss === "wmse" ? wmseLatentWeights(padded) : null,
     }
     : null;
-  const progress = (step: number, total = draws) =>
+  // decode: (D(z / scaleFactor) + 1)/2 (tiled like the sampling), cropped to the stage-1 size
+  const dec = models.decoder;
+  const [dlo, dhi] = dec.manifest.range;
+  const decodeTile = (t: Tensor) =>
+    dec.run({ x: t.map((v) => v / sf) }, "VAE decoder").then((o) =>
+      o.map((v) => (v - dlo) / (dhi - dlo))
+    );
+  const decode = async (latent: Tensor) => {
+    const decoded = tile
+      ? await tiledApply(
+        latent,
+        tile.size / 8,
+        tile.stride / 8,
+        dec.manifest.spatialFactor,
+        decodeTile,
+      )
+      : await decodeTile(latent);
+    return cropTile(Tensor.zeros([decoded.n, decoded.c, h0, w0]), decoded, 0, 0);
+  };
+  // progress previews decode the step's x0 latent (read now, before the next step rewrites it)
+  const progress = (step: number, x0Latent: Tensor, total = draws) =>
     options.onProgress?.({
       step,
       total,
       window: 1,
       windows: 1,
       runtime: models.denoiser.runtime,
+      preview: async () => await decode((await backend.read(x0Latent)).clone()),
     });
   const check = () => {
     if (options.signal?.aborted) {
@@ -529,9 +550,9 @@ export async function restoreDiffbir(
     label = `step 1/${steps}`;
     await edmSample(denoise, backend, x, edmGrid, edmSolver!, edmSettings, noise, {
       check,
-      onStep: (i, n) => {
+      onStep: (i, n, denoised) => {
         label = `step ${i + 1}/${n}`;
-        progress(i, n);
+        progress(i, denoised, n);
       },
     });
   } else if (samplerName === "spaced") {
@@ -544,7 +565,7 @@ export async function restoreDiffbir(
       if (guidance) applyLatentGuidance(backend, x0, target, s.coef1[k], t, guidance);
       backend.randn(z, noise);
       spacedStep(backend, x, x0, s, k, z);
-      progress(steps - k);
+      progress(steps - k, x0);
     }
   } else {
     const s = ddimSchedule(den.schedule, steps);
@@ -555,23 +576,14 @@ export async function restoreDiffbir(
       const out = await guidedOutput(x, t, `step ${draws - k}/${draws} (t=${t})`);
       backend.randn(z, noise);
       ddimStep(backend, x, out, s, k, options.eta ?? 0, den.prediction, z, scratch);
-      progress(draws - k);
+      progress(draws - k, x0);
     }
   }
 
-  // decode: (D(z / scaleFactor) + 1)/2, cropped to the stage-1 size, then the colour fix
-  const dec = models.decoder;
-  const [dlo, dhi] = dec.manifest.range;
-  const decode = (t: Tensor) =>
-    dec.run({ x: t.map((v) => v / sf) }, "VAE decoder").then((o) =>
-      o.map((v) => (v - dlo) / (dhi - dlo))
-    );
+  // decode, then the colour fix
   await caller.finish();
   await backend.read(x);
-  const decoded = tile
-    ? await tiledApply(x, tile.size / 8, tile.stride / 8, dec.manifest.spatialFactor, decode)
-    : await decode(x);
-  const image = cropTile(Tensor.zeros([decoded.n, decoded.c, h0, w0]), decoded, 0, 0);
+  const image = await decode(x);
   const fixedAtSize = colorFix === "wavelet"
     ? await backend.read(waveletReconstruction(image, clean, backend))
     : colorFix === "adain"

@@ -27,7 +27,8 @@ import {
   type IrsdeSolver,
   type NoisePredictor,
 } from "../samplers/irsde.ts";
-import type { RestoreResult, RunOptions } from "./restore_ddnm.ts";
+import { previewOf, type RestoreResult, type RunOptions } from "./restore_ddnm.ts";
+import type { StepProgress } from "../samplers/ddnm.ts";
 
 /** IR-SDE's task preprocessing. */
 export interface IrsdeTask {
@@ -154,8 +155,15 @@ export async function restoreIrsde(
   const caller = deviceCaller(backend, model);
   const predict: NoisePredictor = (x, muT, t, label) =>
     caller.call(denoisingVariant ? { x, t } : { x, mu: muT, t }, label);
-  const progress = (p: { step: number; total: number }) =>
-    options.onProgress?.({ ...p, window: 1, windows: 1, runtime: model.runtime });
+  const progress = (p: StepProgress) =>
+    options.onProgress?.({
+      step: p.step,
+      total: p.total,
+      window: 1,
+      windows: 1,
+      runtime: model.runtime,
+      preview: p.x0 && previewOf(backend, p.x0, lo, hi),
+    });
   let out: Tensor;
   if (denoisingVariant) {
     if (solver === "posterior") {

@@ -232,8 +232,8 @@ export function edmDraws(solver: EdmSolver, s: EdmSchedule, settings: EdmSetting
 
 /** What {@linkcode edmSample} calls back with after each step. */
 export interface EdmHooks {
-  /** After step i (1-based) of N. */
-  onStep?: (step: number, total: number) => void;
+  /** After step i (1-based) of N, with the step's denoised estimate D (rewritten later). */
+  onStep?: (step: number, total: number, denoised: Tensor) => void;
   /** Checked before each step (throw to stop). */
   check?: () => void;
 }
@@ -484,7 +484,7 @@ export async function edmSample(
     // the multistep solvers keep the last two denoised estimates
     r.den = [r.den[2], r.den[0], r.den[1]];
     r.done++;
-    hooks.onStep?.(i + 1, n);
+    hooks.onStep?.(i + 1, n, r.den[1]);
   }
   return x;
 }

@@ -285,8 +285,10 @@ export async function irsdeSample(
     const pending = predict(x, mu, t, `step ${T - t + 1}/${T} (t=${t})`);
     if (solver !== "ode") backend.randn(buf.z, noise);
     const eps = await pending;
+    // the x0 estimate for progress previews (the posterior step forms it anyway)
+    if (hooks.onStep && solver !== "posterior") x0FromNoise(backend, buf.x0, x, eps, mu, s, t);
     irsdeStep(backend, solver, x, eps, mu, s, t, buf);
-    hooks.onStep?.({ step: T - t + 1, total: T });
+    hooks.onStep?.({ step: T - t + 1, total: T, x0: buf.x0 });
   }
   return x;
 }
@@ -315,15 +317,18 @@ export async function denoisingSdeSample(
   hooks: LoopHooks = {},
 ): Promise<Tensor> {
   const x = lq.clone();
-  const z = Tensor.zeros(lq.shape);
+  const z = Tensor.zeros(lq.shape), x0 = Tensor.zeros(lq.shape);
   for (let t = start; t >= 1; t--) {
     if (hooks.signal?.aborted) {
       throw hooks.signal.reason ?? new DOMException("aborted", "AbortError");
     }
     const pending = predict(x, lq, t, `step ${start - t + 1}/${start} (t=${t})`);
     if (solver === "sde") backend.randn(z, noise);
-    denoisingSdeStep(backend, solver, x, await pending, s, t, z);
-    hooks.onStep?.({ step: start - t + 1, total: start });
+    const eps = await pending;
+    // μ = x0 here, so the marginal is N(x0, σ̄_t²) and x̂0 = x − σ̄_t ε̂ (for previews)
+    if (hooks.onStep) backend.combine(x0, [[1, x], [-s.sigmaBar[t], eps]]);
+    denoisingSdeStep(backend, solver, x, eps, s, t, z);
+    hooks.onStep?.({ step: start - t + 1, total: start, x0 });
   }
   return x;
 }

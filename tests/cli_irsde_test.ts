@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { decodeNpy } from "../lib/npy.ts";
+import { decodeNpy, encodeNpy } from "../lib/npy.ts";
+import { decodeImage } from "../lib/image.ts";
+import { encodePng } from "../lib/png.ts";
 import { errorLines, runCli } from "./_cli.ts";
+import { randomValues, writeDiffbirStandIns } from "./_graphs.ts";
 
 const CASE = new URL("../testdata/conformance/irsde_sde/", import.meta.url).pathname;
 const MODEL = new URL("../testdata/conformance/models/tiny_irsde.onnx", import.meta.url).pathname;
@@ -58,4 +61,51 @@ Deno.test("restore --method irsde: solvers, steps override, bad arguments", asyn
     CASE,
   );
   assert.match(errorLines(noModel.stderr)[0], /--method irsde needs --model/);
+});
+
+Deno.test("restore --save-every writes the x0 estimate every K steps, for IR-SDE and DiffBIR too", async () => {
+  const dir = await Deno.makeTempDir();
+  const r = await run(["--steps", "5", "--save-every", "2", "--save-dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  assert.deepEqual(files, ["lq_w1_step0002.png", "lq_w1_step0004.png"]);
+  const preview = await decodeImage(await Deno.readFile(`${dir}/${files[1]}`), files[1]);
+  assert.deepEqual([preview.width, preview.height], [48, 48]);
+  // DiffBIR decodes its x0 latent through the VAE, at the stage-1 size
+  const pipeline = await writeDiffbirStandIns(dir);
+  await Deno.writeFile(
+    `${dir}/in.png`,
+    encodePng(randomValues(3 * 48 * 40, 1).map((v) => 0.5 + 0.3 * v), 40, 48, 3),
+  );
+  await Deno.writeFile(`${dir}/ctx.npy`, encodeNpy([1, 8], randomValues(8, 2)));
+  for (const sampler of ["spaced", "edm_dpm++_2m"]) {
+    const previews = `${dir}/${sampler}`;
+    const d = await runCli([
+      "restore",
+      "in.png",
+      "-o",
+      "out.png",
+      "--method",
+      "diffbir",
+      "--model",
+      pipeline,
+      "--context",
+      "ctx.npy",
+      "--steps",
+      "4",
+      "--sampler",
+      sampler,
+      "--save-every",
+      "2",
+      "--save-dir",
+      previews,
+      "--quiet",
+    ], dir);
+    assert.equal(d.code, 0, d.stderr);
+    const names = [...Deno.readDirSync(previews)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["in_w1_step0002.png", "in_w1_step0004.png"], sampler);
+    const last = await decodeImage(await Deno.readFile(`${previews}/${names[1]}`), names[1]);
+    assert.deepEqual([last.width, last.height], [40, 48]);
+  }
+  await Deno.remove(dir, { recursive: true });
 });

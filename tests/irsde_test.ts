@@ -272,3 +272,28 @@ Deno.test("DenoisingSDE start step matches the noise level; bicubic resize keeps
   const torch = resizeBicubic(ramp, 1, 32);
   assert.ok(Math.abs(torch.data[8] - 1.595703) < 1e-5, `${torch.data[8]}`);
 });
+
+Deno.test("progress: each step's x0 estimate inverts the marginal at the state it started from", async () => {
+  const size = 48, mu = new Tensor([1, 3, 4, 4], randomValues(size, 71).map((v) => 0.5 + 0.2 * v));
+  const eps = new Tensor(mu.shape, randomValues(size, 72));
+  const s = irsdeSchedule({ maxSigma: 10, T: 6, schedule: "cosine", eps: 0.005 });
+  for (const solver of ["sde", "ode", "posterior"] as const) {
+    const states: Tensor[] = [], estimates: Tensor[] = [];
+    const predict: NoisePredictor = (x) => {
+      states.push(x.clone());
+      return Promise.resolve(eps);
+    };
+    await irsdeSample(predict, backend, mu, s, solver, new GaussianNoise(3), {
+      onStep: (p) => estimates.push(p.x0!.clone()),
+    });
+    assert.equal(estimates.length, 6);
+    for (let k = 0; k < 6; k++) {
+      const t = 6 - k, e = Math.exp(s.thetaBar[t] * s.dt);
+      for (let i = 0; i < size; i += 7) {
+        const want = (states[k].data[i] - mu.data[i] - s.sigmaBar[t] * eps.data[i]) * e +
+          mu.data[i];
+        assert.ok(Math.abs(estimates[k].data[i] - want) < 1e-5, `${solver} t=${t}`);
+      }
+    }
+  }
+});
