@@ -56,6 +56,7 @@ export * from "./lib/color_fix.ts";
 export * from "./samplers/spaced_ddpm.ts";
 export * from "./samplers/tiling.ts";
 export * from "./samplers/edm.ts";
+export * from "./samplers/dpm_solver.ts";
 export * from "./kernels/webgpu_backend.ts";
 export * from "./lib/gpu.ts";
 export * from "./lib/device_calls.ts";

@@ -41,6 +41,13 @@ import {
   type EdmSolver,
   edmTimestep,
 } from "../samplers/edm.ts";
+import {
+  type DataPredictor,
+  dpmModelTime,
+  dpmSolverSample,
+  vpMarginals,
+  vpSchedule,
+} from "../samplers/dpm_solver.ts";
 import { deviceCaller } from "./device_calls.ts";
 import type { RestoreResult, RunOptions } from "./restore_ddnm.ts";
 
@@ -110,14 +117,23 @@ export async function loadDiffbirPipeline(
   };
 }
 
-/** DiffBIR's samplers: spaced DDPM, DDIM, or EDM with a k-diffusion solver. */
-export type DiffbirSamplerName = "spaced" | "ddim" | `edm_${EdmSolver}`;
+/** DiffBIR's samplers: spaced DDPM, DDIM, EDM with a k-diffusion solver, or DPM-Solver++. */
+export type DiffbirSamplerName =
+  | "spaced"
+  | "ddim"
+  | `edm_${EdmSolver}`
+  | "dpm++_m1"
+  | "dpm++_m2"
+  | "dpm++_m3";
 
 /** Every {@linkcode DiffbirSamplerName}. */
 export const DIFFBIR_SAMPLERS: readonly DiffbirSamplerName[] = [
   "spaced",
   "ddim",
   ...EDM_SOLVERS.map((s) => `edm_${s}` as const),
+  "dpm++_m1",
+  "dpm++_m2",
+  "dpm++_m3",
 ];
 
 /** Options of {@linkcode restoreDiffbir}. */
@@ -277,6 +293,12 @@ export async function restoreDiffbir(
     );
   }
   const edmSolver = samplerName.startsWith("edm_") ? samplerName.slice(4) as EdmSolver : null;
+  const dpmOrder = samplerName.startsWith("dpm++_m")
+    ? Number(samplerName.slice(7)) as 1 | 2 | 3
+    : 0;
+  if (dpmOrder && steps < dpmOrder) {
+    throw new UserError(`--sampler ${samplerName} needs --steps >= ${dpmOrder}`);
+  }
   const e = options.edm ?? {};
   const edmSettings: EdmSettings = {
     sChurn: e.sChurn ?? EDM_DEFAULTS.sChurn,
@@ -318,9 +340,9 @@ export async function restoreDiffbir(
   }
   const g = options.guidance;
   const guiding = !!g && g.scale !== 0;
-  if (guiding && edmSolver) {
+  if (guiding && (edmSolver || dpmOrder)) {
     throw new UserError(
-      "restoration guidance works with the spaced sampler only (DiffBIR's EDM sampler applies none)",
+      "restoration guidance works with the spaced sampler only (DiffBIR's EDM and DPM-Solver samplers apply none)",
     );
   }
   if (guiding && options.tile) {
@@ -355,9 +377,14 @@ export async function restoreDiffbir(
       }], got ${options.noiseAug}`,
     );
   }
-  if (edmSolver && den.prediction !== "eps" && den.prediction !== "v") {
+  if ((edmSolver || dpmOrder) && den.prediction !== "eps" && den.prediction !== "v") {
     throw new UserError(
-      `the EDM sampler needs an eps or v denoiser; ${models.denoiser.name} predicts ${den.prediction}`,
+      `--sampler ${samplerName} needs an eps or v denoiser; ${models.denoiser.name} predicts ${den.prediction}`,
+    );
+  }
+  if (dpmOrder && den.timestepDtype !== "float32") {
+    throw new UserError(
+      `--sampler ${samplerName} feeds fractional timesteps: ${models.denoiser.name} takes ${den.timestepDtype} (it needs "timestep": {"dtype": "float32"})`,
     );
   }
   if (den.inputs.context !== undefined && !options.context) {
@@ -459,6 +486,8 @@ export async function restoreDiffbir(
   const edmGrid = edmSolver ? edmSchedule(den.schedule, steps) : null;
   const draws = samplerName === "spaced"
     ? steps
+    : dpmOrder
+    ? 0
     : edmGrid
     ? edmDraws(edmSolver!, edmGrid, edmSettings)
     : ddimSchedule(den.schedule, steps).timesteps.length;
@@ -553,6 +582,38 @@ export async function restoreDiffbir(
       onStep: (i, n, denoised) => {
         label = `step ${i + 1}/${n}`;
         progress(i, denoised, n);
+      },
+    });
+  } else if (dpmOrder) {
+    // the reference's model_wrapper: the output to noise, CFG on noise, then x0 = (x − σ ε)/α
+    const vp = vpSchedule(den.schedule);
+    const noiseC = Tensor.zeros(latentShape), noiseU = Tensor.zeros(latentShape);
+    let step = 1;
+    const predict: DataPredictor = async (xs, t, out) => {
+      const { alpha, sigma } = vpMarginals(vp, t), tIn = dpmModelTime(vp, t);
+      const toNoise = (o: Tensor, into: Tensor) =>
+        den.prediction === "v"
+          ? backend.combine(into, [[alpha, o], [sigma, xs]])
+          : backend.combine(into, [[1, o]]);
+      const label = `step ${step}/${steps} (t=${tIn.toFixed(1)})`;
+      const eps = toNoise(await callDenoiser(xs, tIn, options.context, label), noiseC);
+      if (cfg !== 1 && options.negativeContext) {
+        const u = await callDenoiser(xs, tIn, options.negativeContext, `${label} (unconditional)`);
+        // this wrapper rescales whenever asked, not only above 1
+        cfgCombine(
+          backend,
+          eps,
+          toNoise(u, noiseU),
+          options.rescaleCfg ? rescaledCfgScale(cfg, tIn) : cfg,
+        );
+      }
+      return backend.combine(out, [[1 / alpha, xs], [-sigma / alpha, eps]]);
+    };
+    await dpmSolverSample(predict, backend, x, vp, steps, dpmOrder, {
+      check,
+      onStep: (i, n, x0Now) => {
+        step = i + 1;
+        progress(i, x0Now, n);
       },
     });
   } else if (samplerName === "spaced") {

@@ -80,7 +80,10 @@ export function convNetGraph(ch: number, layers: number, seed = 1): Uint8Array {
  * Small stand-in DiffBIR networks (stage 1, VAE encoder/decoder, latent denoiser with `cond`
  * and `context`) written with their manifests and a pipeline manifest into `dir`.
  */
-export async function writeDiffbirStandIns(dir: string): Promise<string> {
+export async function writeDiffbirStandIns(
+  dir: string,
+  options: { floatTime?: boolean } = {},
+): Promise<string> {
   const save = async (name: string, bytes: Uint8Array, manifest: Record<string, unknown>) => {
     await Deno.writeFile(`${dir}/${name}.onnx`, bytes);
     await Deno.writeTextFile(`${dir}/${name}.json`, JSON.stringify(manifest));
@@ -143,7 +146,7 @@ export async function writeDiffbirStandIns(dir: string): Promise<string> {
   // denoiser: conv3x3(concat(x, cond)) + a context bias + a timestep term
   g = new GraphBuilder("den");
   x = g.input("x", "float32", ["n", 4, "h", "w"]);
-  const t = g.input("t", "int64", ["n"]);
+  const t = g.input("t", options.floatTime ? "float32" : "int64", ["n"]);
   const cond = g.input("cond", "float32", ["n", 4, "h", "w"]);
   const ctx = g.input("context", "float32", ["n", 8]);
   const conv = g.node("Conv", [
@@ -155,7 +158,10 @@ export async function writeDiffbirStandIns(dir: string): Promise<string> {
     g.constant("s", [-1, 4, 1, 1], [4]),
   ]);
   const tt = g.node("Reshape", [
-    g.node("Mul", [g.node("Cast", [t], { to: 1 }), g.constant("k", new Float32Array([1e-3]), [])]),
+    g.node("Mul", [
+      options.floatTime ? t : g.node("Cast", [t], { to: 1 }),
+      g.constant("k", new Float32Array([1e-3]), []),
+    ]),
     g.constant("s1", [-1, 1, 1, 1], [4]),
   ]);
   g.output(g.node("Add", [g.node("Add", [conv, bias]), tt]), "eps", "float32", ["n", 4, "h", "w"]);
@@ -163,7 +169,7 @@ export async function writeDiffbirStandIns(dir: string): Promise<string> {
     kind: "latent-denoiser",
     inputs: { x: "x", t: "t", cond: "cond", context: "context" },
     output: "eps",
-    timestep: { dtype: "int64" },
+    timestep: { dtype: options.floatTime ? "float32" : "int64" },
     channels: 4,
   });
   const pipeline = `${dir}/pipeline.json`;

@@ -69,6 +69,62 @@ Deno.test("restore --method diffbir: padding, cropping, samplers, tiling and col
   }
 });
 
+Deno.test("restore --method diffbir: DPM-Solver++ feeds fractional timesteps to a float32 input", async () => {
+  const floatDir = await Deno.makeTempDir();
+  const floatPipeline = await writeDiffbirStandIns(floatDir, { floatTime: true });
+  const args = [
+    "restore",
+    `${dir}/in.png`,
+    "-o",
+    `${floatDir}/out.npy`,
+    "--method",
+    "diffbir",
+    "--model",
+    floatPipeline,
+    "--context",
+    `${dir}/ctx.npy`,
+    "--quiet",
+  ];
+  for (
+    const extra of [["--sampler", "dpm++_m2", "--steps", "5"], [
+      "--sampler",
+      "dpm++_m3",
+      "--steps",
+      "12",
+      "--negative-context",
+      `${dir}/neg.npy`,
+      "--cfg",
+      "2",
+      "--rescale-cfg",
+    ]]
+  ) {
+    const r = await runCli([...args, ...extra], floatDir);
+    assert.equal(r.code, 0, r.stderr);
+    const out = decodeNpy(await Deno.readFile(`${floatDir}/out.npy`));
+    assert.deepEqual(out.shape, [1, 3, 48, 40]);
+    assert.ok(out.data.every(Number.isFinite));
+  }
+  for (
+    const [extra, pattern] of [
+      [["--sampler", "dpm++_m3", "--steps", "2"], /--sampler dpm\+\+_m3 needs --steps >= 3/],
+      [
+        ["--sampler", "dpm++_m2", "--guidance-scale", "1"],
+        /guidance works with the spaced sampler only/,
+      ],
+    ] as [string[], RegExp][]
+  ) {
+    const r = await runCli([...args, ...extra], floatDir);
+    assert.match(errorLines(r.stderr)[0], pattern);
+  }
+  // the int64 stand-ins cannot take fractional timesteps
+  const int = await runCli([...base, "--context", "ctx.npy", "--sampler", "dpm++_m2"], dir);
+  assert.match(
+    errorLines(int.stderr)[0],
+    /--sampler dpm\+\+_m2 feeds fractional timesteps: .* takes int64/,
+  );
+  await Deno.remove(floatDir, { recursive: true });
+});
+
 Deno.test("restore --method diffbir: argument errors", async () => {
   for (
     const [extra, pattern] of [
@@ -94,7 +150,7 @@ Deno.test("restore --method diffbir: argument errors", async () => {
       ],
       [
         ["--context", "ctx.npy", "--sampler", "euler"],
-        /--sampler must be one of spaced, ddim, edm_euler, .*edm_dpm\+\+_3m_sde, got 'euler'/,
+        /--sampler must be one of spaced, ddim, edm_euler, .*edm_dpm\+\+_3m_sde, dpm\+\+_m1, dpm\+\+_m2, dpm\+\+_m3, got 'euler'/,
       ],
       [
         ["--context", "ctx.npy", "--sampler", "edm_euler", "--guidance-scale", "1"],

@@ -150,10 +150,11 @@ IR-SDE (--method irsde; --model required):
   --noise-level S (DenoisingSDE networks without a mu input: start from the matching step)
 
 DiffBIR (--method diffbir; --model pipeline.json):
-  --steps N (50)  --sampler spaced|ddim|edm_SOLVER  --eta E (ddim 0, edm 1)  --cfg S  --rescale-cfg
+  --steps N (50)  --sampler spaced|ddim|edm_SOLVER|dpm++_m2  --eta E (ddim 0, edm 1)  --cfg S  --rescale-cfg
   EDM (DiffBIR HEAD; v2.1 uses --sampler edm_dpm++_3m_sde --steps 10): SOLVER is euler, euler_a,
     heun, dpm_2, dpm_2_a, lms, dpm++_2s_a, dpm++_sde, dpm++_2m, dpm++_2m_sde or dpm++_3m_sde;
     --s-churn 0 --s-tmin 0 --s-tmax 300 --s-noise 1 (--order 1: lms)
+  dpm++_m1|m2|m3: multistep DPM-Solver++ (needs a float32 timestep input: fractional timesteps)
   --start-point noise|cond (cond: x_T = q_sample(condition latent, T−1))  --noise-aug K (0)
   --min-size 512: HEAD's rule, a short edge below 512 is enlarged for the diffusion stage and the
     result resized back (antialiased bicubic; default 0, off)
