@@ -186,6 +186,9 @@ export interface DiffbirRestoreOptions extends RunOptions {
   minSize?: number;
 }
 
+/** The most pixels `minSize` may enlarge an image to (the CLI's default input limit). */
+const _MAX_GROWN_PIXELS = 64 * 1024 * 1024;
+
 function _checkEdmSettings(s: EdmSettings): void {
   const bad = (name: string, value: number, rule: string) => {
     throw new UserError(`${name} must be ${rule}, got ${value}`);
@@ -418,6 +421,11 @@ export async function restoreDiffbir(
       : h < w
       ? [minSize, Math.trunc(w * (minSize / h))]
       : [Math.trunc(h * (minSize / w)), minSize];
+    if (oh * ow > _MAX_GROWN_PIXELS) {
+      throw new UserError(
+        `--min-size ${minSize} would enlarge the ${w}x${h} image to ${ow}x${oh}; the limit is ${_MAX_GROWN_PIXELS} pixels`,
+      );
+    }
     return resizeBicubicAntialias(t, oh, ow);
   };
   const clean = tile

@@ -233,5 +233,10 @@ Deno.test("HEAD's size rule: a short edge below --min-size is enlarged for diffu
     assert.notDeepEqual(grown.data, plain.data, "diffusion ran at 76x64");
   }
   await assert.rejects(() => run({ minSize: -1 }), /--min-size must be an integer >= 0/);
+  const strip = new Tensor([1, 3, 8, 4000], new Float32Array(3 * 8 * 4000).fill(0.5));
+  await assert.rejects(
+    () => restoreDiffbir(strip, { ...base, minSize: 4096, runtime: "native" }),
+    /--min-size 4096 would enlarge the 4000x8 image to 2048000x4096/,
+  );
   await Deno.remove(dir, { recursive: true });
 });

@@ -449,7 +449,7 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
     },
     startPoint: (_str(v["start-point"]) ?? "noise") as "noise" | "cond",
     noiseAug: optional("noise-aug", { integer: true, min: 0, max: 999 }),
-    minSize: optional("min-size", { integer: true, min: 0, max: 16384 }),
+    minSize: optional("min-size", { integer: true, min: 0, max: 4096 }),
     tile: tileSize === undefined ? undefined : { size: tileSize, stride: tileStride! },
     colorFix: colorFix as "wavelet" | "adain" | "none",
     upscale: numberFlag(v, "upscale", 1, { min: 1 }),
