@@ -68,6 +68,12 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
     /--sigma-y -0\.1: must be at least 0/,
     "out.png",
   );
+  // a mistyped scale is refused before it can exhaust memory
+  await expectError(
+    ddnm(["--task", "sr", "--scale", "4000"]),
+    /--scale 4000 would make a \d+x\d+ output \(\d+ pixels\), above the limit of \d+ \(--max-pixels\)/,
+    "out.png",
+  );
   await expectError(ddnm(["--task", "superres"]), /unknown task 'superres'/, "out.png");
   await expectError(ddnm(["--task", "sr"]), /--task sr needs --scale K/, "out.png");
   await expectError(

@@ -178,6 +178,10 @@ Deno.test("restore --method diffbir: argument errors", async () => {
       ],
       [["--context", "ctx.npy", "--noise-aug", "2.5"], /--noise-aug 2.5: must be an integer/],
       [
+        ["--context", "ctx.npy", "--upscale", "500"],
+        /--upscale 500 would make a 20000x24000 output/,
+      ],
+      [
         ["--context", "ctx.npy", "--color-fix", "hist"],
         /--color-fix must be wavelet, adain or none/,
       ],

@@ -47,6 +47,7 @@ Deno.test("restore --method irsde: solvers, steps override, bad arguments", asyn
       [["--task", "colorize"], /--task must be sr, inpaint or denoise/],
       [["--task", "inpaint"], /needs --mask/],
       [["--eta", "0.5"], /--eta applies to --method ddnm or diffbir, not irsde/],
+      [["--task", "sr", "--scale", "2000"], /--scale 2000 would make a 96000x96000 output/],
     ] as [string[], RegExp][]
   ) {
     const r = await run(args);

@@ -236,6 +236,18 @@ export async function readMask(
   return { mask, width: img.width, height: img.height };
 }
 
+/** Refuse an output above --max-pixels: a mistyped scale would otherwise exhaust memory. */
+function _checkOutputSize(ctx: RestoreContext, factor: number, flag: string): void {
+  const w = Math.round(ctx.observed.w * factor), h = Math.round(ctx.observed.h * factor);
+  if (w * h > ctx.maxPixels) {
+    throw new UserError(
+      `${flag} would make a ${w}x${h} output (${
+        w * h
+      } pixels), above the limit of ${ctx.maxPixels} (--max-pixels)`,
+    );
+  }
+}
+
 async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
   const v = ctx.values;
   const name = _str(v.task);
@@ -252,6 +264,9 @@ async function _runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
     csPermutation: numberFlag(v, "cs-seed", 0, { integer: true, min: 0 }),
     fixedDeblur: v["fixed-deblur"] === true,
   };
+  if ((task.name === "sr" || task.name === "sr-bicubic") && task.scale) {
+    _checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);
+  }
   let mask: Uint8Array | undefined;
   if (task.name === "inpaint") {
     if (typeof v.mask === "string") {
@@ -340,7 +355,10 @@ async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
     throw new UserError(`--method irsde: --task must be sr, inpaint or denoise, got '${taskName}'`);
   }
   const task: IrsdeTask = { name: taskName as IrsdeTask["name"] };
-  if (task.name === "sr") task.scale = numberFlag(v, "scale", 0, { integer: true, min: 1 });
+  if (task.name === "sr") {
+    task.scale = numberFlag(v, "scale", 0, { integer: true, min: 1 });
+    _checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);
+  }
   if (task.name === "inpaint") {
     if (typeof v.mask !== "string") {
       throw new UserError("--method irsde --task inpaint needs --mask M.png");
@@ -384,6 +402,8 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
       '--method diffbir needs --model pipeline.json (a "diffbir-pipeline" manifest)',
     );
   }
+  const upscale = numberFlag(v, "upscale", 1, { min: 1 });
+  _checkOutputSize(ctx, upscale, `--upscale ${upscale}`);
   if (v.task !== undefined) {
     throw new UserError("--task applies to --method ddnm or irsde; DiffBIR is blind restoration");
   }
@@ -452,7 +472,7 @@ async function _runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
     minSize: optional("min-size", { integer: true, min: 0, max: 4096 }),
     tile: tileSize === undefined ? undefined : { size: tileSize, stride: tileStride! },
     colorFix: colorFix as "wavelet" | "adain" | "none",
-    upscale: numberFlag(v, "upscale", 1, { min: 1 }),
+    upscale,
     ..._runOptions(ctx),
   });
 }
