@@ -11,6 +11,9 @@ import { GraphBuilder } from "../onnx_graph.ts";
 import { alphaBarFloat32, betaSchedule } from "../../samplers/beta_schedule.ts";
 import { type GmmPriorParams, PATCH, PATCH_DIM, PATCH_SUBSPACE } from "./gmm_prior.ts";
 import type { GaussianPriorParams } from "./gaussian_prior.ts";
+
+/** Runs the patches are denoised in (bounds the size of the per-component intermediates). */
+const _CHUNKS = 8;
 import { gaussianPriorEpsNodes } from "./gaussian_prior_graph.ts";
 
 /**
@@ -92,52 +95,77 @@ export function gmmPriorGraph(
       vallT[kr * PATCH_DIM + d] = p.eigenvectors[kr * PATCH_DIM + d];
     }
   }
-  const u = g.node("MatMul", [q, g.constant("vall", vall, [PATCH_DIM, KR])]);
+  const vallC = g.constant("vall", vall, [PATCH_DIM, KR]),
+    vallTC = g.constant("vallT", vallT, [KR, PATCH_DIM]);
   const perComp = (v: string) => g.node("Reshape", [v, g.constant("s4b", [0, 0, K, r], [4])]);
   const lamP = g.node("Add", [
     g.constant("lam", p.eigenvalues, [1, 1, K, r]),
     g.node("Unsqueeze", [sigma2, g.constant("ax3", [3], [1])]),
   ]); // [n,1,K,r]
   const floorP = g.node("Add", [g.constant("floor", p.floors, [1, 1, K]), sigma2]); // [n,1,K]
-  const u2 = g.node("Mul", [u, u]);
-  const quadEig = g.node("ReduceSum", [
-    g.node("Div", [perComp(u2), lamP]),
-    g.constant("r3", [3], [1]),
-  ], { keepdims: 0 }); // [n,L,K]
-  const proj = g.node("ReduceSum", [perComp(u2), g.constant("r3b", [3], [1])], { keepdims: 0 });
-  const norm2 = g.node("ReduceSum", [g.node("Mul", [q, q]), g.constant("r2", [2], [1])], {
-    keepdims: 1,
-  }); // [n,L,1]
-  const rest = g.node("Relu", [g.node("Sub", [norm2, proj])]);
-  const quad = g.node("Add", [quadEig, g.node("Div", [rest, floorP])]);
   const logdet = g.node("Add", [
     g.node("ReduceSum", [g.node("Log", [lamP]), g.constant("r3c", [3], [1])], { keepdims: 0 }),
     g.node("Mul", [f(PATCH_SUBSPACE - r), g.node("Log", [floorP])]),
   ]);
-  const score = g.node("Sub", [
-    g.constant("logpi", p.weights.map(Math.log), [1, 1, K]),
-    g.node("Mul", [f(0.5), g.node("Add", [quad, logdet])]),
-  ]);
-  const gamma = g.node("Softmax", [score], { axis: 2 }); // [n,L,K]
-  // Wiener filters: Σ_k γ_k [V_k (s_k − f_k) V_kᵀ p] + (Σ_k γ_k f_k) p
+  const logPi = g.constant("logpi", p.weights.map(Math.log), [1, 1, K]);
   const shrink = g.node("Div", [g.constant("lam2", p.eigenvalues, [1, 1, K, r]), lamP]);
   const fk = g.node("Div", [g.constant("floor2", p.floors, [1, 1, K]), floorP]); // [n,1,K]
-  const coef = g.node("Mul", [
-    g.node("Mul", [
-      perComp(u),
-      g.node("Sub", [shrink, g.node("Unsqueeze", [fk, g.constant("ax3b", [3], [1])])]),
-    ]),
-    g.node("Unsqueeze", [gamma, g.constant("ax3c", [3], [1])]),
+  const shrinkMinusFloor = g.node("Sub", [
+    shrink,
+    g.node("Unsqueeze", [fk, g.constant("ax3b", [3], [1])]),
   ]);
-  const eigPart = g.node("MatMul", [
-    g.node("Reshape", [coef, g.constant("s3c", [0, 0, KR], [3])]),
-    g.constant("vallT", vallT, [KR, PATCH_DIM]),
+  /** Responsibilities and Wiener filters for patches qc [n,Lc,108]: the denoised patches. */
+  const denoise = (qc: string) => {
+    // projections on every component's eigenvectors: U [n,Lc,K·r]
+    const u = g.node("MatMul", [qc, vallC]);
+    const u2 = g.node("Mul", [u, u]);
+    const quadEig = g.node("ReduceSum", [
+      g.node("Div", [perComp(u2), lamP]),
+      g.constant("r3", [3], [1]),
+    ], { keepdims: 0 }); // [n,Lc,K]
+    const proj = g.node("ReduceSum", [perComp(u2), g.constant("r3b", [3], [1])], { keepdims: 0 });
+    const norm2 = g.node("ReduceSum", [g.node("Mul", [qc, qc]), g.constant("r2", [2], [1])], {
+      keepdims: 1,
+    }); // [n,Lc,1]
+    const rest = g.node("Relu", [g.node("Sub", [norm2, proj])]);
+    const quad = g.node("Add", [quadEig, g.node("Div", [rest, floorP])]);
+    const score = g.node("Sub", [logPi, g.node("Mul", [f(0.5), g.node("Add", [quad, logdet])])]);
+    const gamma = g.node("Softmax", [score], { axis: 2 }); // [n,Lc,K]
+    // Wiener filters: Σ_k γ_k [V_k (s_k − f_k) V_kᵀ p] + (Σ_k γ_k f_k) p
+    const coef = g.node("Mul", [
+      g.node("Mul", [perComp(u), shrinkMinusFloor]),
+      g.node("Unsqueeze", [gamma, g.constant("ax3c", [3], [1])]),
+    ]);
+    const eigPart = g.node("MatMul", [
+      g.node("Reshape", [coef, g.constant("s3c", [0, 0, KR], [3])]),
+      vallTC,
+    ]);
+    const floorPart = g.node("Mul", [
+      g.node("ReduceSum", [g.node("Mul", [gamma, fk]), g.constant("r2b", [2], [1])], {
+        keepdims: 1,
+      }),
+      qc,
+    ]);
+    return g.node("Add", [eigPart, floorPart]); // [n,Lc,108]
+  };
+  // the patches in _CHUNKS runs, one after the other, so the [n,L,K·r] intermediates exist for
+  // one run at a time (a 256² image has 16384 patches × 768 projections per run otherwise)
+  const count = g.node("Slice", [
+    g.node("Shape", [q]),
+    g.constant("c1", [1], [1]),
+    g.constant("c2", [2], [1]),
   ]);
-  const floorPart = g.node("Mul", [
-    g.node("ReduceSum", [g.node("Mul", [gamma, fk]), g.constant("r2b", [2], [1])], { keepdims: 1 }),
-    q,
+  const chunk = g.node("Div", [
+    g.node("Add", [count, g.constant("cm", [_CHUNKS - 1], [1])]),
+    g.constant("cn", [_CHUNKS], [1]),
   ]);
-  const denoised = g.node("Add", [eigPart, floorPart]); // [n,L,108]
+  const parts: string[] = [];
+  for (let c = 0; c < _CHUNKS; c++) {
+    const from = g.node("Mul", [chunk, g.constant("ci", [c], [1])]);
+    const to = g.node("Mul", [chunk, g.constant("cj", [c + 1], [1])]);
+    parts.push(denoise(g.node("Slice", [q, from, to, g.constant("ax1", [1], [1])])));
+  }
+  const denoised = g.node("Concat", parts, { axis: 1 }); // [n,L,108]
   // back to [n,108,H',W'], overlap-add patches and means, divide by the coverage
   const back = g.node("Reshape", [g.node("Transpose", [denoised], { perm: [0, 2, 1] }), grid]);
   const wback = new Float32Array(3 * 3 * 36);

@@ -8,6 +8,7 @@ const suite = [
   ["kernels per backend", "kernels.ts"],
   ["DiffBIR tiled memory", "diffbir_tiled.ts"],
   ["DDNM Mask-Shift 1024", "ddnm_maskshift.ts"],
+  ["built-in GMM prior: time and memory per runtime", "prior_memory.ts"],
   ["JPEG decoders", "jpeg_decode.ts"],
 ];
 for (const [title, file] of suite) {
