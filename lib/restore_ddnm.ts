@@ -62,6 +62,24 @@ export interface RestoreProgress {
 }
 
 /**
+ * Progress of a run without Mask-Shift windows (window 1 of 1).
+ *
+ * @param step Steps done.
+ * @param total Steps in all.
+ * @param runtime The ONNX runtime running the network.
+ * @param preview The step's x0 estimate in image units, on request.
+ * @returns The progress report.
+ */
+export function singleWindowProgress(
+  step: number,
+  total: number,
+  runtime: string,
+  preview?: () => Promise<Tensor>,
+): RestoreProgress {
+  return { step, total, window: 1, windows: 1, runtime, preview };
+}
+
+/**
  * A progress preview of an x0 estimate in model units [lo, hi]: the read is started when the
  * preview is asked for, so it sees this step's values.
  *
@@ -328,14 +346,7 @@ export async function restoreDdnm(
     result = await sample(fullOp, y, {
       signal: options.signal,
       onStep: (p) =>
-        options.onProgress?.({
-          step: p.step,
-          total: p.total,
-          window: 1,
-          windows: 1,
-          runtime: model.runtime,
-          preview: preview(p.x0),
-        }),
+        options.onProgress?.(singleWindowProgress(p.step, p.total, model.runtime, preview(p.x0))),
     });
     await backend.read(result);
   } else {

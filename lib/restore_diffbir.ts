@@ -49,7 +49,7 @@ import {
   vpSchedule,
 } from "../samplers/dpm_solver.ts";
 import { deviceCaller } from "./device_calls.ts";
-import type { RestoreResult, RunOptions } from "./restore_ddnm.ts";
+import { type RestoreResult, type RunOptions, singleWindowProgress } from "./restore_ddnm.ts";
 
 /** The four networks of a DiffBIR pipeline and its latent scale factor. */
 export interface DiffbirModels {
@@ -550,14 +550,14 @@ export async function restoreDiffbir(
   };
   // progress previews decode the step's x0 latent (read now, before the next step rewrites it)
   const progress = (step: number, x0Latent: Tensor, total = draws) =>
-    options.onProgress?.({
-      step,
-      total,
-      window: 1,
-      windows: 1,
-      runtime: models.denoiser.runtime,
-      preview: async () => await decode((await backend.read(x0Latent)).clone()),
-    });
+    options.onProgress?.(
+      singleWindowProgress(
+        step,
+        total,
+        models.denoiser.runtime,
+        async () => await decode((await backend.read(x0Latent)).clone()),
+      ),
+    );
   const check = () => {
     if (options.signal?.aborted) {
       throw options.signal.reason ?? new DOMException("aborted", "AbortError");

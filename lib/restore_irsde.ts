@@ -27,7 +27,12 @@ import {
   type IrsdeSolver,
   type NoisePredictor,
 } from "../samplers/irsde.ts";
-import { previewOf, type RestoreResult, type RunOptions } from "./restore_ddnm.ts";
+import {
+  previewOf,
+  type RestoreResult,
+  type RunOptions,
+  singleWindowProgress,
+} from "./restore_ddnm.ts";
 import type { StepProgress } from "../samplers/ddnm.ts";
 
 /** IR-SDE's task preprocessing. */
@@ -156,14 +161,14 @@ export async function restoreIrsde(
   const predict: NoisePredictor = (x, muT, t, label) =>
     caller.call(denoisingVariant ? { x, t } : { x, mu: muT, t }, label);
   const progress = (p: StepProgress) =>
-    options.onProgress?.({
-      step: p.step,
-      total: p.total,
-      window: 1,
-      windows: 1,
-      runtime: model.runtime,
-      preview: p.x0 && previewOf(backend, p.x0, lo, hi),
-    });
+    options.onProgress?.(
+      singleWindowProgress(
+        p.step,
+        p.total,
+        model.runtime,
+        p.x0 && previewOf(backend, p.x0, lo, hi),
+      ),
+    );
   let out: Tensor;
   if (denoisingVariant) {
     if (solver === "posterior") {
