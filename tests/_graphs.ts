@@ -186,3 +186,11 @@ export async function writeDiffbirStandIns(
   );
   return pipeline;
 }
+
+/** Stable Diffusion's (and DiffBIR's) training schedule, for sampler tests. */
+export const LDM_SCHEDULE = {
+  beta: "scaled_linear" as const,
+  betaStart: 0.00085,
+  betaEnd: 0.012,
+  trainSteps: 1000,
+};

@@ -19,12 +19,12 @@ import {
   tiledApply,
   tilePlan,
 } from "../samplers/tiling.ts";
-import { randomValues, writeDiffbirStandIns } from "./_graphs.ts";
+import { LDM_SCHEDULE, randomValues, writeDiffbirStandIns } from "./_graphs.ts";
 import { restoreDiffbir } from "../lib/restore_diffbir.ts";
 import { ArrayNoise } from "../lib/noise.ts";
 
 const backend = new CpuBackend();
-const SD = { beta: "scaled_linear" as const, betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 };
+const SD = LDM_SCHEDULE;
 const close = (a: number, b: number, tol: number, what: string) =>
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { LDM_SCHEDULE } from "./_graphs.ts";
 import { GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { latentAlphaBar } from "../samplers/spaced_ddpm.ts";
@@ -13,12 +14,7 @@ import {
   vpSchedule,
 } from "../samplers/dpm_solver.ts";
 
-const LDM = {
-  beta: "scaled_linear" as const,
-  betaStart: 0.00085,
-  betaEnd: 0.012,
-  trainSteps: 1000,
-};
+const LDM = LDM_SCHEDULE;
 const cpu = new CpuBackend();
 
 Deno.test("DPM-Solver schedule: log α = ½ log ā, the λ < −5.1 tail clipped, time-uniform grid, model times", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { LDM_SCHEDULE } from "./_graphs.ts";
 import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import {
@@ -19,12 +20,7 @@ import {
   lmsCoefficient,
 } from "../samplers/edm.ts";
 
-const LDM = {
-  beta: "scaled_linear" as const,
-  betaStart: 0.00085,
-  betaEnd: 0.012,
-  trainSteps: 1000,
-};
+const LDM = LDM_SCHEDULE;
 const cpu = new CpuBackend();
 
 Deno.test("EDM grid: SEEDS.md's σ lists (ε and zero-SNR), σ_0, timesteps and scalings", () => {
