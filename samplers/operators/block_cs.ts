@@ -10,7 +10,12 @@
  */
 
 import { GaussianNoise } from "../../lib/noise.ts";
-import { type DegradationOperator, projectThroughPinv, type SpectralScale } from "./operator.ts";
+import {
+  type DegradationOperator,
+  mixKeptNoise,
+  projectThroughPinv,
+  type SpectralScale,
+} from "./operator.ts";
 import type { Shape4, Tensor } from "../../lib/tensor.ts";
 import { matmul } from "../../lib/matmul.ts";
 
@@ -183,14 +188,11 @@ export class BlockCs implements DegradationOperator {
     out: Float32Array,
   ): void {
     const c = this.xShape[1], k = this.kept;
-    const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
     for (let ch = 0; ch < c; ch++) {
       let pz = this.#gather(z, ch), pe = this.#gather(eps, ch);
       if (fixed) [pz, pe] = [this.#measure(pz, _N), this.#measure(pe, _N)];
-      for (let i = 0; i < pz.length; i++) {
-        const r = i % _N;
-        pz[i] = r < k ? k1 * pz[i] + k2 * pe[i] : m1 * pz[i] + m2 * pe[i];
-      }
+      // a block's first K coordinates are the measured ones
+      mixKeptNoise(pz, pe, scale, (i) => i % _N < k, pz);
       this.#scatter(matmul(pz, this.#blocks, _N, this.q, _N), ch, out);
     }
   }

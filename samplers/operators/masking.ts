@@ -5,7 +5,12 @@
  * @module
  */
 
-import { type DegradationOperator, imageAsObservation, type SpectralScale } from "./operator.ts";
+import {
+  type DegradationOperator,
+  imageAsObservation,
+  mixKeptNoise,
+  type SpectralScale,
+} from "./operator.ts";
 import type { Shape4, Tensor } from "../../lib/tensor.ts";
 
 /**
@@ -88,9 +93,8 @@ export class MaskOperator implements DegradationOperator {
     _fixed: boolean,
     out: Float32Array,
   ): void {
-    const [k1, k2] = scale.noise(1);
-    const [m1, m2] = scale.noise(0);
-    this.#each((i, kept) => out[i] = kept ? k1 * z[i] + k2 * eps[i] : m1 * z[i] + m2 * eps[i]);
+    const plane = this.xShape[2] * this.xShape[3];
+    mixKeptNoise(z, eps, scale, (i) => this.mask[i % plane] === 1, out);
   }
 
   /**

@@ -165,3 +165,27 @@ export function projectThroughPinv(
   const lambda = scale ? scale.lambda(1) : 1;
   for (let i = 0; i < out.length; i++) out[i] = x0[i] - lambda * back[i];
 }
+
+/**
+ * DDNM+'s noise mix for operators whose singular values are 1 (kept coordinates) or 0:
+ * out[i] = d1 z[i] + d2 ε[i] with (d1, d2) = `scale.noise(1)` where `kept(i)`, else
+ * `scale.noise(0)`. `out` may be `z`.
+ *
+ * @param z Fresh noise (in the operator's spectral coordinates).
+ * @param eps Predicted noise (same coordinates).
+ * @param scale DDNM+'s coefficients.
+ * @param kept Whether coordinate i is measured.
+ * @param out Receives the mix.
+ */
+export function mixKeptNoise(
+  z: ArrayLike<number>,
+  eps: ArrayLike<number>,
+  scale: SpectralScale,
+  kept: (i: number) => boolean,
+  out: { [i: number]: number; readonly length: number },
+): void {
+  const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = kept(i) ? k1 * z[i] + k2 * eps[i] : m1 * z[i] + m2 * eps[i];
+  }
+}

@@ -6,7 +6,12 @@
  */
 
 import { philox4x32 } from "../../lib/philox.ts";
-import { type DegradationOperator, projectThroughPinv, type SpectralScale } from "./operator.ts";
+import {
+  type DegradationOperator,
+  mixKeptNoise,
+  projectThroughPinv,
+  type SpectralScale,
+} from "./operator.ts";
 import type { Shape4, Tensor } from "../../lib/tensor.ts";
 
 /**
@@ -157,16 +162,13 @@ export class WalshHadamardCs implements DegradationOperator {
     const n = h * w;
     const keptMask = new Uint8Array(n);
     for (let q = 0; q < this.kept; q++) keptMask[this.perm[q]] = 1;
-    const [k1, k2] = scale.noise(1), [m1, m2] = scale.noise(0);
     for (let ch = 0; ch < c; ch++) {
       const pz = this.#plane(z, ch), pe = this.#plane(eps, ch);
       if (fixed) {
         fwht(pz);
         fwht(pe);
       }
-      for (let p = 0; p < n; p++) {
-        pz[p] = keptMask[p] ? k1 * pz[p] + k2 * pe[p] : m1 * pz[p] + m2 * pe[p];
-      }
+      mixKeptNoise(pz, pe, scale, (p) => keptMask[p] === 1, pz);
       fwht(pz);
       out.set(pz, ch * n);
     }
