@@ -112,6 +112,11 @@ export interface RunOptions {
   threads?: number;
   /** Progress callback. */
   onProgress?: (p: RestoreProgress) => void;
+  /**
+   * Offer x0 previews in progress reports even where forming them costs a pass per step
+   * (IR-SDE's sde and ode solvers); the other samplers offer them always.
+   */
+  previews?: boolean;
   /** Cancels the run between steps. */
   signal?: AbortSignal;
   /** Receives notes (runtime fallback, Mask-Shift, start step). */

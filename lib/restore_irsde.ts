@@ -197,6 +197,7 @@ export async function restoreIrsde(
       {
         signal: options.signal,
         onStep: progress,
+        estimates: options.previews,
       },
     );
   } else {
@@ -205,6 +206,7 @@ export async function restoreIrsde(
     out = await irsdeSample(predict, backend, mu, schedule, s, noise, {
       signal: options.signal,
       onStep: progress,
+      estimates: options.previews,
     });
   }
   await backend.read(out);

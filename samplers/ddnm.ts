@@ -193,6 +193,11 @@ export interface LoopHooks {
   signal?: AbortSignal;
   /** Called with x̂0 right after each projection (Mask-Shift pastes finished pixels here). */
   afterProject?: (x0hat: Tensor) => void;
+  /**
+   * Form an x0 estimate for `onStep` where the sampler would not otherwise (IR-SDE's sde and
+   * ode solvers: one more pass over the state per step).
+   */
+  estimates?: boolean;
 }
 
 /**

@@ -286,9 +286,10 @@ export async function irsdeSample(
     if (solver !== "ode") backend.randn(buf.z, noise);
     const eps = await pending;
     // the x0 estimate for progress previews (the posterior step forms it anyway)
-    if (hooks.onStep && solver !== "posterior") x0FromNoise(backend, buf.x0, x, eps, mu, s, t);
+    const estimate = hooks.estimates || solver === "posterior";
+    if (hooks.estimates && solver !== "posterior") x0FromNoise(backend, buf.x0, x, eps, mu, s, t);
     irsdeStep(backend, solver, x, eps, mu, s, t, buf);
-    hooks.onStep?.({ step: T - t + 1, total: T, x0: buf.x0 });
+    hooks.onStep?.({ step: T - t + 1, total: T, x0: estimate ? buf.x0 : undefined });
   }
   return x;
 }
@@ -326,9 +327,9 @@ export async function denoisingSdeSample(
     if (solver === "sde") backend.randn(z, noise);
     const eps = await pending;
     // μ = x0 here, so the marginal is N(x0, σ̄_t²) and x̂0 = x − σ̄_t ε̂ (for previews)
-    if (hooks.onStep) backend.combine(x0, [[1, x], [-s.sigmaBar[t], eps]]);
+    if (hooks.estimates) backend.combine(x0, [[1, x], [-s.sigmaBar[t], eps]]);
     denoisingSdeStep(backend, solver, x, eps, s, t, z);
-    hooks.onStep?.({ step: start - t + 1, total: start, x0 });
+    hooks.onStep?.({ step: start - t + 1, total: start, x0: hooks.estimates ? x0 : undefined });
   }
   return x;
 }

@@ -285,7 +285,14 @@ Deno.test("progress: each step's x0 estimate inverts the marginal at the state i
     };
     await irsdeSample(predict, backend, mu, s, solver, new GaussianNoise(3), {
       onStep: (p) => estimates.push(p.x0!.clone()),
+      estimates: true,
     });
+    // unasked, only the posterior step (which forms x̂0 anyway) reports one
+    let reported = false;
+    await irsdeSample(() => Promise.resolve(eps), backend, mu, s, solver, new GaussianNoise(3), {
+      onStep: (p) => (reported ||= p.x0 !== undefined),
+    });
+    assert.equal(reported, solver === "posterior", solver);
     assert.equal(estimates.length, 6);
     for (let k = 0; k < 6; k++) {
       const t = 6 - k, e = Math.exp(s.thetaBar[t] * s.dt);

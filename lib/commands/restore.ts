@@ -190,6 +190,8 @@ export interface RestoreContext {
   threads?: number;
   /** Progress callback. */
   onProgress: (p: RestoreProgress) => void;
+  /** Whether progress reports should carry x0 previews (`--save-every`). */
+  previews: boolean;
   /** Cancellation. */
   signal: AbortSignal;
   /** Notes for the user. */
@@ -338,8 +340,8 @@ async function _inputMask(ctx: RestoreContext, path: string): Promise<Uint8Array
 
 /** The options every method passes through from the command line. */
 function _runOptions(ctx: RestoreContext): RunOptions {
-  const { seed, noise, backend, runtime, threads, onProgress, signal, onNote } = ctx;
-  return { seed, noise, backend, runtime, threads, onProgress, signal, onNote };
+  const { seed, noise, backend, runtime, threads, onProgress, previews, signal, onNote } = ctx;
+  return { seed, noise, backend, runtime, threads, onProgress, previews, signal, onNote };
 }
 
 async function _runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
@@ -666,6 +668,7 @@ async function _restore(args: string[]): Promise<number> {
           cache,
           signal: controller.signal,
           onNote: (m) => notes.push(m),
+          previews: !!saveEvery,
           onProgress: (p) => {
             flushNotes();
             if (!quiet) {

@@ -25,7 +25,7 @@ for (const backend of backends) {
     const times: number[] = [];
     for (let r = 0; r < 3; r++) {
       const t0 = performance.now();
-      // with a progress hook, as the CLI runs it (sde and ode then also form the x0 estimate)
+      // with a progress hook, as the CLI runs it (no x0 estimates: those only with --save-every)
       const out = await irsdeSample(constant, backend, mu, s, solver, new GaussianNoise(r), {
         onStep: () => {},
       });
