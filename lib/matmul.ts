@@ -11,7 +11,9 @@ import {
   instantiateWasm,
   WASM_TYPE,
   type WasmExpr,
+  WasmLocals,
   wasmModule,
+  type WasmType,
   wDoWhile,
   wGet,
   wI32,
@@ -86,8 +88,8 @@ export function matmulScalar(
 function _buildModule(): Uint8Array<ArrayBuffer> {
   const [cp, bp, op, rowBlocks, inner, colBlocks] = [0, 1, 2, 3, 4, 5];
   const I = WASM_TYPE.i32, V = WASM_TYPE.v128;
-  const types: WasmType[] = [];
-  const local = (t: WasmType) => (types.push(t), 5 + types.length);
+  const locals = new WasmLocals(6);
+  const local = (t: WasmType) => locals.add(t);
   const ib = local(I), jb = local(I), k = local(I), cptr = local(I), bptr = local(I);
   const optr = local(I), rowBytes = local(I);
   const acc = Array.from({ length: 8 }, () => local(V));
@@ -150,10 +152,13 @@ function _buildModule(): Uint8Array<ArrayBuffer> {
       wI32Op(0x49, wTee(ib, wI32Op(_ADD, wGet(ib), wI32(1))), wGet(rowBlocks)),
     ),
   ];
-  return wasmModule([{ name: "gemm", params: Array<WasmType>(6).fill(I), locals: types, body }], 1);
+  return wasmModule([{
+    name: "gemm",
+    params: Array<WasmType>(6).fill(I),
+    locals: locals.types,
+    body,
+  }], 1);
 }
-
-type WasmType = typeof WASM_TYPE[keyof typeof WASM_TYPE];
 
 interface _Kernel {
   gemm(

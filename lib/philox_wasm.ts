@@ -13,6 +13,7 @@ import {
   SIMD_OP as OP,
   WASM_TYPE,
   type WasmExpr,
+  WasmLocals,
   wasmModule,
   type WasmType,
   wDoWhile,
@@ -41,9 +42,9 @@ const _PAGES = 4;
 /** Loop-invariant vector constants, hoisted into locals set once before the loop. */
 class _Constants {
   readonly setup: WasmExpr[] = [];
-  #locals: _Locals;
+  #locals: WasmLocals;
   #byKey = new Map<string, number>();
-  constructor(locals: _Locals) {
+  constructor(locals: WasmLocals) {
     this.#locals = locals;
   }
   /** A local holding the constant `make` builds, keyed by `key`. */
@@ -100,7 +101,7 @@ function _estrin(powers: number[], coefficients: number[]): WasmExpr {
 }
 
 /** Statements that fill locals with z², z⁴, … (z itself in `z`) for an `n`-term polynomial. */
-function _powers(v: _Locals, z: number, n: number): { powers: number[]; setup: WasmExpr[] } {
+function _powers(v: WasmLocals, z: number, n: number): { powers: number[]; setup: WasmExpr[] } {
   const powers = [z], setup: WasmExpr[] = [];
   for (let m = 2; m < n; m *= 2) {
     const prev = powers[powers.length - 1], p = v.add(WASM_TYPE.v128);
@@ -117,25 +118,12 @@ const _INV_FACTORIAL: number[] = Array.from({ length: 20 }, (_, n) => {
   return 1 / f;
 });
 
-/** Allocates function locals by type. */
-class _Locals {
-  readonly types: WasmType[] = [];
-  #first: number;
-  constructor(params: number) {
-    this.#first = params;
-  }
-  add(type: WasmType): number {
-    this.types.push(type);
-    return this.#first + this.types.length - 1;
-  }
-}
-
 /**
  * ln u for the two float64 lanes of local `u` (u > 0 normal), into local `out`: u = m·2^e with m
  * in [√½, √2), f = m − 1, s = f/(2 + f), ln m = f − f²/2 + s(f²/2 + R(s²)) with R the atanh
  * series 2s²/3 + 2s⁴/5 + … to s²⁰, and ln 2 split in two so e·ln2 adds without rounding.
  */
-function _ln(v: _Locals, u: number, out: number): WasmExpr[] {
+function _ln(v: WasmLocals, u: number, out: number): WasmExpr[] {
   const e = v.add(WASM_TYPE.v128), m = v.add(WASM_TYPE.v128), big = v.add(WASM_TYPE.v128);
   const ef = v.add(WASM_TYPE.v128), f = v.add(WASM_TYPE.v128), s = v.add(WASM_TYPE.v128);
   const hfsq = v.add(WASM_TYPE.v128), z = v.add(WASM_TYPE.v128);
@@ -185,7 +173,7 @@ function _ln(v: _Locals, u: number, out: number): WasmExpr[] {
  * r = 2π(c − q·2^30 + 0.5)/2^32 in [−π/4, π/4] is exact up to one rounding; Taylor series to
  * r^19 then give both functions, swapped and negated by quadrant.
  */
-function _cosSin(v: _Locals, c: number, cos: number, sin: number): WasmExpr[] {
+function _cosSin(v: WasmLocals, c: number, cos: number, sin: number): WasmExpr[] {
   const q = v.add(WASM_TYPE.v128), r = v.add(WASM_TYPE.v128), z = v.add(WASM_TYPE.v128);
   const cr = v.add(WASM_TYPE.v128), sr = v.add(WASM_TYPE.v128), swap = v.add(WASM_TYPE.v128);
   const cosTaylor = Array.from(
@@ -250,7 +238,7 @@ function _mulHi(m: number, c: WasmExpr): WasmExpr {
  */
 function _buildModule(): Uint8Array<ArrayBuffer> {
   const [k0, k1, stream, firstLo, firstHi, groups] = [0, 1, 2, 3, 4, 5];
-  const v = new _Locals(6);
+  const v = new WasmLocals(6);
   const constants = new _Constants(v);
   _pool = constants;
   const V = WASM_TYPE.v128;

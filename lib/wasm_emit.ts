@@ -205,6 +205,42 @@ export function wIf(condition: WasmExpr, body: WasmExpr[]): WasmExpr {
   };
 }
 
+/**
+ * Numbers a function's locals after its parameters, by type, as a body asks for them.
+ *
+ * @example
+ * ```ts
+ * import { WASM_TYPE, WasmLocals } from "./wasm_emit.ts";
+ * const locals = new WasmLocals(2);
+ * console.log(locals.add(WASM_TYPE.i32), locals.add(WASM_TYPE.v128)); // 2 3
+ * ```
+ */
+export class WasmLocals {
+  /** The types, in local index order (pass as `WasmFunction.locals`). */
+  readonly types: WasmType[] = [];
+  #first: number;
+
+  /**
+   * Start after the parameters.
+   *
+   * @param params How many parameters the function has.
+   */
+  constructor(params: number) {
+    this.#first = params;
+  }
+
+  /**
+   * A new local.
+   *
+   * @param type Its type.
+   * @returns Its index.
+   */
+  add(type: WasmType): number {
+    this.types.push(type);
+    return this.#first + this.types.length - 1;
+  }
+}
+
 /** One exported function without results. */
 export interface WasmFunction {
   /** Export name. */
