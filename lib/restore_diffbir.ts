@@ -480,16 +480,40 @@ export async function restoreDiffbir(
   };
   // DiffBIR rescales the CFG scale only when asked and above 1
   const cfgScaleAt = (t: number) => options.rescaleCfg && cfg > 1 ? rescaledCfgScale(cfg, t) : cfg;
-  const guidedOutput = async (x: Tensor, t: number, label: string) => {
-    const first = await callDenoiser(x, t, options.context, label);
-    if (cfg === 1 || !options.negativeContext) return first;
-    // a zero-copy output's buffer is reused by the runtime at the next call: keep a copy
-    const c = caller.zeroCopy && !plan
-      ? backend.combine(Tensor.zeros(first.shape), [[1, first]])
-      : first;
-    const u = await callDenoiser(x, t, options.negativeContext, `${label} (unconditional)`);
-    return cfgCombine(backend, c, u, cfgScaleAt(t));
+  const cfgOn = cfg !== 1 && !!options.negativeContext;
+  /**
+   * The conditional pass and, with CFG, the unconditional one, each passed through `keep`
+   * (which turns the output into what the sampler guides, in a tensor that outlives the next
+   * call), then u + s (c − u).
+   */
+  const guidedPass = async (
+    x: Tensor,
+    t: number,
+    label: string,
+    keep: (output: Tensor, unconditional: boolean) => Tensor,
+    scale: number,
+  ): Promise<Tensor> => {
+    const c = keep(await callDenoiser(x, t, options.context, label), false);
+    if (!cfgOn) return c;
+    const u = keep(
+      await callDenoiser(x, t, options.negativeContext, `${label} (unconditional)`),
+      true,
+    );
+    return cfgCombine(backend, c, u, scale);
   };
+  // the spaced and DDIM samplers guide the raw output; a zero-copy one is rewritten by the
+  // runtime at the next call, so the conditional one is copied when a second pass follows
+  const guidedOutput = (x: Tensor, t: number, label: string) =>
+    guidedPass(
+      x,
+      t,
+      label,
+      (o, unconditional) =>
+        !unconditional && cfgOn && caller.zeroCopy && !plan
+          ? backend.combine(Tensor.zeros(o.shape), [[1, o]])
+          : o,
+      cfgScaleAt(t),
+    );
 
   const edmGrid = edmSolver ? edmSchedule(den.schedule, steps) : null;
   const draws = samplerName === "spaced"
@@ -571,17 +595,9 @@ export async function restoreDiffbir(
       const { cSkip, cOut, cIn } = edmScalings(sigma, den.prediction);
       const t = edmTimestep(edmGrid, sigma);
       backend.combine(xIn, [[cIn, xs]]);
-      const cond = await callDenoiser(xIn, t, options.context, `${label} (t=${t})`);
-      backend.combine(out, [[cOut, cond], [cSkip, xs]]);
-      if (cfg === 1 || !options.negativeContext) return out;
-      const uncond = await callDenoiser(
-        xIn,
-        t,
-        options.negativeContext,
-        `${label} (unconditional)`,
-      );
-      backend.combine(dUncond, [[cOut, uncond], [cSkip, xs]]);
-      return cfgCombine(backend, out, dUncond, cfgScaleAt(t));
+      const toDenoised = (o: Tensor, unconditional: boolean) =>
+        backend.combine(unconditional ? dUncond : out, [[cOut, o], [cSkip, xs]]);
+      return await guidedPass(xIn, t, `${label} (t=${t})`, toDenoised, cfgScaleAt(t));
     };
     backend.combine(x, [[edmInitialScale(edmGrid), x]]);
     label = `step 1/${steps}`;
@@ -604,17 +620,15 @@ export async function restoreDiffbir(
           ? backend.combine(into, [[alpha, o], [sigma, xs]])
           : backend.combine(into, [[1, o]]);
       const label = `step ${step}/${steps} (t=${tIn.toFixed(1)})`;
-      const eps = toNoise(await callDenoiser(xs, tIn, options.context, label), noiseC);
-      if (cfg !== 1 && options.negativeContext) {
-        const u = await callDenoiser(xs, tIn, options.negativeContext, `${label} (unconditional)`);
-        // this wrapper rescales whenever asked, not only above 1
-        cfgCombine(
-          backend,
-          eps,
-          toNoise(u, noiseU),
-          options.rescaleCfg ? rescaledCfgScale(cfg, tIn) : cfg,
-        );
-      }
+      // this wrapper rescales whenever asked, not only above 1
+      const scale = options.rescaleCfg ? rescaledCfgScale(cfg, tIn) : cfg;
+      const eps = await guidedPass(
+        xs,
+        tIn,
+        label,
+        (o, unconditional) => toNoise(o, unconditional ? noiseU : noiseC),
+        scale,
+      );
       return backend.combine(out, [[1 / alpha, xs], [-sigma / alpha, eps]]);
     };
     await dpmSolverSample(predict, backend, x, vp, steps, dpmOrder, {
