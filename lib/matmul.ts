@@ -8,7 +8,7 @@
  */
 
 import {
-  instantiateWasm,
+  lazyWasm,
   WASM_TYPE,
   type WasmExpr,
   WasmLocals,
@@ -172,18 +172,10 @@ interface _Kernel {
   memory: WebAssembly.Memory;
 }
 
-let _kernel: _Kernel | null | undefined;
-
-function _load(): _Kernel | null {
-  if (_kernel === undefined) {
-    const inst = instantiateWasm(_buildModule());
-    _kernel = inst && {
-      gemm: inst.exports.gemm as _Kernel["gemm"],
-      memory: inst.exports.memory as WebAssembly.Memory,
-    };
-  }
-  return _kernel;
-}
+const _load = lazyWasm(_buildModule, (inst): _Kernel => ({
+  gemm: inst.exports.gemm as _Kernel["gemm"],
+  memory: inst.exports.memory as WebAssembly.Memory,
+}));
 
 /**
  * C · B with the WebAssembly kernel (rows and columns padded to multiples of 4 in its memory).

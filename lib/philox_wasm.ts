@@ -8,8 +8,8 @@
  */
 
 import {
-  instantiateWasm,
   lanes32,
+  lazyWasm,
   SIMD_OP as OP,
   WASM_TYPE,
   type WasmExpr,
@@ -346,23 +346,15 @@ interface _Instance {
   out: Float32Array;
 }
 
-let _instance: _Instance | null | undefined;
-
-function _load(): _Instance | null {
-  if (_instance === undefined) {
-    // where WebAssembly SIMD is missing, callers use the TypeScript path
-    const inst = instantiateWasm(_buildModule());
-    _instance = inst && {
-      normals: inst.exports.normals as _Instance["normals"],
-      out: new Float32Array(
-        (inst.exports.memory as WebAssembly.Memory).buffer,
-        0,
-        16 * _GROUPS_PER_CALL,
-      ),
-    };
-  }
-  return _instance;
-}
+// where WebAssembly SIMD is missing, callers use the TypeScript path
+const _load = lazyWasm(_buildModule, (inst): _Instance => ({
+  normals: inst.exports.normals as _Instance["normals"],
+  out: new Float32Array(
+    (inst.exports.memory as WebAssembly.Memory).buffer,
+    0,
+    16 * _GROUPS_PER_CALL,
+  ),
+}));
 
 /** The module binary (for tests and inspection). */
 export function philoxWasmBytes(): Uint8Array<ArrayBuffer> {

@@ -339,3 +339,25 @@ export function instantiateWasm(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Ins
     return null;
   }
 }
+
+/**
+ * A module built and instantiated on first use, then kept: `get()` returns what `wrap` makes of
+ * the instance, or null where {@linkcode instantiateWasm} gives none (callers fall back).
+ *
+ * @param build Assembles the module binary.
+ * @param wrap Picks the exports (and memory views) the caller needs.
+ * @returns The getter.
+ */
+export function lazyWasm<T>(
+  build: () => Uint8Array<ArrayBuffer>,
+  wrap: (instance: WebAssembly.Instance) => T,
+): () => T | null {
+  let value: T | null | undefined;
+  return () => {
+    if (value === undefined) {
+      const instance = instantiateWasm(build());
+      value = instance && wrap(instance);
+    }
+    return value;
+  };
+}
