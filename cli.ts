@@ -9,10 +9,10 @@
 
 import denoJson from "./deno.json" with { type: "json" };
 import { UserError } from "./lib/errors.ts";
-import { closest } from "./lib/cli_args.ts";
+import { closest } from "./cli/args.ts";
 import { trace } from "./lib/trace.ts";
-import { COMMANDS as _COMMANDS } from "./lib/commands/registry.ts";
-import "./lib/commands/mod.ts";
+import { COMMANDS as _COMMANDS } from "./cli/registry.ts";
+import "./cli/mod.ts";
 
 function _usage(): string {
   const lines = Object.entries(_COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);

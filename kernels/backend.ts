@@ -7,7 +7,7 @@
 
 import type { Tensor } from "../lib/tensor.ts";
 import type { NoiseSource } from "../lib/noise.ts";
-import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
+import type { DegradationOperator, SpectralScale } from "../operators/operator.ts";
 
 /** One term of a linear combination: coefficient and tensor. */
 export type Term = readonly [number, Tensor];

@@ -7,8 +7,8 @@
 import type { Backend, BackendStats, Term } from "./backend.ts";
 import type { Tensor } from "../lib/tensor.ts";
 import type { NoiseSource } from "../lib/noise.ts";
-import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
-import { accumulateTile, cropTile } from "../samplers/tiling.ts";
+import type { DegradationOperator, SpectralScale } from "../operators/operator.ts";
+import { accumulateTile, cropTile } from "../lib/tiling.ts";
 
 function _sameSize(out: Tensor, t: Tensor): void {
   if (t.size !== out.size) throw new RangeError(`tensor sizes differ: ${t.size} vs ${out.size}`);

@@ -17,9 +17,9 @@ import { Tensor } from "../lib/tensor.ts";
 import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
 import { UserError } from "../lib/errors.ts";
 import { gpuAdapter } from "../lib/gpu.ts";
-import type { DegradationOperator, SpectralScale } from "../samplers/operators/operator.ts";
-import { RowBlockOperator } from "../samplers/operators/row_block_operator.ts";
-import { MaskOperator } from "../samplers/operators/masking.ts";
+import type { DegradationOperator, SpectralScale } from "../operators/operator.ts";
+import { RowBlockOperator } from "../operators/row_block_operator.ts";
+import { MaskOperator } from "../operators/masking.ts";
 import {
   BLEND_SHADER,
   CLAMP_SHADER,
@@ -27,7 +27,7 @@ import {
   FINITE_SHADER,
   MULMAP_SHADER,
 } from "./wgsl_elementwise.ts";
-import { WORKGROUP } from "./wgsl_kernel.ts";
+import { WORKGROUP } from "../lib/wgsl_kernel.ts";
 import { RANDN_SHADER } from "./wgsl_philox.ts";
 import { ACCUMULATE_SHADER, CROP_SHADER, WAVELET_BLUR_SHADER } from "./wgsl_image.ts";
 import {
@@ -44,9 +44,9 @@ import {
   SeparableOperator,
   SINGULAR_ZERO,
   truncatedMatrix,
-} from "../samplers/operators/separable_operator.ts";
-import { WalshHadamardCs } from "../samplers/operators/walsh_hadamard.ts";
-import { BlockCs } from "../samplers/operators/block_cs.ts";
+} from "../operators/separable_operator.ts";
+import { WalshHadamardCs } from "../operators/walsh_hadamard.ts";
+import { BlockCs } from "../operators/block_cs.ts";
 
 interface _DeviceCopy {
   buffer: GPUBuffer;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { wgslKernel } from "./wgsl_kernel.ts";
+import { wgslKernel } from "../lib/wgsl_kernel.ts";
 
 /** The largest block (r² for pooling, 3 for colorization) the block kernels handle. */
 export const MAX_BLOCK = 64;

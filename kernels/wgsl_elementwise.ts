@@ -5,7 +5,7 @@
  * @module
  */
 
-import { wgslKernel } from "./wgsl_kernel.ts";
+import { wgslKernel } from "../lib/wgsl_kernel.ts";
 
 /**
  * out = Σ_k c_k t_k for `terms` inputs.

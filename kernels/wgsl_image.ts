@@ -5,7 +5,7 @@
  * @module
  */
 
-import { wgslKernel } from "./wgsl_kernel.ts";
+import { wgslKernel } from "../lib/wgsl_kernel.ts";
 
 /** out[p, i, j] = t[p, y + i, x + j], one thread per tile element. */
 export const CROP_SHADER: string = wgslKernel({

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { wgslKernel } from "./wgsl_kernel.ts";
+import { wgslKernel } from "../lib/wgsl_kernel.ts";
 
 /** Fills out[i] with value `offset + i` of (seed, stream). */
 export const RANDN_SHADER: string = wgslKernel({

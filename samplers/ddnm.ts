@@ -9,16 +9,15 @@
 import type { Backend } from "../kernels/backend.ts";
 import type { NoiseSource } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { alphaBarAt } from "./beta_schedule.ts";
-import { type DdnmTransition, ddnmTransitions } from "./ddnm_schedule.ts";
+import { alphaBarAt } from "../schedules/beta_schedule.ts";
+import { type DdnmTransition, ddnmTransitions } from "../schedules/ddnm_schedule.ts";
 import {
   ddnmPlusScale,
   type DegradationOperator,
   type SpectralScale,
-} from "./operators/operator.ts";
+} from "../operators/operator.ts";
 
-/** Which reference code path runs. */
-export type DdnmVariant = "svd" | "simplified";
+import type { DdnmVariant } from "../operators/operator.ts";
 
 /** Settings of a DDNM run. */
 export interface DdnmSettings {

@@ -12,7 +12,7 @@
 
 import type { Backend } from "../kernels/backend.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { betaSchedule, betasFromAlphaBar } from "./beta_schedule.ts";
+import { betaSchedule, betasFromAlphaBar } from "../schedules/beta_schedule.ts";
 import { latentAlphaBar, type LatentSchedule } from "./spaced_ddpm.ts";
 
 const _f = Math.fround;

@@ -19,7 +19,7 @@
 
 import type { Backend } from "../kernels/backend.ts";
 import type { NoiseSource } from "../lib/noise.ts";
-import type { Prediction } from "../lib/manifest.ts";
+import type { Prediction } from "../model/manifest.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { latentAlphaBar, type LatentSchedule } from "./spaced_ddpm.ts";
 

@@ -9,9 +9,9 @@
 import { Tensor } from "../lib/tensor.ts";
 import type { NoiseSource } from "../lib/noise.ts";
 import type { Backend } from "../kernels/backend.ts";
-import type { DegradationOperator, SpectralScale } from "./operators/operator.ts";
-import type { RespacedSchedule } from "./respacing.ts";
-import { timeTravelSchedule } from "./ddnm_schedule.ts";
+import type { DegradationOperator, SpectralScale } from "../operators/operator.ts";
+import type { RespacedSchedule } from "../schedules/respacing.ts";
+import { timeTravelSchedule } from "../schedules/ddnm_schedule.ts";
 import type { EpsPredictor, LoopHooks } from "./ddnm.ts";
 
 /** Settings of the hq_demo sampler. */

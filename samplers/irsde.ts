@@ -10,7 +10,7 @@
 import type { Backend } from "../kernels/backend.ts";
 import type { NoiseSource } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
-import type { IrsdeSchedule } from "./irsde_schedule.ts";
+import type { IrsdeSchedule } from "../schedules/irsde_schedule.ts";
 import type { LoopHooks } from "./ddnm.ts";
 
 /** The reverse solvers. */

@@ -6,7 +6,7 @@
  */
 
 import { Tensor } from "../lib/tensor.ts";
-import { cropTile } from "./tiling.ts";
+import { cropTile } from "../lib/tiling.ts";
 
 /** One window: its origin and size on the canvas, and its grid position. */
 export interface Window {

@@ -7,14 +7,14 @@
 
 import type { Backend } from "../kernels/backend.ts";
 import { Tensor } from "../lib/tensor.ts";
-import type { Prediction } from "../lib/manifest.ts";
+import type { Prediction } from "../model/manifest.ts";
 import {
   alphaBar,
   betaSchedule,
   type BetaScheduleName,
   rescaleZeroTerminalSnr,
-} from "./beta_schedule.ts";
-import { type RespacedSchedule, respacedSchedule, spaceTimesteps } from "./respacing.ts";
+} from "../schedules/beta_schedule.ts";
+import { type RespacedSchedule, respacedSchedule, spaceTimesteps } from "../schedules/respacing.ts";
 
 /** The training schedule of a latent denoiser. */
 export interface LatentSchedule {

@@ -1,5 +1,5 @@
 // Test helper: small ONNX networks built in TypeScript.
-import { GraphBuilder } from "../lib/onnx_graph.ts";
+import { GraphBuilder } from "../model/onnx_graph.ts";
 
 /** eps = x * t (float32 timestep) concatenated with -x for a learned-sigma layout. */
 export function timesTGraph(

@@ -1,10 +1,10 @@
-import { restoreDdnm } from "../lib/restore_ddnm.ts";
-import { loadModel } from "../lib/builtin_models.ts";
+import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
+import { loadModel } from "../model/builtin_models.ts";
 import { imageToTensor, readImage } from "../lib/image.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { psnr, ssim } from "../lib/metrics.ts";
 import { resizeBicubic } from "../lib/resize.ts";
-import { buildOperator } from "../samplers/ddnm_task.ts";
+import { buildOperator } from "../operators/ddnm_tasks.ts";
 const clean = imageToTensor(await readImage("assets/rocket_256.png"), 3);
 const op = buildOperator({ name: "sr-bicubic", scale: 4 }, 3, 256, 256, "svd");
 const lr = new Tensor(op.yShape, op.A(clean.map((v) => 2 * v - 1).data).map((v) => (v + 1) / 2));

@@ -2,7 +2,7 @@
 // upload a photo, wait for the result, check its size, save a screenshot. Skipped, with a
 // printed reason, when Chromium is not installed (.ci/run installs it).
 import assert from "node:assert/strict";
-import { createPreviewHandler } from "../lib/preview/handler.ts";
+import { createPreviewHandler } from "../preview/handler.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const have = await Deno.stat(CHROMIUM).then(() => true, () => false);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { loadModel } from "../lib/builtin_models.ts";
+import { loadModel } from "../model/builtin_models.ts";
 import { ArrayNoise, GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
-import { alphaBarAt, alphaBarFloat32, betaSchedule } from "../samplers/beta_schedule.ts";
+import { alphaBarAt, alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";
 import {
   DDNM_DEFAULTS,
   ddnmNoiseCount,
@@ -11,8 +11,8 @@ import {
   type DdnmSettings,
   type EpsPredictor,
 } from "../samplers/ddnm.ts";
-import { ddnmTransitions } from "../samplers/ddnm_schedule.ts";
-import { buildOperator, type DdnmTask } from "../samplers/ddnm_task.ts";
+import { ddnmTransitions } from "../schedules/ddnm_schedule.ts";
+import { buildOperator, type DdnmTask } from "../operators/ddnm_tasks.ts";
 import { randomValues } from "./_graphs.ts";
 
 const ab = alphaBarFloat32(betaSchedule("linear"));

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { adainColorFix, waveletDecomposition, waveletReconstruction } from "../lib/color_fix.ts";
+import {
+  adainColorFix,
+  waveletDecomposition,
+  waveletReconstruction,
+} from "../pipelines/color_fix.ts";
 import {
   applyLatentGuidance,
   cfgCombine,
@@ -18,9 +22,9 @@ import {
   slidingWindows,
   tiledApply,
   tilePlan,
-} from "../samplers/tiling.ts";
+} from "../lib/tiling.ts";
 import { LDM_SCHEDULE, randomValues, writeDiffbirStandIns } from "./_graphs.ts";
-import { restoreDiffbir } from "../lib/restore_diffbir.ts";
+import { restoreDiffbir } from "../pipelines/restore_diffbir.ts";
 import { ArrayNoise } from "../lib/noise.ts";
 
 const backend = new CpuBackend();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { loadModel } from "../lib/builtin_models.ts";
-import { gaussianPriorEps, priorSpectrum } from "../lib/priors/gaussian_prior.ts";
-import { GAUSSIAN_PRIOR_PARAMS as P } from "../lib/priors/gaussian_prior_params.ts";
-import { alphaBarFloat32, betaSchedule } from "../samplers/beta_schedule.ts";
+import { loadModel } from "../model/builtin_models.ts";
+import { gaussianPriorEps, priorSpectrum } from "../model/priors/gaussian_prior.ts";
+import { GAUSSIAN_PRIOR_PARAMS as P } from "../model/priors/gaussian_prior_params.ts";
+import { alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { GaussianNoise } from "../lib/noise.ts";
 import { dct2 } from "../lib/dct.ts";

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
-import { loadModel } from "../lib/builtin_models.ts";
+import { loadModel } from "../model/builtin_models.ts";
 import {
   decodeGmmPrior,
   gmmDenoiseImage,
   gmmPriorEps,
   PATCH_DIM,
-} from "../lib/priors/gmm_prior.ts";
-import { GMM_PRIOR_DATA } from "../lib/priors/gmm_prior_params.ts";
-import { GAUSSIAN_PRIOR_PARAMS } from "../lib/priors/gaussian_prior_params.ts";
-import { gaussianPriorEps } from "../lib/priors/gaussian_prior.ts";
-import { fitGmm, samplePatches } from "../lib/priors/fit_gmm_prior.ts";
+} from "../model/priors/gmm_prior.ts";
+import { GMM_PRIOR_DATA } from "../model/priors/gmm_prior_params.ts";
+import { GAUSSIAN_PRIOR_PARAMS } from "../model/priors/gaussian_prior_params.ts";
+import { gaussianPriorEps } from "../model/priors/gaussian_prior.ts";
+import { fitGmm, samplePatches } from "../tools/priors/fit_gmm_prior.ts";
 import { decodeHalfBase64, encodeHalfBase64, fromHalf, toHalf } from "../lib/float16.ts";
-import { alphaBarFloat32, betaSchedule } from "../samplers/beta_schedule.ts";
+import { alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";
 import { imageToTensor, readImage } from "../lib/image.ts";
 import { GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";

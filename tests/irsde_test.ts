@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
-import { Model } from "../lib/model.ts";
-import { parseManifest } from "../lib/manifest.ts";
-import { GraphBuilder } from "../lib/onnx_graph.ts";
+import { Model } from "../model/model.ts";
+import { parseManifest } from "../model/manifest.ts";
+import { GraphBuilder } from "../model/onnx_graph.ts";
 import { ArrayNoise, GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { resizeBicubic } from "../lib/resize.ts";
-import { type IrsdeSchedule, irsdeSchedule } from "../samplers/irsde_schedule.ts";
+import { type IrsdeSchedule, irsdeSchedule } from "../schedules/irsde_schedule.ts";
 import {
   denoisingStartStep,
   forwardStep,

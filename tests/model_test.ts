@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { Model } from "../lib/model.ts";
-import { type ModelManifest, parseManifest } from "../lib/manifest.ts";
-import { createSession } from "../lib/ort_runtime.ts";
+import { Model } from "../model/model.ts";
+import { type ModelManifest, parseManifest } from "../model/manifest.ts";
+import { createSession } from "../model/ort_runtime.ts";
 import { UserError } from "../lib/errors.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { nanGraph, poolGraph, randomValues, timesTGraph } from "./_graphs.ts";

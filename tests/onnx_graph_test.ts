@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
-import { GraphBuilder } from "../lib/onnx_graph.ts";
+import { GraphBuilder } from "../model/onnx_graph.ts";
 
 // y = conv3x3(x, w) + b, then Mul by a timestep-dependent scale gathered from a table
 function buildGraph(w: Float32Array, b: Float32Array): Uint8Array {

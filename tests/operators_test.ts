@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { averagePoolSr, colorization, GRAY_ROW } from "../samplers/operators/row_block_operator.ts";
-import { denoising, inpainting } from "../samplers/operators/masking.ts";
+import { averagePoolSr, colorization, GRAY_ROW } from "../operators/row_block_operator.ts";
+import { denoising, inpainting } from "../operators/masking.ts";
 import {
   bicubicKernel,
   bicubicSr,
@@ -8,12 +8,12 @@ import {
   gaussianKernel,
   separableBlur,
   strideConvMatrix,
-} from "../samplers/operators/separable_operator.ts";
-import { fwht, seededPermutation, WalshHadamardCs } from "../samplers/operators/walsh_hadamard.ts";
-import { Householder } from "../samplers/operators/householder.ts";
-import { BlockCs, randomOrthogonal } from "../samplers/operators/block_cs.ts";
-import { jacobiSvd } from "../samplers/operators/svd.ts";
-import { ddnmPlusScale, type DegradationOperator } from "../samplers/operators/operator.ts";
+} from "../operators/separable_operator.ts";
+import { fwht, seededPermutation, WalshHadamardCs } from "../operators/walsh_hadamard.ts";
+import { Householder } from "../operators/householder.ts";
+import { BlockCs, randomOrthogonal } from "../operators/block_cs.ts";
+import { jacobiSvd } from "../operators/svd.ts";
+import { ddnmPlusScale, type DegradationOperator } from "../operators/operator.ts";
 import { randomValues } from "./_graphs.ts";
 
 const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createPreviewHandler, fitWithin } from "../lib/preview/handler.ts";
+import { createPreviewHandler, fitWithin } from "../preview/handler.ts";
 import { decodeImage } from "../lib/image.ts";
 import { encodePng } from "../lib/png.ts";
 import { Tensor } from "../lib/tensor.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Model } from "../lib/model.ts";
-import { parseManifest } from "../lib/manifest.ts";
+import { Model } from "../model/model.ts";
+import { parseManifest } from "../model/manifest.ts";
 import { maxAbsDiff, Tensor } from "../lib/tensor.ts";
 import { convNetGraph, randomValues } from "./_graphs.ts";
 import { noGpu } from "./_gpu.ts";

@@ -6,10 +6,10 @@ import {
   betaSchedule,
   betasFromAlphaBar,
   rescaleZeroTerminalSnr,
-} from "../samplers/beta_schedule.ts";
-import { ddnmStride, ddnmTransitions, timeTravelSchedule } from "../samplers/ddnm_schedule.ts";
-import { pythonRound, respacedSchedule, spaceTimesteps } from "../samplers/respacing.ts";
-import { irsdeSchedule } from "../samplers/irsde_schedule.ts";
+} from "../schedules/beta_schedule.ts";
+import { ddnmStride, ddnmTransitions, timeTravelSchedule } from "../schedules/ddnm_schedule.ts";
+import { pythonRound, respacedSchedule, spaceTimesteps } from "../schedules/respacing.ts";
+import { irsdeSchedule } from "../schedules/irsde_schedule.ts";
 
 function close(actual: number, expected: number, rel: number, what: string) {
   const err = Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-30);

@@ -6,10 +6,10 @@ import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { ArrayNoise, GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { ddnmPlusScale, type DegradationOperator } from "../samplers/operators/operator.ts";
-import { buildOperator } from "../samplers/ddnm_task.ts";
-import { tilePlan } from "../samplers/tiling.ts";
-import { waveletReconstruction } from "../lib/color_fix.ts";
+import { ddnmPlusScale, type DegradationOperator } from "../operators/operator.ts";
+import { buildOperator } from "../operators/ddnm_tasks.ts";
+import { tilePlan } from "../lib/tiling.ts";
+import { waveletReconstruction } from "../pipelines/color_fix.ts";
 import { noGpu } from "./_gpu.ts";
 import { randomValues } from "./_graphs.ts";
 

@@ -2,9 +2,9 @@
 // promise (no host↔device tensor transfer between the first and the last step).
 import assert from "node:assert/strict";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
-import { restoreDdnm } from "../lib/restore_ddnm.ts";
-import { restoreIrsde } from "../lib/restore_irsde.ts";
-import { restoreDiffbir } from "../lib/restore_diffbir.ts";
+import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
+import { restoreIrsde } from "../pipelines/restore_irsde.ts";
+import { restoreDiffbir } from "../pipelines/restore_diffbir.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { decodeNpy } from "../lib/npy.ts";
 import { runCli } from "./_cli.ts";

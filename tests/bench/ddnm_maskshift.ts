@@ -1,6 +1,6 @@
 // DDNM SR x4 to 1024x1024 via Mask-Shift (256x256 windows) with the built-in prior; prints
 // time and peak RSS. Run: deno run -A tests/bench/ddnm_maskshift.ts  (STEPS=20, OUT=1024)
-import { restoreDdnm } from "../../lib/restore_ddnm.ts";
+import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
 import { imageToTensor, readImage } from "../../lib/image.ts";
 import { resizeNearest } from "../../lib/sheet.ts";
 import { peakRssMb } from "./_peak_rss.ts";

@@ -4,9 +4,9 @@
 import { CpuBackend } from "../../kernels/cpu_backend.ts";
 import { GaussianNoise } from "../../lib/noise.ts";
 import { Tensor } from "../../lib/tensor.ts";
-import { alphaBarFloat32, betaSchedule } from "../../samplers/beta_schedule.ts";
+import { alphaBarFloat32, betaSchedule } from "../../schedules/beta_schedule.ts";
 import { DDNM_DEFAULTS, ddnmSample, type EpsPredictor } from "../../samplers/ddnm.ts";
-import { buildOperator, type DdnmTask } from "../../samplers/ddnm_task.ts";
+import { buildOperator, type DdnmTask } from "../../operators/ddnm_tasks.ts";
 import { randomValues } from "../_graphs.ts";
 
 const size = Number(Deno.env.get("SIZE") ?? 256);

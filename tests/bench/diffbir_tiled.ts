@@ -1,7 +1,7 @@
 // A tiled DiffBIR run (tile 256, stride 128, 10 steps, CFG) with small TS-built stand-in
 // networks at 512x512 and 1024x1024, each in its own process so peak RSS is per size.
 // Run: deno run -A tests/bench/diffbir_tiled.ts
-import { restoreDiffbir } from "../../lib/restore_diffbir.ts";
+import { restoreDiffbir } from "../../pipelines/restore_diffbir.ts";
 import { Tensor } from "../../lib/tensor.ts";
 import { randomValues, writeDiffbirStandIns } from "../_graphs.ts";
 import { peakRssMb } from "./_peak_rss.ts";

@@ -7,7 +7,7 @@ import type { Backend } from "../../kernels/backend.ts";
 import { GaussianNoise } from "../../lib/noise.ts";
 import { Tensor } from "../../lib/tensor.ts";
 import { gpuAdapter } from "../../lib/gpu.ts";
-import { irsdeSchedule } from "../../samplers/irsde_schedule.ts";
+import { irsdeSchedule } from "../../schedules/irsde_schedule.ts";
 import { irsdeSample, type NoisePredictor } from "../../samplers/irsde.ts";
 import { randomValues } from "../_graphs.ts";
 

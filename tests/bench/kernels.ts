@@ -5,13 +5,13 @@ import { WebGpuBackend } from "../../kernels/webgpu_backend.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { GaussianNoise } from "../../lib/noise.ts";
 import { Tensor } from "../../lib/tensor.ts";
-import { ddnmPlusScale } from "../../samplers/operators/operator.ts";
-import { buildOperator } from "../../samplers/ddnm_task.ts";
+import { ddnmPlusScale } from "../../operators/operator.ts";
+import { buildOperator } from "../../operators/ddnm_tasks.ts";
 import { ddnmBuffers, ddnmStep } from "../../samplers/ddnm.ts";
 import { gpuAdapter } from "../../lib/gpu.ts";
 import { randomValues } from "../_graphs.ts";
-import { tilePlan } from "../../samplers/tiling.ts";
-import { waveletReconstruction } from "../../lib/color_fix.ts";
+import { tilePlan } from "../../lib/tiling.ts";
+import { waveletReconstruction } from "../../pipelines/color_fix.ts";
 
 const adapter = await gpuAdapter();
 const gpu = adapter ? await WebGpuBackend.create() : null;

@@ -2,8 +2,8 @@
 // layer's overhead against the runtime's bare run(). Run: deno run -A tests/bench/model_layer.ts
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
-import { Model } from "../../lib/model.ts";
-import { parseManifest } from "../../lib/manifest.ts";
+import { Model } from "../../model/model.ts";
+import { parseManifest } from "../../model/manifest.ts";
 import { Tensor } from "../../lib/tensor.ts";
 import { convNetGraph, randomValues } from "../_graphs.ts";
 

@@ -1,6 +1,6 @@
 // Time and peak RSS of the built-in GMM prior on one 256x256 DDNM SR x4 run (bicubic operator,
 // 50 steps), per runtime, each in its own process. Run: deno run -A tests/bench/prior_memory.ts
-import { restoreDdnm } from "../../lib/restore_ddnm.ts";
+import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
 import { imageToTensor, readImage } from "../../lib/image.ts";
 import { resizeNearest } from "../../lib/sheet.ts";
 import { peakRssMb } from "./_peak_rss.ts";

@@ -2,14 +2,14 @@
 // coins photos were left out of the colour fit): DDNM SR x4 (bicubic operator, 50 steps) against
 // bicubic upscaling, PSNR/SSIM; η; time per runtime. Writes assets/readme/comparison_sr4.png.
 // Run: deno run -A tests/bench/prior_quality.ts
-import { restoreDdnm } from "../../lib/restore_ddnm.ts";
-import { loadModel } from "../../lib/builtin_models.ts";
+import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
+import { loadModel } from "../../model/builtin_models.ts";
 import { imageToTensor, readImage, tensorToPng } from "../../lib/image.ts";
 import { Tensor } from "../../lib/tensor.ts";
 import { psnr, ssim } from "../../lib/metrics.ts";
 import { resizeBicubic } from "../../lib/resize.ts";
 import { sideBySide } from "../../lib/sheet.ts";
-import { buildOperator } from "../../samplers/ddnm_task.ts";
+import { buildOperator } from "../../operators/ddnm_tasks.ts";
 
 const root = new URL("../../assets/", import.meta.url).pathname;
 async function crop256(path: string): Promise<Tensor> {

@@ -1,0 +1,57 @@
+/**
+ * `serve`: the edge preview server (CONTRACT.md section 6).
+ *
+ * @module
+ */
+
+import { numberFlag, parseFlags } from "./args.ts";
+import { createPreviewHandler } from "../preview/handler.ts";
+
+const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0.1] [--max-steps 50]
+                              [--concurrency 2] [--queue 8] [--timeout 60] [--max-body-mb 10]
+
+Serves the preview page at /, GET /healthz and POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S.
+
+example:
+  deno run -A cli.ts serve --port 8000
+  curl -s --data-binary @photo.png -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/restore?task=sr&scale=4' -o out.png`;
+
+async function _serve(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    help: { type: "boolean", short: "h" },
+    port: { type: "string" },
+    hostname: { type: "string" },
+    "max-steps": { type: "string" },
+    concurrency: { type: "string" },
+    queue: { type: "string" },
+    timeout: { type: "string" },
+    "max-body-mb": { type: "string" },
+  }, "serve");
+  if (values.help) {
+    console.log(_HELP);
+    return 0;
+  }
+  const handler = createPreviewHandler({
+    maxSteps: numberFlag(values, "max-steps", 50, { integer: true, min: 1, max: 1000 }),
+    concurrency: numberFlag(values, "concurrency", 2, { integer: true, min: 1 }),
+    queue: numberFlag(values, "queue", 8, { integer: true, min: 0 }),
+    timeoutMs: numberFlag(values, "timeout", 60, { min: 1 }) * 1000,
+    maxBodyBytes: numberFlag(values, "max-body-mb", 10, { min: 0.001 }) * 1024 * 1024,
+  });
+  const hostname = typeof values.hostname === "string" ? values.hostname : "127.0.0.1";
+  const port = numberFlag(values, "port", 8000, { integer: true, min: 0, max: 65535 });
+  const server = Deno.serve({
+    hostname,
+    port,
+    onListen: ({ hostname, port }) =>
+      console.error(`diffrestore preview on http://${hostname}:${port}/`),
+  }, handler);
+  const stop = () => server.shutdown();
+  Deno.addSignalListener("SIGINT", stop);
+  await server.finished;
+  Deno.removeSignalListener("SIGINT", stop);
+  return 0;
+}
+
+/** The `serve` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _serve;

@@ -1,0 +1,96 @@
+/**
+ * Built-in models that ship inside the module (no download), and `loadModel`, which takes a
+ * path or a `builtin:` name.
+ *
+ * @module
+ */
+
+import { UserError } from "../lib/errors.ts";
+import { Model } from "./model.ts";
+import type { SessionOptions } from "./ort_runtime.ts";
+import { GAUSSIAN_PRIOR_MANIFEST } from "./priors/gaussian_prior.ts";
+import { GAUSSIAN_PRIOR_PARAMS } from "./priors/gaussian_prior_params.ts";
+import { parseManifest } from "./manifest.ts";
+import type { ModelManifest } from "./manifest.ts";
+
+/** A built-in model: its manifest and a function producing its ONNX bytes. */
+export interface BuiltinModel {
+  /** One line on what it is. */
+  description: string;
+  /** Its manifest. */
+  manifest: ModelManifest;
+  /** Produce the `.onnx` bytes. */
+  bytes: () => Promise<Uint8Array>;
+}
+
+/** The built-in models by name (`builtin:<name>`). */
+export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
+  gaussian: {
+    description:
+      "stationary Gaussian natural-image prior (fitted 1/f^α spectrum), exact MMSE ε-predictor",
+    manifest: GAUSSIAN_PRIOR_MANIFEST,
+    bytes: async () =>
+      (await import("./priors/gaussian_prior_graph.ts")).gaussianPriorGraph(GAUSSIAN_PRIOR_PARAMS),
+  },
+  gmm: {
+    description:
+      "learned patch prior: a mixture of 24 PPCAs over 6x6 colour patches, EPLL-style MMSE denoiser",
+    manifest: parseManifest({
+      kind: "ddpm",
+      inputs: { x: "x", t: "t" },
+      output: "eps",
+      prediction: "eps",
+      timestep: { dtype: "float32" },
+      range: [-1, 1],
+      channels: 3,
+      schedule: { beta: "linear", betaStart: 0.0001, betaEnd: 0.02, trainSteps: 1000 },
+      defaults: { eta: 1.0, steps: 50 },
+    }, "builtin:gmm"),
+    bytes: async () => {
+      const [{ gmmPriorGraph }, { decodeGmmPrior }, { GMM_PRIOR_DATA }] = await Promise.all([
+        import("./priors/gmm_prior_graph.ts"),
+        import("./priors/gmm_prior.ts"),
+        import("./priors/gmm_prior_params.ts"),
+      ]);
+      return gmmPriorGraph(decodeGmmPrior(GMM_PRIOR_DATA), GAUSSIAN_PRIOR_PARAMS);
+    },
+  },
+};
+
+/** The model used when `--model` is absent. */
+export const DEFAULT_MODEL = "builtin:gmm";
+
+/**
+ * Load a model by path (`net.onnx`, manifest `net.json` beside it or `manifestPath`) or by
+ * built-in name (`builtin:gaussian`).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadModel } from "./builtin_models.ts";
+ * const prior = await loadModel("builtin:gaussian", { runtime: "wasm" });
+ * ```
+ *
+ * @param spec A path or `builtin:<name>`.
+ * @param options Runtime options.
+ * @param manifestPath An explicit manifest (`--model-spec`).
+ * @returns The loaded model.
+ */
+export async function loadModel(
+  spec: string,
+  options: SessionOptions = {},
+  manifestPath?: string,
+): Promise<Model> {
+  if (spec.startsWith("builtin:")) {
+    const name = spec.slice("builtin:".length);
+    const b = BUILTIN_MODELS[name];
+    if (!b) {
+      throw new UserError(
+        `unknown built-in model '${spec}' (available: ${
+          Object.keys(BUILTIN_MODELS).map((k) => `builtin:${k}`).join(", ")
+        })`,
+      );
+    }
+    return await Model.load({ bytes: await b.bytes(), manifest: b.manifest, name: spec }, options);
+  }
+  return await Model.load({ path: spec, manifestPath }, options);
+}

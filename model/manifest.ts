@@ -1,0 +1,301 @@
+/**
+ * Model manifests (`<model>.json`): what an ONNX network expects and returns.
+ *
+ * See CONTRACT.md section 2. Unknown keys are ignored; a missing or malformed required key
+ * is a {@linkcode UserError} naming it.
+ *
+ * @module
+ */
+
+import { UserError } from "../lib/errors.ts";
+import type { BetaScheduleName } from "../schedules/beta_schedule.ts";
+import type { SdeSettings, ThetaScheduleName } from "../schedules/irsde_schedule.ts";
+
+/** The kinds of network a manifest describes. */
+export type ModelKind =
+  | "ddpm"
+  | "irsde"
+  | "restorer"
+  | "vae-encoder"
+  | "vae-decoder"
+  | "latent-denoiser";
+
+/** What the network's output means. */
+export type Prediction = "eps" | "v" | "x0" | "noise";
+
+/** A DDPM training schedule as a manifest states it. */
+export interface ScheduleSpec {
+  /** Beta schedule name. */
+  beta: BetaScheduleName;
+  /** First beta. */
+  betaStart: number;
+  /** Last beta. */
+  betaEnd: number;
+  /** Training steps. */
+  trainSteps: number;
+  /** Apply the zero-terminal-SNR rescale (DiffBIR v2.1). */
+  zeroTerminalSnr?: boolean;
+}
+
+/** A validated model manifest. */
+export interface ModelManifest {
+  /** The network's kind. */
+  kind: ModelKind;
+  /** Role → ONNX input name (`x` always; `t`, `mu`, `cond`, `context`, `strength` by kind). */
+  inputs: Record<string, string>;
+  /** The ONNX output name. */
+  output: string;
+  /** What the output means (diffusion kinds). */
+  prediction: Prediction;
+  /** The output has 2C channels; keep the first C. */
+  learnedSigma: boolean;
+  /** Element type of the timestep input. */
+  timestepDtype: "float32" | "int64";
+  /** The image range the network works in. */
+  range: [number, number];
+  /** Channels of `x`. */
+  channels: number;
+  /** A fixed input size [H, W], or null for any size. */
+  size: [number, number] | null;
+  /** The DDPM schedule (ddpm and latent-denoiser). */
+  schedule: ScheduleSpec;
+  /** The IR-SDE settings (irsde), when the manifest gives them. */
+  sde: SdeSettings | null;
+  /** Sampler settings the model recommends (flags override them). */
+  defaults: { eta?: number; steps?: number };
+  /** VAE latent scale factor (SD: 0.18215). */
+  scaleFactor: number;
+  /** Spatial factor of a VAE (8) or a restorer's upscale (1). */
+  spatialFactor: number;
+}
+
+const _KINDS: ModelKind[] = [
+  "ddpm",
+  "irsde",
+  "restorer",
+  "vae-encoder",
+  "vae-decoder",
+  "latent-denoiser",
+];
+const _ROLES: Record<ModelKind, string[]> = {
+  ddpm: ["x", "t"],
+  irsde: ["x", "t"], // no `mu`: the DenoisingSDE variant (unconditional network)
+  restorer: ["x"],
+  "vae-encoder": ["x"],
+  "vae-decoder": ["x"],
+  "latent-denoiser": ["x", "t", "cond"],
+};
+const _DEFAULT_RANGE: Record<ModelKind, [number, number]> = {
+  ddpm: [-1, 1],
+  irsde: [0, 1],
+  restorer: [0, 1],
+  "vae-encoder": [-1, 1],
+  "vae-decoder": [-1, 1],
+  "latent-denoiser": [-1, 1],
+};
+
+type _Json = Record<string, unknown>;
+
+function _isObject(v: unknown): v is _Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function _num(obj: _Json, key: string, where: string, fallback?: number): number {
+  const v = obj[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new UserError(`${where}: key '${key}' must be a number, found ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function _oneOf<T extends string>(
+  v: unknown,
+  allowed: readonly T[],
+  key: string,
+  where: string,
+): T {
+  if (typeof v !== "string" || !allowed.includes(v as T)) {
+    throw new UserError(
+      `${where}: key '${key}' must be one of ${allowed.join(", ")}, found ${JSON.stringify(v)}`,
+    );
+  }
+  return v as T;
+}
+
+/**
+ * Parse an IR-SDE settings block (`sde`), as in the manifest.
+ *
+ * @param v The block.
+ * @param where File name for messages.
+ * @returns The settings.
+ */
+export function parseSde(v: unknown, where: string): SdeSettings {
+  if (!_isObject(v)) throw new UserError(`${where}: key 'sde' must be an object`);
+  return {
+    maxSigma: _num(v, "maxSigma", `${where} sde`),
+    T: _num(v, "T", `${where} sde`, 100),
+    schedule: _oneOf<ThetaScheduleName>(
+      v.schedule ?? "cosine",
+      ["cosine", "linear", "constant"],
+      "sde.schedule",
+      where,
+    ),
+    eps: _num(v, "eps", `${where} sde`, 0.01),
+  };
+}
+
+/**
+ * Validate a parsed manifest object.
+ *
+ * @example
+ * ```ts
+ * import { parseManifest } from "./manifest.ts";
+ * const m = parseManifest({ kind: "ddpm", inputs: { x: "x", t: "t" }, output: "eps" }, "net.json");
+ * console.log(m.range, m.prediction); // [-1, 1] "eps"
+ * ```
+ *
+ * @param json The manifest's JSON value.
+ * @param where The manifest's file name for messages.
+ * @returns The manifest with defaults filled in.
+ */
+export function parseManifest(json: unknown, where: string): ModelManifest {
+  if (!_isObject(json)) throw new UserError(`${where}: a manifest must be a JSON object`);
+  if (json.kind === undefined) throw new UserError(`${where}: missing required key 'kind'`);
+  const kind = _oneOf(json.kind, _KINDS, "kind", where);
+  if (!_isObject(json.inputs)) throw new UserError(`${where}: missing required key 'inputs'`);
+  const inputs: Record<string, string> = {};
+  for (const [role, name] of Object.entries(json.inputs)) {
+    if (typeof name !== "string") {
+      throw new UserError(`${where}: key 'inputs.${role}' must be a string`);
+    }
+    inputs[role] = name;
+  }
+  for (const role of _ROLES[kind]) {
+    if (!(role in inputs)) {
+      throw new UserError(`${where}: missing required key 'inputs.${role}' for kind ${kind}`);
+    }
+  }
+  if (typeof json.output !== "string") {
+    throw new UserError(`${where}: missing required key 'output'`);
+  }
+  const range = json.range ?? _DEFAULT_RANGE[kind];
+  if (
+    !Array.isArray(range) || range.length !== 2 || !range.every((r) => typeof r === "number") ||
+    range[0] >= range[1]
+  ) {
+    throw new UserError(
+      `${where}: key 'range' must be [lo, hi] with lo < hi, found ${JSON.stringify(range)}`,
+    );
+  }
+  let size: [number, number] | null = null;
+  if (json.size !== undefined) {
+    const s = json.size;
+    if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isInteger(v) && v > 0)) {
+      throw new UserError(
+        `${where}: key 'size' must be [H, W] positive integers, found ${JSON.stringify(s)}`,
+      );
+    }
+    size = [s[0], s[1]];
+  }
+  const sched = _isObject(json.schedule) ? json.schedule : {};
+  const defaultBeta = kind === "latent-denoiser" ? "scaled_linear" : "linear";
+  const schedule: ScheduleSpec = {
+    beta: _oneOf<BetaScheduleName>(
+      sched.beta ?? defaultBeta,
+      ["linear", "scaled_linear", "quad", "cosine", "const", "jsd", "sigmoid"],
+      "schedule.beta",
+      where,
+    ),
+    betaStart: _num(
+      sched,
+      "betaStart",
+      `${where} schedule`,
+      kind === "latent-denoiser" ? 0.00085 : 1e-4,
+    ),
+    betaEnd: _num(sched, "betaEnd", `${where} schedule`, kind === "latent-denoiser" ? 0.012 : 0.02),
+    trainSteps: _num(sched, "trainSteps", `${where} schedule`, 1000),
+    zeroTerminalSnr: sched.zeroTerminalSnr === true,
+  };
+  const ts = _isObject(json.timestep) ? json.timestep : {};
+  const defaults = _isObject(json.defaults) ? json.defaults : {};
+  const prediction = _oneOf<Prediction>(
+    json.prediction ?? (kind === "irsde" ? "noise" : "eps"),
+    ["eps", "v", "x0", "noise"],
+    "prediction",
+    where,
+  );
+  return {
+    kind,
+    inputs,
+    output: json.output,
+    prediction,
+    learnedSigma: json.learnedSigma === true,
+    timestepDtype: _oneOf(
+      ts.dtype ?? "float32",
+      ["float32", "int64"] as const,
+      "timestep.dtype",
+      where,
+    ),
+    range: [range[0], range[1]],
+    channels: _num(json, "channels", where, kind === "latent-denoiser" ? 4 : 3),
+    size,
+    schedule,
+    sde: json.sde === undefined ? null : parseSde(json.sde, where),
+    defaults: {
+      eta: typeof defaults.eta === "number" ? defaults.eta : undefined,
+      steps: typeof defaults.steps === "number" ? defaults.steps : undefined,
+    },
+    scaleFactor: _num(json, "scaleFactor", where, 0.18215),
+    spatialFactor: _num(
+      json,
+      kind === "vae-encoder" ? "downscale" : "upscale",
+      where,
+      kind.startsWith("vae") ? 8 : 1,
+    ),
+  };
+}
+
+/**
+ * The manifest path for a model: `--model-spec` when given, else `<basename>.json` beside it.
+ *
+ * @param modelPath The `.onnx` path.
+ * @param specPath An explicit manifest path.
+ * @returns The manifest's path.
+ */
+export function manifestPathFor(modelPath: string, specPath?: string): string {
+  if (specPath) return specPath;
+  return modelPath.replace(/\.onnx$/i, "") + ".json";
+}
+
+/**
+ * Read and validate a manifest file.
+ *
+ * @param path The manifest's path.
+ * @returns The manifest.
+ */
+export async function readManifest(path: string): Promise<ModelManifest> {
+  return parseManifest(await readJsonFile(path, "model manifest"), path);
+}
+
+/**
+ * Read a JSON file, turning a missing file or bad JSON into a {@linkcode UserError}.
+ *
+ * @param path The file.
+ * @param what What the file is, for messages.
+ * @returns The parsed value.
+ */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UserError(`${what} ${path} not found`);
+    throw new UserError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${what} ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * One interface over three ONNX runtimes: onnxruntime-node (native CPU), onnxruntime-web
+ * (wasm, multi-threaded) and onnxruntime-web's WebGPU provider (sharing our `GPUDevice`).
+ *
+ * @module
+ */
+
+import { UserError } from "../lib/errors.ts";
+import { trace } from "../lib/trace.ts";
+import { optimizedModelPath } from "./ort_cache.ts";
+import { gpuAdapter } from "../lib/gpu.ts";
+
+/** The runtime asked for: `auto` picks native when it loads, else wasm. */
+export type OrtChoice = "auto" | "native" | "wasm" | "webgpu";
+
+/** The runtime actually running a session. */
+export type RuntimeName = "native" | "wasm" | "webgpu";
+
+/** Element types the model layer feeds and reads. */
+export type ElementType = "float32" | "int64";
+
+/** Name, element type and shape (symbolic dimensions as strings) of a session input or output. */
+export interface IoMeta {
+  /** The name. */
+  name: string;
+  /** Element type (`float32`, `int64`, ...). */
+  type: string;
+  /** Shape, or null when the file does not say. */
+  shape: (number | string)[] | null;
+}
+
+/** A tensor handed to or returned by a session, on the host. */
+export interface HostTensor {
+  /** Element type. */
+  type: ElementType;
+  /** The values. */
+  data: Float32Array | BigInt64Array;
+  /** The shape. */
+  dims: readonly number[];
+}
+
+/** A float32 tensor that stays on the GPU (the WebGPU runtime's zero-copy input). */
+export interface GpuFeed {
+  /** Always float32. */
+  type: "float32";
+  /** The device buffer (STORAGE usage; at least the tensor's size). */
+  gpuBuffer: GPUBuffer;
+  /** The shape. */
+  dims: readonly number[];
+}
+
+/** A network output left on the GPU. */
+export interface GpuOutput {
+  /** The buffer ONNX Runtime wrote. */
+  buffer: GPUBuffer;
+  /** The shape. */
+  dims: readonly number[];
+  /** Give the buffer back to ONNX Runtime. */
+  dispose: () => void;
+}
+
+/** A loaded ONNX network. */
+export interface OrtSession {
+  /** Which runtime runs it. */
+  readonly runtime: RuntimeName;
+  /** Its inputs. */
+  readonly inputs: IoMeta[];
+  /** Its outputs. */
+  readonly outputs: IoMeta[];
+  /**
+   * Run the network.
+   *
+   * @param feeds Inputs by name.
+   * @param outputs Names of the outputs to fetch.
+   * @returns float32 outputs by name.
+   */
+  run(
+    feeds: Record<string, HostTensor>,
+    outputs: string[],
+  ): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>>;
+  /**
+   * Run with inputs and outputs on the GPU (WebGPU runtime only; absent otherwise).
+   *
+   * @param feeds Inputs by name: GPU buffers, or host tensors (small ones like timesteps).
+   * @param outputs Names of the outputs to fetch.
+   * @returns The outputs, left on the GPU.
+   */
+  runOnDevice?(
+    feeds: Record<string, HostTensor | GpuFeed>,
+    outputs: string[],
+  ): Promise<Record<string, GpuOutput>>;
+  /** Free the session. */
+  release(): Promise<void>;
+}
+
+/** Options of session creation. */
+export interface SessionOptions {
+  /** Which runtime (default `auto`). */
+  runtime?: OrtChoice;
+  /** CPU threads for native and wasm (default: all cores). */
+  threads?: number;
+  /** The GPU device to share with the WebGPU provider. */
+  device?: GPUDevice;
+  /** Receives one line when `auto` falls back or a runtime is chosen. */
+  onNote?: (message: string) => void;
+  /** The model file's path, which enables the native runtime's optimised-model cache. */
+  modelPath?: string;
+}
+
+// The part of the onnxruntime API this module uses (common to -node and -web).
+interface _OrtTensor {
+  data: unknown;
+  dims: readonly number[];
+  type: string;
+  location?: string;
+  gpuBuffer?: GPUBuffer;
+  getData?(releaseData?: boolean): Promise<unknown>;
+  dispose?(): void;
+}
+interface _OrtInferenceSession {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  inputMetadata?: readonly {
+    name: string;
+    isTensor: boolean;
+    type?: string;
+    shape?: readonly (number | string)[];
+  }[];
+  outputMetadata?: readonly {
+    name: string;
+    isTensor: boolean;
+    type?: string;
+    shape?: readonly (number | string)[];
+  }[];
+  run(
+    feeds: Record<string, _OrtTensor>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, _OrtTensor>>;
+  release(): Promise<void>;
+}
+interface _OrtModule {
+  Tensor: new (
+    type: ElementType,
+    data: Float32Array | BigInt64Array,
+    dims: readonly number[],
+  ) => _OrtTensor;
+  InferenceSession: {
+    create(
+      model: Uint8Array | string,
+      options?: Record<string, unknown>,
+    ): Promise<_OrtInferenceSession>;
+  };
+  env: { wasm: { numThreads?: number }; logLevel?: string };
+}
+
+const _loaded = new Map<RuntimeName, Promise<_OrtModule>>();
+let _nativeFailure: string | undefined;
+
+async function _importRuntime(name: RuntimeName): Promise<_OrtModule> {
+  if (name === "native") return (await import("onnxruntime-node")) as unknown as _OrtModule;
+  if (name === "webgpu") return (await import("onnxruntime-web/webgpu")) as unknown as _OrtModule;
+  return (await import("onnxruntime-web")) as unknown as _OrtModule;
+}
+
+function _runtimeModule(name: RuntimeName): Promise<_OrtModule> {
+  let p = _loaded.get(name);
+  if (!p) {
+    p = _importRuntime(name);
+    _loaded.set(name, p);
+    p.catch(() => _loaded.delete(name));
+  }
+  return p;
+}
+
+/**
+ * Resolve a runtime choice to the runtime that will run, loading it.
+ *
+ * `auto` tries onnxruntime-node and falls back to wasm, saying so through `onNote`.
+ *
+ * @param choice The runtime asked for.
+ * @param onNote Receives a line when `auto` falls back.
+ * @returns The runtime's name.
+ */
+export async function resolveRuntime(
+  choice: OrtChoice,
+  onNote?: (message: string) => void,
+): Promise<RuntimeName> {
+  if (choice !== "auto") {
+    try {
+      await _runtimeModule(choice);
+    } catch (e) {
+      throw new UserError(
+        `--ort ${choice}: the runtime does not load here (${(e as Error).message})`,
+      );
+    }
+    return choice;
+  }
+  if (_nativeFailure === undefined) {
+    try {
+      await _runtimeModule("native");
+      return "native";
+    } catch (e) {
+      _nativeFailure = (e as Error).message.split("\n")[0];
+    }
+  }
+  onNote?.(`onnxruntime-node does not load here (${_nativeFailure}); using onnxruntime-web (wasm)`);
+  await _runtimeModule("wasm");
+  return "wasm";
+}
+
+function _meta(
+  list: _OrtInferenceSession["inputMetadata"],
+  names: readonly string[],
+): IoMeta[] {
+  return names.map((name) => {
+    const m = list?.find((x) => x.name === name);
+    return { name, type: m?.type ?? "unknown", shape: m?.shape ? [...m.shape] : null };
+  });
+}
+
+/**
+ * Read a model's bytes from a path, a `file:`/`http(s):` URL, or pass bytes through.
+ *
+ * @param source Where the model is.
+ * @returns The bytes.
+ */
+export async function readModelBytes(source: string | URL | Uint8Array): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source;
+  const text = source.toString();
+  try {
+    if (source instanceof URL || /^https?:\/\//.test(text)) {
+      const res = await fetch(text);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    }
+    return await Deno.readFile(text);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UserError(`model ${text} not found`);
+    throw new UserError(`cannot read model ${text}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Create a session on the chosen runtime.
+ *
+ * @example
+ * ```ts ignore
+ * import { createSession } from "./ort_runtime.ts";
+ * const s = await createSession("net.onnx", { runtime: "auto" });
+ * console.log(s.runtime, s.inputs.map((i) => i.name));
+ * ```
+ *
+ * @param source Path, URL or bytes of the `.onnx` file.
+ * @param options Runtime, threads, device.
+ * @returns The session.
+ */
+export async function createSession(
+  source: string | URL | Uint8Array,
+  options: SessionOptions = {},
+): Promise<OrtSession> {
+  const runtime = await resolveRuntime(options.runtime ?? "auto", options.onNote);
+  const ort = await _runtimeModule(runtime);
+  trace(`onnxruntime ${runtime} loaded`);
+  const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
+  let sessionOptions: Record<string, unknown>;
+  if (runtime === "native") {
+    sessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+    };
+  } else if (runtime === "wasm") {
+    ort.env.wasm.numThreads = threads;
+    sessionOptions = {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+    };
+  } else {
+    ort.env.wasm.numThreads = 1; // required by the WebGPU build under Deno
+    const device = options.device ?? (await _defaultDevice());
+    sessionOptions = {
+      executionProviders: [{ name: "webgpu", device }],
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+      preferredOutputLocation: "gpu-buffer",
+    };
+  }
+  let session: _OrtInferenceSession;
+  try {
+    // the native runtime opens files itself (no copy through JS), and keeps optimised graphs
+    const path = runtime === "native"
+      ? options.modelPath ?? (typeof source === "string" ? source : null)
+      : null;
+    const cached = path ? await optimizedModelPath(path, "1.30.0") : null;
+    const hit = cached ? await Deno.stat(cached).then((st) => st.size > 0, () => false) : false;
+    if (hit) {
+      trace("optimised model found in the cache");
+      session = await ort.InferenceSession.create(cached!, {
+        ...sessionOptions,
+        graphOptimizationLevel: "disabled",
+      });
+    } else if (cached) {
+      // save the optimised graph next to its final name, then rename it in (never half written)
+      const tmp = `${cached}.${Deno.pid}.tmp`;
+      session = await ort.InferenceSession.create(path!, {
+        ...sessionOptions,
+        optimizedModelFilePath: tmp,
+      });
+      await Deno.rename(tmp, cached).catch(() => Deno.remove(tmp).catch(() => {}));
+    } else {
+      session = await ort.InferenceSession.create(
+        path ?? (await readModelBytes(source)),
+        sessionOptions,
+      );
+    }
+  } catch (e) {
+    const where = source instanceof Uint8Array ? "model" : `model ${source}`;
+    throw new UserError(
+      `${where}: not a loadable ONNX file (${(e as Error).message.split("\n")[0]})`,
+    );
+  }
+  trace("session created");
+  return {
+    runtime,
+    inputs: _meta(session.inputMetadata, session.inputNames),
+    outputs: _meta(session.outputMetadata, session.outputNames),
+    async run(feeds, outputs) {
+      const ortFeeds: Record<string, _OrtTensor> = {};
+      for (const [k, v] of Object.entries(feeds)) {
+        ortFeeds[k] = new ort.Tensor(v.type, v.data, v.dims);
+      }
+      const res = await session.run(ortFeeds, outputs);
+      const out: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+      for (const name of outputs) {
+        const t = res[name];
+        if (t.location === "gpu-buffer" && t.getData) {
+          // a WebGPU session keeps outputs on the GPU; a host caller downloads them
+          out[name] = { data: (await t.getData(true)) as Float32Array, dims: t.dims };
+          continue;
+        }
+        if (!(t.data instanceof Float32Array)) {
+          throw new UserError(`output '${name}' is ${t.type}, expected float32`);
+        }
+        out[name] = { data: t.data, dims: t.dims };
+      }
+      return out;
+    },
+    runOnDevice: runtime !== "webgpu" ? undefined : async (feeds, outputs) => {
+      const fromGpu = (ort.Tensor as unknown as {
+        fromGpuBuffer(b: GPUBuffer, o: { dataType: string; dims: readonly number[] }): _OrtTensor;
+      }).fromGpuBuffer;
+      const ortFeeds: Record<string, _OrtTensor> = {};
+      for (const [k, v] of Object.entries(feeds)) {
+        ortFeeds[k] = "gpuBuffer" in v
+          ? fromGpu(v.gpuBuffer, { dataType: "float32", dims: v.dims })
+          : new ort.Tensor(v.type, v.data, v.dims);
+      }
+      const res = await session.run(ortFeeds, outputs);
+      const out: Record<string, GpuOutput> = {};
+      for (const name of outputs) {
+        const t = res[name];
+        if (!t.gpuBuffer) throw new Error(`output '${name}' did not stay on the GPU`);
+        out[name] = { buffer: t.gpuBuffer, dims: t.dims, dispose: () => t.dispose?.() };
+      }
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+let _device: Promise<GPUDevice> | undefined;
+// Deno's wgpu panics if an adapter is collected while its device lives: keep it referenced.
+let _adapter: GPUAdapter | undefined;
+
+async function _defaultDevice(): Promise<GPUDevice> {
+  _device ??= (async () => {
+    _adapter = (await gpuAdapter()) ?? undefined;
+    if (!_adapter) {
+      throw new UserError("--ort webgpu: no WebGPU adapter is available on this machine");
+    }
+    return await _adapter.requestDevice();
+  })();
+  return await _device;
+}

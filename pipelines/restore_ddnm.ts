@@ -1,0 +1,439 @@
+/**
+ * `restoreDdnm`: DDNM / DDNM+ restoration of an observed image with any DDPM noise predictor,
+ * end to end (operator, observation, model, noise, Mask-Shift for fixed-size models).
+ *
+ * @module
+ */
+
+import { UserError } from "../lib/errors.ts";
+import { trace } from "../lib/trace.ts";
+import { Tensor } from "../lib/tensor.ts";
+import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
+import type { Model } from "../model/model.ts";
+import { DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
+import type { OrtChoice } from "../model/ort_runtime.ts";
+import type { Backend } from "../kernels/backend.ts";
+import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { deviceCaller } from "../kernels/device_calls.ts";
+import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { alphaBar, alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";
+import { respacedSchedule, spaceTimesteps } from "../schedules/respacing.ts";
+import { hqDemoSample, type HqDemoSettings } from "../samplers/hq_demo.ts";
+import {
+  DDNM_DEFAULTS,
+  ddnmNoiseCount,
+  ddnmSample,
+  type DdnmSettings,
+  type LoopHooks,
+} from "../samplers/ddnm.ts";
+import type { DdnmVariant, DegradationOperator } from "../operators/operator.ts";
+import {
+  buildOperator,
+  type DdnmTask,
+  observationFor,
+  outputSize,
+  validateTask,
+} from "../operators/ddnm_tasks.ts";
+import {
+  cropWindow,
+  maskShiftWindows,
+  pasteFinished,
+  pasteWindow,
+} from "../samplers/mask_shift.ts";
+
+/** Progress of a restoration. */
+export interface RestoreProgress {
+  /** Transitions done in the current window. */
+  step: number;
+  /** Transitions per window. */
+  total: number;
+  /** Current window (1-based) when Mask-Shift runs. */
+  window: number;
+  /** Windows in all. */
+  windows: number;
+  /** The ONNX runtime running the network. */
+  runtime?: string;
+  /**
+   * The current x0 estimate of the window in [0,1] image units, computed on request: call it
+   * inside `onProgress` (the sampler reuses the buffer at its next step).
+   */
+  preview?: () => Promise<Tensor>;
+}
+
+/**
+ * Progress of a run without Mask-Shift windows (window 1 of 1).
+ *
+ * @param step Steps done.
+ * @param total Steps in all.
+ * @param runtime The ONNX runtime running the network.
+ * @param preview The step's x0 estimate in image units, on request.
+ * @returns The progress report.
+ */
+export function singleWindowProgress(
+  step: number,
+  total: number,
+  runtime: string,
+  preview?: () => Promise<Tensor>,
+): RestoreProgress {
+  return { step, total, window: 1, windows: 1, runtime, preview };
+}
+
+/**
+ * A progress preview of an x0 estimate in model units [lo, hi]: the read is started when the
+ * preview is asked for, so it sees this step's values.
+ *
+ * @param backend Where the estimate lives.
+ * @param x0 The estimate.
+ * @param lo Model range low end.
+ * @param hi Model range high end.
+ * @returns The preview function.
+ */
+export function previewOf(
+  backend: Backend,
+  x0: Tensor,
+  lo: number,
+  hi: number,
+): () => Promise<Tensor> {
+  return async () => (await backend.read(x0)).map((v) => (v - lo) / (hi - lo));
+}
+
+/** Options every restoration takes: noise, where the math and the networks run, hooks. */
+export interface RunOptions {
+  /** Seed of the documented generator (default 0). */
+  seed?: number;
+  /** A noise source instead of the seeded generator (recorded draws). */
+  noise?: NoiseSource;
+  /** Where the per-step math runs (default CPU). */
+  backend?: Backend;
+  /** ONNX runtime for a model given by name or path (default auto). */
+  runtime?: OrtChoice;
+  /** Threads of the ONNX runtime. */
+  threads?: number;
+  /** Progress callback. */
+  onProgress?: (p: RestoreProgress) => void;
+  /**
+   * Offer x0 previews in progress reports even where forming them costs a pass per step
+   * (IR-SDE's sde and ode solvers); the other samplers offer them always.
+   */
+  previews?: boolean;
+  /** Cancels the run between steps. */
+  signal?: AbortSignal;
+  /** Receives notes (runtime fallback, Mask-Shift, start step). */
+  onNote?: (message: string) => void;
+}
+
+/** Options of {@linkcode restoreDdnm}. */
+export interface DdnmRestoreOptions extends RunOptions {
+  /** The task (sr, inpaint, colorize, ...). */
+  task: DdnmTask;
+  /** A loaded model, a path, or `builtin:NAME` (default: the built-in prior). */
+  model?: Model | string;
+  /** The model's manifest when it is not beside the model (`--model-spec`). */
+  modelSpec?: string;
+  /** Known pixels for inpainting (1 = known), one per output pixel. */
+  mask?: Uint8Array;
+  /** T_sampling (default: the manifest's `defaults.steps`, else 100). */
+  steps?: number;
+  /** η (default: the manifest's `defaults.eta`, else 0.85). */
+  eta?: number;
+  /** Observation noise σ_y in [0,1] image units; > 0 selects DDNM+. */
+  sigmaY?: number;
+  /** Time-travel length (default 1). */
+  travelLength?: number;
+  /** Time-travel repeats (default 1). */
+  travelRepeat?: number;
+  /** `svd` (default) or `simplified`. */
+  variant?: DdnmVariant;
+  /** DDNM+ Λ-noise rotated by Vᵀ (correct form) instead of the reference's quirk. */
+  fixedLambdaNoise?: boolean;
+  /** Run Mask-Shift windows of this size even for a model of any size. */
+  window?: number;
+  /** Mask-Shift: `fresh` noise per window (default) or `reference` (hq_demo's state carry-over). */
+  maskShift?: "fresh" | "reference";
+  /**
+   * `ddnm` (default): the main repository's η-mix loop. `hq-demo`: hq_demo's respaced DDPM
+   * posterior with RePaint jumps (`steps` respaced steps, default 100; travel 10 x 3 by
+   * default; x0 clamped; σ_y not doubled; η unused).
+   */
+  sampler?: "ddnm" | "hq-demo";
+  /** hq-demo: λ = σ_t/(a_t σ_y) as in the paper instead of the reference's σ_t·σ_y/a_t. */
+  paperLambda?: boolean;
+}
+
+/** What a restoration returns. */
+export interface RestoreResult {
+  /** The restored image, [1, C, H, W] in [0,1] units, not clipped. */
+  image: Tensor;
+  /** The model's name. */
+  model: string;
+  /** The ONNX runtime that ran it. */
+  runtime: string;
+  /** The tensor backend. */
+  backend: string;
+  /** Network calls made. */
+  calls: number;
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
+/**
+ * Check the sampler settings; each problem is a {@linkcode UserError}.
+ *
+ * @param s The settings.
+ * @param trainSteps The model's training steps.
+ */
+export function validateDdnmSettings(s: DdnmSettings, trainSteps: number): void {
+  if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > trainSteps) {
+    throw new UserError(`--steps must be an integer in [1, ${trainSteps}], got ${s.steps}`);
+  }
+  if (!(s.eta >= 0 && s.eta <= 1)) throw new UserError(`--eta must be in [0, 1], got ${s.eta}`);
+  if (!(s.sigmaY >= 0) || !Number.isFinite(s.sigmaY)) {
+    throw new UserError(`--sigma-y must be >= 0, got ${s.sigmaY}`);
+  }
+  for (
+    const [k, v] of [["travel-length", s.travelLength], ["travel-repeat", s.travelRepeat]] as const
+  ) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new UserError(`--${k} must be an integer >= 1, got ${v}`);
+    }
+  }
+  if (s.variant !== "svd" && s.variant !== "simplified") {
+    throw new UserError(`--variant must be svd or simplified, got '${s.variant}'`);
+  }
+}
+
+/**
+ * Restore an observed image with DDNM (σ_y = 0) or DDNM+ (σ_y > 0).
+ *
+ * The observation is an image in [0,1]: the low-resolution image for `sr`, the gray image for
+ * `colorize`, the damaged image for `inpaint`/`denoise`/`deblur` (the measurements for `cs`).
+ * The result is deterministic for a given seed (or noise source).
+ *
+ * @example
+ * ```ts ignore
+ * import { restoreDdnm } from "./restore_ddnm.ts";
+ * import { imageToTensor, readImage } from "../lib/image.ts";
+ * const lq = imageToTensor(await readImage("small.png"), 3);
+ * const { image } = await restoreDdnm(lq, { task: { name: "sr", scale: 4 }, steps: 50, seed: 1 });
+ * ```
+ *
+ * @param observed The observation, [1, C, h, w] in [0,1].
+ * @param options Task, model and sampler settings.
+ * @returns The restored image and a report.
+ */
+export async function restoreDdnm(
+  observed: Tensor,
+  options: DdnmRestoreOptions,
+): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const variant = options.variant ?? "svd";
+  validateTask(options.task, variant);
+  if (options.seed !== undefined && (!Number.isSafeInteger(options.seed) || options.seed < 0)) {
+    throw new UserError(`--seed must be an integer >= 0, got ${options.seed}`);
+  }
+  const [height, width] = outputSize(options.task, observed.h, observed.w);
+  if (options.task.name === "inpaint" && options.mask && options.mask.length !== height * width) {
+    throw new UserError(
+      `the mask has ${options.mask.length} pixels, the image ${width}x${height} = ${
+        height * width
+      }`,
+    );
+  }
+  const model = typeof options.model === "object"
+    ? options.model
+    : await loadModel(options.model ?? DEFAULT_MODEL, {
+      runtime: options.runtime,
+      threads: options.threads,
+      onNote: options.onNote,
+      device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
+    }, options.modelSpec);
+  trace("model loaded");
+  const m = model.manifest;
+  if (m.kind !== "ddpm") {
+    throw new UserError(`${model.name}: DDNM needs a 'ddpm' model, this one is '${m.kind}'`);
+  }
+  if (m.prediction !== "eps") {
+    throw new UserError(
+      `${model.name}: DDNM needs an ε-prediction model, this one predicts '${m.prediction}'`,
+    );
+  }
+  const sampler = options.sampler ?? "ddnm";
+  if (sampler !== "ddnm" && sampler !== "hq-demo") {
+    throw new UserError(`--sampler for ddnm must be ddnm or hq-demo, got '${sampler}'`);
+  }
+  const hq = sampler === "hq-demo";
+  const settings: DdnmSettings = {
+    ...DDNM_DEFAULTS,
+    steps: options.steps ?? (hq ? 100 : m.defaults.steps ?? DDNM_DEFAULTS.steps),
+    eta: options.eta ?? m.defaults.eta ?? DDNM_DEFAULTS.eta,
+    sigmaY: (options.sigmaY ?? 0) * (m.range[1] - m.range[0]),
+    travelLength: options.travelLength ?? (hq ? 10 : 1),
+    travelRepeat: options.travelRepeat ?? (hq ? 3 : 1),
+    variant,
+    fixedLambdaNoise: options.fixedLambdaNoise ?? false,
+  };
+  if (!((options.sigmaY ?? 0) >= 0)) {
+    throw new UserError(`--sigma-y must be >= 0, got ${options.sigmaY}`);
+  }
+  validateDdnmSettings(settings, m.schedule.trainSteps);
+  const channels = m.channels;
+  const fullOp = buildOperator(options.task, channels, height, width, variant, options.mask);
+  const y = observationFor(fullOp, observed, m.range);
+  const win = options.window ?? null;
+  const size: [number, number] | null = m.size ?? (win ? [win, win] : null);
+  const windows = size && (size[0] !== height || size[1] !== width)
+    ? maskShiftWindows(height, width, size[0], size[1])
+    : null;
+  if (size && !windows && (height !== size[0] || width !== size[1])) {
+    throw new UserError(
+      `${model.name} takes ${size[1]}x${size[0]} images; the output is ${width}x${height}`,
+    );
+  }
+  if (windows && !["sr", "colorize", "inpaint", "denoise"].includes(options.task.name)) {
+    throw new UserError(
+      `${options.task.name} is not local, so it cannot run window by window on a ${size![1]}x${
+        size![0]
+      } model; use a model that takes any size`,
+    );
+  }
+  if (windows && options.task.name === "sr") {
+    const f = options.task.scale!;
+    if (windows.some((w) => w.x % f !== 0 || w.y % f !== 0 || w.h % f !== 0)) {
+      throw new UserError(
+        `Mask-Shift windows of ${size![1]}x${size![0]} do not align with --scale ${f}`,
+      );
+    }
+  }
+  const perWindow = ddnmNoiseCount(
+    settings,
+    channels * (size ? size[0] * size[1] : height * width),
+  );
+  const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);
+  const carry = options.maskShift === "reference";
+  const stateSize = channels * (size ? size[0] * size[1] : height * width);
+  noise.require(
+    windows
+      ? windows.length * perWindow - (carry ? (windows.length - 1) * stateSize : 0)
+      : perWindow,
+  );
+  const backend = options.backend ?? new CpuBackend();
+  const betas = betaSchedule(m.schedule.beta, m.schedule);
+  const alphaBars = alphaBarFloat32(betas);
+  const caller = deviceCaller(backend, model);
+  const predict = (x: Tensor, t: number, label: string) => caller.call({ x, t }, label);
+  // hq_demo: IDDPM respacing in float64 and σ_y in [0,1] units (the reference does not double it)
+  const respaced = hq && respacedSchedule(
+    alphaBar(betas),
+    spaceTimesteps(m.schedule.trainSteps, String(settings.steps)),
+  );
+  const hqSettings: HqDemoSettings = {
+    jumpLength: settings.travelLength,
+    jumpRepeat: settings.travelRepeat,
+    sigmaY: options.sigmaY ?? 0,
+    paperLambda: options.paperLambda ?? false,
+    range: m.range,
+  };
+  const sample = (
+    op: DegradationOperator,
+    yw: Float32Array,
+    hooks: LoopHooks,
+    init?: Tensor,
+  ): Promise<Tensor> =>
+    respaced
+      ? hqDemoSample(predict, backend, op, yw, respaced, noise, hqSettings, hooks, init)
+      : ddnmSample(predict, backend, op, yw, alphaBars, noise, settings, hooks, init);
+  const [lo, hi] = m.range;
+  const toImage = (t: Tensor) => t.map((v) => (v - lo) / (hi - lo));
+  const preview = (x0?: Tensor) => (x0 ? previewOf(backend, x0, lo, hi) : undefined);
+  let result: Tensor;
+  if (!windows) {
+    result = await sample(fullOp, y, {
+      signal: options.signal,
+      onStep: (p) =>
+        options.onProgress?.(singleWindowProgress(p.step, p.total, model.runtime, preview(p.x0))),
+    });
+    await backend.read(result);
+  } else {
+    options.onNote?.(
+      `Mask-Shift: ${windows.length} windows of ${size![1]}x${size![0]} (${
+        carry ? "reference state carry-over" : "fresh noise per window"
+      })`,
+    );
+    // the canvas starts as A⁺y; windows overwrite it as they finish
+    const canvas = fullOp.pinv(y);
+    const finished = new Uint8Array(height * width);
+    const yImage = new Tensor([1, fullOp.yShape[1], fullOp.yShape[2], fullOp.yShape[3]], y);
+    const scale = options.task.name === "sr" ? options.task.scale! : 1;
+    let state: Tensor | undefined;
+    for (const [k, w] of windows.entries()) {
+      const mask = options.mask
+        ? cropWindow(Float32Array.from(options.mask), 1, height, width, w)
+        : undefined;
+      const op = buildOperator(
+        options.task,
+        channels,
+        w.h,
+        w.w,
+        variant,
+        mask ? Uint8Array.from(mask) : undefined,
+      );
+      const yw = cropWindow(yImage.data, yImage.c, yImage.h, yImage.w, {
+        ...w,
+        y: w.y / scale,
+        x: w.x / scale,
+        h: w.h / scale,
+        w: w.w / scale,
+      });
+      // the finished overlap is fixed for the whole window: paste it with a device-side blend
+      const done = Tensor.zeros(op.xShape), finishedCanvas = Tensor.zeros(op.xShape);
+      pasteFinished(finishedCanvas.data, canvas, finished, channels, height, width, w);
+      pasteFinished(
+        done.data,
+        new Float32Array(canvas.length).fill(1),
+        finished,
+        channels,
+        height,
+        width,
+        w,
+      );
+      const anyDone = done.data.some((v) => v === 1);
+      const out = await sample(
+        op,
+        op.name === "inpaint" ? op.A(yw) : yw,
+        {
+          signal: options.signal,
+          afterProject: anyDone
+            ? (x0hat) => backend.blend(x0hat, done, finishedCanvas, x0hat)
+            : undefined,
+          onStep: (p) =>
+            options.onProgress?.({
+              step: p.step,
+              total: p.total,
+              window: k + 1,
+              windows: windows.length,
+              runtime: model.runtime,
+              preview: preview(p.x0),
+            }),
+        },
+        carry ? state : undefined,
+      );
+      await backend.read(out);
+      pasteWindow(canvas, channels, height, width, w, out.data);
+      for (let i = 0; i < w.h; i++) {
+        finished.fill(1, (w.y + i) * width + w.x, (w.y + i) * width + w.x + w.w);
+      }
+      state = out;
+    }
+    result = new Tensor([1, channels, height, width], canvas);
+  }
+  trace("sampling done");
+  await caller.finish();
+  return {
+    image: toImage(result),
+    model: model.name,
+    runtime: model.runtime,
+    backend: backend.name,
+    calls: model.stats.calls,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * `restoreIrsde`: IR-SDE restoration of an LQ image with an exported IR-SDE or Refusion noise
+ * network (state, LQ image μ and integer step), or a DenoisingSDE network (no μ).
+ *
+ * @module
+ */
+
+import { UserError } from "../lib/errors.ts";
+import type { Tensor } from "../lib/tensor.ts";
+import { GaussianNoise } from "../lib/noise.ts";
+import type { Model } from "../model/model.ts";
+import { loadModel } from "../model/builtin_models.ts";
+import { resizeBicubic } from "../lib/resize.ts";
+import { CpuBackend } from "../kernels/cpu_backend.ts";
+import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { deviceCaller } from "../kernels/device_calls.ts";
+import {
+  irsdeSchedule,
+  type SdeSettings,
+  type ThetaScheduleName,
+} from "../schedules/irsde_schedule.ts";
+import {
+  denoisingSdeSample,
+  denoisingStartStep,
+  irsdeNoiseCount,
+  irsdeSample,
+  type IrsdeSolver,
+  type NoisePredictor,
+} from "../samplers/irsde.ts";
+import {
+  previewOf,
+  type RestoreResult,
+  type RunOptions,
+  singleWindowProgress,
+} from "./restore_ddnm.ts";
+import type { StepProgress } from "../samplers/ddnm.ts";
+
+/** IR-SDE's task preprocessing. */
+export interface IrsdeTask {
+  /** `sr`: bicubic upsampling of the LQ by `scale` before it becomes μ; `inpaint`: holes set to 1. */
+  name?: "sr" | "inpaint" | "denoise";
+  /** SR factor. */
+  scale?: number;
+  /** Known pixels (inpaint), 1 = known, per pixel. */
+  mask?: Uint8Array;
+  /** Known noise level (0..255 units when > 1) for the DenoisingSDE variant's start step. */
+  noiseLevel?: number;
+}
+
+/** Options of {@linkcode restoreIrsde}. */
+export interface IrsdeRestoreOptions extends RunOptions {
+  /** A loaded model or a path (its manifest has kind `irsde`). */
+  model: Model | string;
+  /** The manifest when it is not beside the model. */
+  modelSpec?: string;
+  /** Solver (default `sde`; `ode` for the DenoisingSDE variant). */
+  solver?: IrsdeSolver;
+  /** Override the manifest's SDE settings. */
+  sde?: Partial<SdeSettings>;
+  /** Task preprocessing. */
+  task?: IrsdeTask;
+}
+
+/**
+ * μ from the LQ image as the reference prepares it: SR upsamples bicubically (PyTorch,
+ * align_corners = false) by the scale; inpainting sets the holes to 1.
+ *
+ * @param lq The LQ image, [1, C, h, w] in [0,1].
+ * @param task The task.
+ * @returns μ in [0,1].
+ */
+export function irsdeMu(lq: Tensor, task: IrsdeTask = {}): Tensor {
+  if (task.name === "sr") {
+    const k = task.scale ?? 1;
+    if (!Number.isInteger(k) || k < 1) {
+      throw new UserError(`--scale must be an integer >= 1, got ${task.scale}`);
+    }
+    return resizeBicubic(lq, lq.h * k, lq.w * k);
+  }
+  if (task.name === "inpaint") {
+    const m = task.mask;
+    if (!m) throw new UserError("--task inpaint needs --mask M.png");
+    if (m.length !== lq.h * lq.w) {
+      throw new UserError(`the mask has ${m.length} pixels, the image ${lq.h * lq.w}`);
+    }
+    const plane = lq.h * lq.w;
+    return lq.map((v, i) => (m[i % plane] ? v : 1));
+  }
+  return lq.clone();
+}
+
+/**
+ * Restore an LQ image with IR-SDE.
+ *
+ * @example
+ * ```ts ignore
+ * import { restoreIrsde } from "./restore_irsde.ts";
+ * const { image } = await restoreIrsde(lq, { model: "irsde_deblur.onnx", solver: "posterior", seed: 1 });
+ * ```
+ *
+ * @param lq The LQ image, [1, C, h, w] in [0,1].
+ * @param options Model, solver, SDE overrides, task.
+ * @returns The restored image in [0,1] (unclipped) and a report.
+ */
+export async function restoreIrsde(
+  lq: Tensor,
+  options: IrsdeRestoreOptions,
+): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const solver = options.solver;
+  if (solver !== undefined && !["sde", "ode", "posterior"].includes(solver)) {
+    throw new UserError(`--solver must be sde, ode or posterior, got '${solver}'`);
+  }
+  const o = options.sde ?? {};
+  if (o.schedule !== undefined && !["cosine", "linear", "constant"].includes(o.schedule)) {
+    throw new UserError(`--schedule must be cosine, linear or constant, got '${o.schedule}'`);
+  }
+  if (o.T !== undefined && (!Number.isInteger(o.T) || o.T < 1 || o.T > 10000)) {
+    throw new UserError(`--steps must be an integer in [1, 10000], got ${o.T}`);
+  }
+  if (o.maxSigma !== undefined && !(o.maxSigma > 0)) {
+    throw new UserError(`--max-sigma must be > 0, got ${o.maxSigma}`);
+  }
+  if (o.eps !== undefined && !(o.eps > 0 && o.eps < 1)) {
+    throw new UserError(`--eps must be in (0, 1), got ${o.eps}`);
+  }
+  const mu01 = irsdeMu(lq, options.task);
+  const model = typeof options.model === "object" ? options.model : await loadModel(options.model, {
+    runtime: options.runtime,
+    threads: options.threads,
+    onNote: options.onNote,
+    device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
+  }, options.modelSpec);
+  const m = model.manifest;
+  if (m.kind !== "irsde") {
+    throw new UserError(`${model.name}: IR-SDE needs an 'irsde' model, this one is '${m.kind}'`);
+  }
+  const base = m.sde;
+  if (!base && o.maxSigma === undefined) {
+    throw new UserError(
+      `${model.name}: the manifest has no 'sde' block; give --max-sigma (and --schedule, --eps)`,
+    );
+  }
+  const settings: SdeSettings = {
+    maxSigma: o.maxSigma ?? base!.maxSigma,
+    T: o.T ?? base?.T ?? 100,
+    schedule: (o.schedule ?? base?.schedule ?? "cosine") as ThetaScheduleName,
+    eps: o.eps ?? base?.eps ?? 0.01,
+  };
+  const denoisingVariant = m.inputs.mu === undefined;
+  const schedule = irsdeSchedule(settings);
+  const [lo, hi] = m.range;
+  const mu = mu01.map((v) => lo + (hi - lo) * v);
+  const channels = m.channels;
+  if (mu.c !== channels) {
+    throw new UserError(`${model.name} works on ${channels} channels, the image has ${mu.c}`);
+  }
+  const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);
+  const backend = options.backend ?? new CpuBackend();
+  const caller = deviceCaller(backend, model);
+  const predict: NoisePredictor = (x, muT, t, label) =>
+    caller.call(denoisingVariant ? { x, t } : { x, mu: muT, t }, label);
+  const progress = (p: StepProgress) =>
+    options.onProgress?.(
+      singleWindowProgress(
+        p.step,
+        p.total,
+        model.runtime,
+        p.x0 && previewOf(backend, p.x0, lo, hi),
+      ),
+    );
+  let out: Tensor;
+  if (denoisingVariant) {
+    if (solver === "posterior") {
+      throw new UserError(
+        "the DenoisingSDE variant (a network without 'mu') has no posterior solver",
+      );
+    }
+    const level = options.task?.noiseLevel;
+    if (level === undefined || !(level > 0)) {
+      throw new UserError(
+        `${model.name} is a DenoisingSDE network (no 'mu' input): give the noise level with --noise-level`,
+      );
+    }
+    const start = denoisingStartStep(schedule, level);
+    options.onNote?.(`DenoisingSDE: noise level ${level} starts at step ${start} of ${settings.T}`);
+    const s = solver ?? "ode";
+    noise.require(irsdeNoiseCount(s, start, mu.size, false));
+    out = await denoisingSdeSample(
+      predict,
+      backend,
+      mu,
+      schedule,
+      s as "sde" | "ode",
+      start,
+      noise,
+      {
+        signal: options.signal,
+        onStep: progress,
+        estimates: options.previews,
+      },
+    );
+  } else {
+    const s = solver ?? "sde";
+    noise.require(irsdeNoiseCount(s, settings.T, mu.size));
+    out = await irsdeSample(predict, backend, mu, schedule, s, noise, {
+      signal: options.signal,
+      onStep: progress,
+      estimates: options.previews,
+    });
+  }
+  await backend.read(out);
+  await caller.finish();
+  return {
+    image: out.map((v) => (v - lo) / (hi - lo)),
+    model: model.name,
+    runtime: model.runtime,
+    backend: backend.name,
+    calls: model.stats.calls,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
