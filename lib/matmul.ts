@@ -250,3 +250,23 @@ export function matmul(
   }
   return matmulScalar(c, rows, inner, b, cols);
 }
+
+/**
+ * The transpose of a row-major matrix.
+ *
+ * @example
+ * ```ts
+ * import { transpose } from "./matmul.ts";
+ * console.log(Array.from(transpose(Float64Array.of(1, 2, 3, 4, 5, 6), 2, 3))); // [1, 4, 2, 5, 3, 6]
+ * ```
+ *
+ * @param a The matrix (rows x cols).
+ * @param rows Its rows.
+ * @param cols Its columns.
+ * @returns Aᵀ (cols x rows), row-major.
+ */
+export function transpose(a: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
+  return t;
+}

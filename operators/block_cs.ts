@@ -18,6 +18,8 @@ import {
 } from "./operator.ts";
 import type { Shape4, Tensor } from "../lib/tensor.ts";
 import { matmul } from "../lib/matmul.ts";
+import { registerGpuOperator } from "./gpu_operator.ts";
+import { BLOCK_CS_GPU } from "./block_cs_gpu.ts";
 
 const _B = 32;
 const _N = _B * _B;
@@ -211,3 +213,6 @@ export class BlockCs implements DegradationOperator {
     return image.data;
   }
 }
+
+// its WebGPU kernels, side by side with the CPU math above
+registerGpuOperator(BlockCs, BLOCK_CS_GPU);

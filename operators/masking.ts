@@ -12,6 +12,8 @@ import {
   type SpectralScale,
 } from "./operator.ts";
 import type { Shape4, Tensor } from "../lib/tensor.ts";
+import { registerGpuOperator } from "./gpu_operator.ts";
+import { MASK_GPU } from "./masking_gpu.ts";
 
 /**
  * y = x ⊙ m for a 0/1 mask m per pixel (shared by all channels); y keeps the image layout
@@ -144,3 +146,6 @@ export function denoising(channels: number, height: number, width: number): Mask
     new Uint8Array(height * width).fill(1),
   );
 }
+
+// its WebGPU kernels, side by side with the CPU math above
+registerGpuOperator(MaskOperator, MASK_GPU);

@@ -8,6 +8,8 @@
 import { Householder } from "./householder.ts";
 import { type DegradationOperator, imageAsObservation, type SpectralScale } from "./operator.ts";
 import type { Shape4, Tensor } from "../lib/tensor.ts";
+import { registerGpuOperator } from "./gpu_operator.ts";
+import { ROW_BLOCK_GPU } from "./row_block_operator_gpu.ts";
 
 /**
  * A block operator: block b reads x at `index[b·m + k]` (k in the reference's patch order),
@@ -220,3 +222,6 @@ export function colorization(height: number, width: number): RowBlockOperator {
     index,
   );
 }
+
+// its WebGPU kernels, side by side with the CPU math above
+registerGpuOperator(RowBlockOperator, ROW_BLOCK_GPU);

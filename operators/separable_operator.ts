@@ -9,7 +9,9 @@
 import { jacobiSvd, type Svd } from "./svd.ts";
 import { type DegradationOperator, imageAsObservation, type SpectralScale } from "./operator.ts";
 import type { Shape4, Tensor } from "../lib/tensor.ts";
-import { matmul } from "../lib/matmul.ts";
+import { matmul, transpose } from "../lib/matmul.ts";
+import { registerGpuOperator } from "./gpu_operator.ts";
+import { SEPARABLE_GPU } from "./separable_operator_gpu.ts";
 
 /** The reference's threshold below which 1-D singular values are zeroed. */
 export const SINGULAR_ZERO = 3e-2;
@@ -148,16 +150,10 @@ function _sandwich(
 ): Float64Array {
   const oRows = lt ? lCols : lRows, inner = lt ? lRows : lCols;
   if (inner !== xr) throw new RangeError("shape mismatch (left)");
-  const tmp = matmul(lt ? _transpose(left, lRows, lCols) : left, oRows, inner, x, xc);
+  const tmp = matmul(lt ? transpose(left, lRows, lCols) : left, oRows, inner, x, xc);
   const oCols = rt ? rCols : rRows, inner2 = rt ? rRows : rCols;
   if (inner2 !== xc) throw new RangeError("shape mismatch (right)");
-  return matmul(tmp, oRows, xc, rt ? right : _transpose(right, rRows, rCols), oCols);
-}
-
-function _transpose(a: Float64Array, rows: number, cols: number): Float64Array {
-  const t = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
-  return t;
+  return matmul(tmp, oRows, xc, rt ? right : transpose(right, rRows, rCols), oCols);
 }
 
 /**
@@ -528,3 +524,6 @@ export function bicubicSr(
     layout: "aligned",
   });
 }
+
+// its WebGPU kernels, side by side with the CPU math above
+registerGpuOperator(SeparableOperator, SEPARABLE_GPU);

@@ -13,6 +13,8 @@ import {
   type SpectralScale,
 } from "./operator.ts";
 import type { Shape4, Tensor } from "../lib/tensor.ts";
+import { registerGpuOperator } from "./gpu_operator.ts";
+import { WALSH_HADAMARD_GPU } from "./walsh_hadamard_gpu.ts";
 
 /**
  * The orthonormal fast Walsh-Hadamard transform in place (its own inverse), in the
@@ -189,3 +191,6 @@ export class WalshHadamardCs implements DegradationOperator {
     return image.data;
   }
 }
+
+// its WebGPU kernels, side by side with the CPU math above
+registerGpuOperator(WalshHadamardCs, WALSH_HADAMARD_GPU);
