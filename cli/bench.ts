@@ -13,7 +13,7 @@ import { DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
 import type { OrtChoice } from "../model/ort_runtime.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
 import { restoreIrsde } from "../pipelines/restore_irsde.ts";
-import { chooseBackend } from "./restore.ts";
+import { chooseBackend } from "../kernels/choose_backend.ts";
 
 const _HELP =
   `usage: deno run -A cli.ts bench [--method ddnm|irsde] [--model F.onnx] [--size 256] [--steps 20]

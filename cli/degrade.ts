@@ -15,10 +15,12 @@ import { writeFileAtomic } from "../lib/atomic_write.ts";
 import {
   buildOperator,
   type DdnmTask,
+  ddnmTaskHelp,
   type DdnmTaskName,
+  ddnmTaskSpec,
   validateTask,
 } from "../operators/ddnm_tasks.ts";
-import { readMask } from "./restore.ts";
+import { readMask } from "../lib/mask.ts";
 
 const _HELP =
   `usage: deno run -A cli.ts degrade <clean image> -o <lq.png|lq.npy> --task <task> [options]
@@ -26,7 +28,8 @@ const _HELP =
 Applies the operator A of a DDNM task (in [-1,1] model units, as the reference does) and
 optional Gaussian noise, so that 'restore --method ddnm' with the same task inverts it.
 
-  --task sr|sr-bicubic|colorize|inpaint|denoise|deblur|cs|cs-block
+  --task T, one of:
+${ddnmTaskHelp("    ")}
   --scale K (sr)  --mask M.png (inpaint; white = known)  --kernel gauss|uniform|aniso (deblur)
   --ratio R (cs, cs-block: writes the measurements as .npy)  --cs-seed N  --fixed-deblur
   --sigma-y S     add noise of std S (in [0,1] units)
@@ -81,8 +84,9 @@ async function _degrade(args: string[]): Promise<number> {
   const sigma = numberFlag(values, "sigma-y", 0, { min: 0 });
   const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
   const maxPixels = numberFlag(values, "max-pixels", DEFAULT_MAX_PIXELS, { integer: true, min: 1 });
-  if ((task.name === "cs" || task.name === "cs-block") && !output.toLowerCase().endsWith(".npy")) {
-    throw new UserError("cs measurements are not an image: write them to a .npy file");
+  const measured = ddnmTaskSpec(task.name).measured;
+  if (measured && !output.toLowerCase().endsWith(".npy")) {
+    throw new UserError(`${task.name} measurements are not an image: write them to a .npy file`);
   }
   const clean = imageToTensor(await readImage(positionals[0], { maxPixels }), 3);
   let mask: Uint8Array | undefined;
@@ -106,7 +110,7 @@ async function _degrade(args: string[]): Promise<number> {
     for (let i = 0; i < y.length; i++) y[i] += 2 * sigma * z[i];
   }
   const [, c, h, w] = op.yShape;
-  const lq = task.name === "cs"
+  const lq = measured
     ? new Tensor(op.yShape, y)
     : new Tensor([1, c, h, w], y.map((v) => (v + 1) / 2));
   if (output.toLowerCase().endsWith(".npy")) {

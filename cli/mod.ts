@@ -9,7 +9,7 @@ import { registerCommand } from "./registry.ts";
 registerCommand(
   "restore",
   "restore an image with DDNM, IR-SDE or DiffBIR",
-  () => import("./restore.ts"),
+  () => import("./restore/command.ts"),
 );
 registerCommand(
   "degrade",

@@ -175,3 +175,29 @@ export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Ar
   for (let i = 0; i < data.length; i++) body.setFloat32(i * 4, data[i], true);
   return out;
 }
+
+/**
+ * Read and decode a `.npy` file; a missing file is one {@linkcode UserError} line.
+ *
+ * @example
+ * ```ts ignore
+ * import { readNpyFile } from "./npy.ts";
+ * const { shape, data } = await readNpyFile("noise.npy", "noise file noise.npy not found");
+ * ```
+ *
+ * @param path The file.
+ * @param missing The message when it cannot be read (default `PATH: no such file`).
+ * @returns The array.
+ */
+export async function readNpyFile(
+  path: string,
+  missing = `${path}: no such file`,
+): Promise<NpyArray> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch {
+    throw new UserError(missing);
+  }
+  return decodeNpy(bytes, path);
+}

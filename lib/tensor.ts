@@ -186,3 +186,22 @@ export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number 
   for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
   return s / a.length;
 }
+
+/**
+ * A gray image [1, 1, H, W] as RGB: the one plane copied into three.
+ *
+ * @example
+ * ```ts
+ * import { grayToRgb, Tensor } from "./tensor.ts";
+ * const rgb = grayToRgb(new Tensor([1, 1, 1, 2], Float32Array.of(0.25, 0.5)));
+ * console.log(rgb.shape, Array.from(rgb.data)); // [1, 3, 1, 2] [0.25, 0.5, 0.25, 0.5, 0.25, 0.5]
+ * ```
+ *
+ * @param t The gray image.
+ * @returns The RGB image.
+ */
+export function grayToRgb(t: Tensor): Tensor {
+  const d = new Float32Array(3 * t.h * t.w);
+  for (let c = 0; c < 3; c++) d.set(t.data.subarray(0, t.h * t.w), c * t.h * t.w);
+  return new Tensor([1, 3, t.h, t.w], d);
+}

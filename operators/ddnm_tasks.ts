@@ -1,12 +1,15 @@
 /**
- * DDNM tasks: which operator A a task means, the output size, and the observation y from an
- * observed image, with every argument checked before any network call.
+ * The DDNM task table: one entry per task says which operator A it means, which parameters
+ * it takes, its output size, whether its observation is an image or a measurement vector,
+ * whether it is local (so Mask-Shift windows can run it) and whether the reference's
+ * simplified code path has it. Task names, validation, help lines, operators and
+ * observations are all derived from this one table (docs/ddnm.md, "Tasks").
  *
  * @module
  */
 
 import { UserError } from "../lib/errors.ts";
-import { Tensor } from "../lib/tensor.ts";
+import { grayToRgb, type Tensor } from "../lib/tensor.ts";
 import type { DdnmVariant, DegradationOperator } from "./operator.ts";
 import { averagePoolSr, colorization, RowBlockOperator } from "./row_block_operator.ts";
 import { denoising, inpainting } from "./masking.ts";
@@ -14,7 +17,10 @@ import { bicubicSr, gaussianKernel, separableBlur } from "./separable_operator.t
 import { seededPermutation, WalshHadamardCs } from "./walsh_hadamard.ts";
 import { BlockCs } from "./block_cs.ts";
 
-/** The DDNM tasks. */
+/** Blur kernels of the deblurring task. */
+export type BlurKernel = "gauss" | "uniform" | "aniso";
+
+/** The DDNM tasks (the keys of {@linkcode DDNM_TASK_TABLE}). */
 export type DdnmTaskName =
   | "sr"
   | "sr-bicubic"
@@ -25,20 +31,6 @@ export type DdnmTaskName =
   | "cs"
   | "cs-block";
 
-/** Every task name, for validation and help. */
-export const DDNM_TASKS: readonly DdnmTaskName[] = [
-  "sr",
-  "sr-bicubic",
-  "colorize",
-  "inpaint",
-  "denoise",
-  "deblur",
-  "cs",
-];
-
-/** Blur kernels of the deblurring task. */
-export type BlurKernel = "gauss" | "uniform" | "aniso";
-
 /** A DDNM task and its parameters. */
 export interface DdnmTask {
   /** The task. */
@@ -47,12 +39,236 @@ export interface DdnmTask {
   scale?: number;
   /** Blur kernel (deblur): gauss (σ 10, 5 taps), uniform (9 taps), aniso (σ 1 x σ 20, 9 taps). */
   kernel?: BlurKernel;
-  /** Compression ratio (cs). */
+  /** Compression ratio (cs, cs-block). */
   ratio?: number;
-  /** Seed of the coefficient permutation (cs), or an explicit permutation. */
+  /** Seed of the coefficient permutation (cs) or of Q (cs-block), or an explicit permutation (cs). */
   csPermutation?: number | Int32Array;
   /** Use the true blur (keep the last tap, aligned singular values) instead of the reference's. */
   fixedDeblur?: boolean;
+}
+
+/** Where an operator is built: the output size, channels, variant and inpainting mask. */
+export interface OperatorSite {
+  /** Model channels. */
+  channels: number;
+  /** Output height. */
+  height: number;
+  /** Output width. */
+  width: number;
+  /** The DDNM code path. */
+  variant: DdnmVariant;
+  /** Known pixels (inpaint), one per output pixel. */
+  mask?: Uint8Array;
+}
+
+/** One row of the task table. */
+export interface DdnmTaskSpec {
+  /** One line for help texts. */
+  summary: string;
+  /** The parameter the task needs (checked by {@linkcode validateTask}). */
+  needs?: "scale" | "ratio";
+  /** The observation is a measurement vector in model units (`.npy`), not an image. */
+  measured: boolean;
+  /** A acts on pixel neighbourhoods, so Mask-Shift windows can run the task piece by piece. */
+  local: boolean;
+  /** The reference's simplified code path has this operator. */
+  simplified: boolean;
+  /**
+   * The output size [H, W] for an observation of size [h, w] (its last two dimensions).
+   *
+   * @param task The task.
+   * @param h Observation height.
+   * @param w Observation width.
+   * @returns Output height and width.
+   */
+  outputSize(task: DdnmTask, h: number, w: number): [number, number];
+  /**
+   * The operator at an output size.
+   *
+   * @param task The task.
+   * @param site Channels, size, variant, mask.
+   * @returns The operator.
+   */
+  build(task: DdnmTask, site: OperatorSite): DegradationOperator;
+}
+
+const _same = (_task: DdnmTask, h: number, w: number): [number, number] => [h, w];
+
+function _divisible(f: number, site: OperatorSite): void {
+  if (site.height % f !== 0 || site.width % f !== 0) {
+    throw new UserError(`--scale ${f} does not divide the image size ${site.width}x${site.height}`);
+  }
+}
+
+function _square(n: number, what: string): [number, number] {
+  const side = Math.round(Math.sqrt(n));
+  if (side * side !== n) throw new UserError(`${what} is not a square image`);
+  return [side, side];
+}
+
+/** Every DDNM task, in help order. */
+export const DDNM_TASK_TABLE: Readonly<Record<DdnmTaskName, DdnmTaskSpec>> = {
+  "sr": {
+    summary: "super-resolution by average pooling (--scale K)",
+    needs: "scale",
+    measured: false,
+    local: true,
+    simplified: true,
+    outputSize: (task, h, w) => [h * task.scale!, w * task.scale!],
+    build(task, site) {
+      _divisible(task.scale!, site);
+      return averagePoolSr(site.channels, site.height, site.width, task.scale!);
+    },
+  },
+  "sr-bicubic": {
+    summary: "super-resolution by bicubic downsampling, for real photos (--scale K)",
+    needs: "scale",
+    measured: false,
+    local: false,
+    simplified: false,
+    outputSize: (task, h, w) => [h * task.scale!, w * task.scale!],
+    build(task, site) {
+      _divisible(task.scale!, site);
+      return bicubicSr(site.channels, site.height, site.width, task.scale!);
+    },
+  },
+  "colorize": {
+    summary: "colorization of a gray image (A = 0.3333 R + 0.3334 G + 0.3333 B)",
+    measured: false,
+    local: true,
+    simplified: true,
+    outputSize: _same,
+    build(_task, { channels, height, width, variant }) {
+      if (channels !== 3) {
+        throw new UserError(`colorize needs a 3-channel model, this one has ${channels}`);
+      }
+      const op = colorization(height, width);
+      if (variant !== "simplified") return op;
+      // the simplified path averages with weights 1/3 (docs/ddnm.md)
+      const third = [1 / 3, 1 / 3, 1 / 3].map(Math.fround);
+      return new RowBlockOperator("colorize", op.xShape, op.yShape, third, op.index);
+    },
+  },
+  "inpaint": {
+    summary: "inpainting (--mask M.png, white = known; or transparent pixels)",
+    measured: false,
+    local: true,
+    simplified: true,
+    outputSize: _same,
+    build(_task, { channels, height, width, mask }) {
+      if (!mask) {
+        throw new UserError(
+          "--task inpaint needs --mask m.png (or an input with transparent pixels)",
+        );
+      }
+      return inpainting(channels, height, width, mask);
+    },
+  },
+  "denoise": {
+    summary: "denoising (A = I; give --sigma-y for DDNM+)",
+    measured: false,
+    local: true,
+    simplified: true,
+    outputSize: _same,
+    build: (_task, { channels, height, width }) => denoising(channels, height, width),
+  },
+  "deblur": {
+    summary: "deblurring (--kernel gauss|uniform|aniso)",
+    measured: false,
+    local: false,
+    simplified: false,
+    outputSize: _same,
+    build(task, { channels, height, width }) {
+      const k = task.kernel ?? "gauss";
+      const kh = k === "uniform"
+        ? new Array(9).fill(Math.fround(1 / 9))
+        : k === "aniso"
+        ? gaussianKernel(1, 4)
+        : gaussianKernel(10, 2);
+      const kw = k === "uniform" ? kh : k === "aniso" ? gaussianKernel(20, 4) : kh;
+      return separableBlur(channels, height, width, kh, kw, task.fixedDeblur ?? false);
+    },
+  },
+  "cs": {
+    summary: "Walsh-Hadamard compressed sensing (--ratio R; input: the .npy from 'degrade')",
+    needs: "ratio",
+    measured: true,
+    local: false,
+    simplified: false,
+    outputSize: (task, _h, w) =>
+      _square(w * task.ratio!, `cs: ${w} coefficients x ratio ${task.ratio}`),
+    build(task, { channels, height, width }) {
+      const n = height * width;
+      if ((n & (n - 1)) !== 0) {
+        throw new UserError(`cs needs H·W to be a power of two, got ${width}x${height}`);
+      }
+      const perm = task.csPermutation instanceof Int32Array
+        ? task.csPermutation
+        : seededPermutation(n, task.csPermutation ?? 0);
+      if (perm.length !== n) {
+        throw new UserError(`cs permutation has ${perm.length} entries, need ${n}`);
+      }
+      return new WalshHadamardCs(channels, height, width, task.ratio!, perm);
+    },
+  },
+  "cs-block": {
+    summary: "block compressed sensing, 32x32 blocks (--ratio R; input: the .npy from 'degrade')",
+    needs: "ratio",
+    measured: true,
+    local: false,
+    simplified: false,
+    // y is [1, C, blocks, K]: the image has blocks x 1024 pixels, K = floor(1024 / R)
+    outputSize(task, h, w) {
+      const kept = Math.floor(1024 / task.ratio!);
+      if (w !== kept) {
+        throw new UserError(
+          `cs-block: the measurements have ${w} values per block, ratio ${task.ratio} gives ${kept}`,
+        );
+      }
+      return _square(h * 1024, `cs-block: ${h} blocks of 32x32`);
+    },
+    build(task, { channels, height, width }) {
+      if (height % 32 !== 0 || width % 32 !== 0) {
+        throw new UserError(`cs-block needs H and W multiples of 32, got ${width}x${height}`);
+      }
+      const seed = typeof task.csPermutation === "number" ? task.csPermutation : 0;
+      return new BlockCs(channels, height, width, task.ratio!, seed);
+    },
+  },
+};
+
+/** Every task name, in help order. */
+export const DDNM_TASKS: readonly DdnmTaskName[] = Object.keys(DDNM_TASK_TABLE) as DdnmTaskName[];
+
+/**
+ * The table's row of a task name, or a {@linkcode UserError} naming the tasks there are.
+ *
+ * @example
+ * ```ts
+ * import { ddnmTaskSpec } from "./ddnm_tasks.ts";
+ * console.log(ddnmTaskSpec("cs-block").measured); // true
+ * ```
+ *
+ * @param name The task's name.
+ * @returns Its row.
+ */
+export function ddnmTaskSpec(name: string): DdnmTaskSpec {
+  if (!Object.hasOwn(DDNM_TASK_TABLE, name)) {
+    throw new UserError(`unknown task '${name}' (one of ${DDNM_TASKS.join(", ")})`);
+  }
+  return DDNM_TASK_TABLE[name as DdnmTaskName];
+}
+
+/**
+ * One help line per task, from the table.
+ *
+ * @param indent Spaces before each line.
+ * @returns The lines.
+ */
+export function ddnmTaskHelp(indent = "  "): string {
+  const width = Math.max(...DDNM_TASKS.map((n) => n.length));
+  return DDNM_TASKS.map((n) => `${indent}${n.padEnd(width)}  ${DDNM_TASK_TABLE[n].summary}`)
+    .join("\n");
 }
 
 /**
@@ -62,20 +278,11 @@ export interface DdnmTask {
  * @param variant The DDNM code path.
  */
 export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
-  if (!DDNM_TASKS.includes(task.name)) {
-    throw new UserError(`unknown task '${task.name}' (one of ${DDNM_TASKS.join(", ")})`);
+  const spec = ddnmTaskSpec(task.name);
+  if (spec.needs === "scale" && (!Number.isInteger(task.scale) || (task.scale as number) < 1)) {
+    throw new UserError(`--task ${task.name} needs --scale K, an integer >= 1 (got ${task.scale})`);
   }
-  if (task.name === "sr" || task.name === "sr-bicubic") {
-    if (!Number.isInteger(task.scale) || (task.scale as number) < 1) {
-      throw new UserError(
-        `--task ${task.name} needs --scale K, an integer >= 1 (got ${task.scale})`,
-      );
-    }
-  }
-  if (
-    (task.name === "cs" || task.name === "cs-block") &&
-    (!Number.isInteger(task.ratio) || (task.ratio as number) < 1)
-  ) {
+  if (spec.needs === "ratio" && (!Number.isInteger(task.ratio) || (task.ratio as number) < 1)) {
     throw new UserError(`--task ${task.name} needs --ratio R, an integer >= 1 (got ${task.ratio})`);
   }
   if (
@@ -83,9 +290,10 @@ export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
   ) {
     throw new UserError(`--kernel must be gauss, uniform or aniso, got '${task.kernel}'`);
   }
-  if (variant === "simplified" && !["sr", "colorize", "inpaint", "denoise"].includes(task.name)) {
+  if (variant === "simplified" && !spec.simplified) {
+    const offered = DDNM_TASKS.filter((n) => DDNM_TASK_TABLE[n].simplified).join(", ");
     throw new UserError(
-      `--variant simplified has no '${task.name}' operator (the reference offers sr, colorize, inpaint, denoise)`,
+      `--variant simplified has no '${task.name}' operator (the reference offers ${offered})`,
     );
   }
 }
@@ -94,35 +302,23 @@ export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
  * The output size [H, W] for an observation of size [h, w].
  *
  * @param task The task.
- * @param h Observation height.
- * @param w Observation width.
+ * @param h Observation height (for measurements: the second-to-last dimension).
+ * @param w Observation width (for measurements: the last dimension).
  * @returns Output height and width.
  */
 export function outputSize(task: DdnmTask, h: number, w: number): [number, number] {
-  if (task.name === "sr" || task.name === "sr-bicubic") return [h * task.scale!, w * task.scale!];
-  if (task.name === "cs-block") {
-    const n = h * w * task.ratio!;
-    const side = Math.round(Math.sqrt(n));
-    if (side * side !== n) {
-      throw new UserError(
-        `cs-block: ${h}x${w} measurements x ratio ${task.ratio} is not a square image`,
-      );
-    }
-    return [side, side];
-  }
-  if (task.name === "cs") {
-    const n = w * task.ratio!;
-    const side = Math.round(Math.sqrt(n));
-    if (side * side !== n) {
-      throw new UserError(`cs: ${w} coefficients x ratio ${task.ratio} is not a square image`);
-    }
-    return [side, side];
-  }
-  return [h, w];
+  return ddnmTaskSpec(task.name).outputSize(task, h, w);
 }
 
 /**
  * Build the operator of a task at an output size.
+ *
+ * @example
+ * ```ts
+ * import { buildOperator } from "./ddnm_tasks.ts";
+ * const op = buildOperator({ name: "sr", scale: 4 }, 3, 64, 64, "svd");
+ * console.log(op.yShape); // [1, 3, 16, 16]
+ * ```
  *
  * @param task The task.
  * @param channels Model channels.
@@ -140,87 +336,16 @@ export function buildOperator(
   variant: DdnmVariant,
   mask?: Uint8Array,
 ): DegradationOperator {
-  const needDivisible = (f: number) => {
-    if (height % f !== 0 || width % f !== 0) {
-      throw new UserError(`--scale ${f} does not divide the image size ${width}x${height}`);
-    }
-  };
-  switch (task.name) {
-    case "sr":
-      needDivisible(task.scale!);
-      return averagePoolSr(channels, height, width, task.scale!);
-    case "sr-bicubic":
-      needDivisible(task.scale!);
-      return bicubicSr(channels, height, width, task.scale!);
-    case "colorize": {
-      if (channels !== 3) {
-        throw new UserError(`colorize needs a 3-channel model, this one has ${channels}`);
-      }
-      if (variant === "simplified") {
-        const op = colorization(height, width);
-        return new RowBlockOperator(
-          "colorize",
-          op.xShape,
-          op.yShape,
-          [1 / 3, 1 / 3, 1 / 3].map(Math.fround),
-          op.index,
-        );
-      }
-      return colorization(height, width);
-    }
-    case "inpaint":
-      if (!mask) {
-        throw new UserError(
-          "--task inpaint needs --mask m.png (or an input with transparent pixels)",
-        );
-      }
-      return inpainting(channels, height, width, mask);
-    case "denoise":
-      return denoising(channels, height, width);
-    case "deblur": {
-      const k = task.kernel ?? "gauss";
-      const kh = k === "uniform"
-        ? new Array(9).fill(Math.fround(1 / 9))
-        : k === "aniso"
-        ? gaussianKernel(1, 4)
-        : gaussianKernel(10, 2);
-      const kw = k === "uniform" ? kh : k === "aniso" ? gaussianKernel(20, 4) : kh;
-      return separableBlur(channels, height, width, kh, kw, task.fixedDeblur ?? false);
-    }
-    case "cs": {
-      const n = height * width;
-      if ((n & (n - 1)) !== 0) {
-        throw new UserError(`cs needs H·W to be a power of two, got ${width}x${height}`);
-      }
-      const perm = task.csPermutation instanceof Int32Array
-        ? task.csPermutation
-        : seededPermutation(n, task.csPermutation ?? 0);
-      if (perm.length !== n) {
-        throw new UserError(`cs permutation has ${perm.length} entries, need ${n}`);
-      }
-      return new WalshHadamardCs(channels, height, width, task.ratio!, perm);
-    }
-    case "cs-block": {
-      if (height % 32 !== 0 || width % 32 !== 0) {
-        throw new UserError(`cs-block needs H and W multiples of 32, got ${width}x${height}`);
-      }
-      return new BlockCs(
-        channels,
-        height,
-        width,
-        task.ratio!,
-        typeof task.csPermutation === "number" ? task.csPermutation : 0,
-      );
-    }
-  }
+  return ddnmTaskSpec(task.name).build(task, { channels, height, width, variant, mask });
 }
 
 /**
  * The observation y (model units) from an observed image in [0,1]: each pixel mapped into the
- * model range; a colour image for colorize is first made gray by A itself.
+ * model range; a colour image for colorize is first made gray by A itself; a measurement
+ * vector (cs, cs-block) is taken as it is.
  *
  * @param op The operator.
- * @param observed The observed image [1, C, h, w] in [0,1] (or the measurements for cs).
+ * @param observed The observed image [1, C, h, w] in [0,1] (or the measurements).
  * @param range The model's range.
  * @returns y.
  */
@@ -230,7 +355,8 @@ export function observationFor(
   range: readonly [number, number],
 ): Float32Array {
   const [lo, hi] = range;
-  const measured = op.name === "cs" || op.name === "cs-block";
+  // a user's own operator (a name outside the table) observes an image
+  const measured = Object.hasOwn(DDNM_TASK_TABLE, op.name) && ddnmTaskSpec(op.name).measured;
   const toModel = (t: Tensor) => (measured ? t : t.map((v) => lo + (hi - lo) * v));
   if (op.name === "colorize" && observed.c === 3) {
     return op.A(toModel(observed).data);
@@ -238,11 +364,8 @@ export function observationFor(
   const want = op.yShape[1];
   let img = observed;
   if (!measured && img.c !== want) {
-    if (img.c === 1 && want === 3) {
-      const d = new Float32Array(3 * img.h * img.w);
-      for (let c = 0; c < 3; c++) d.set(img.data, c * img.h * img.w);
-      img = new Tensor([1, 3, img.h, img.w], d);
-    } else {
+    if (img.c === 1 && want === 3) img = grayToRgb(img);
+    else {
       throw new UserError(`the observation has ${img.c} channels, the task needs ${want}`);
     }
   }

@@ -30,6 +30,7 @@ import type { DdnmVariant, DegradationOperator } from "../operators/operator.ts"
 import {
   buildOperator,
   type DdnmTask,
+  ddnmTaskSpec,
   observationFor,
   outputSize,
   validateTask,
@@ -289,15 +290,18 @@ export async function restoreDdnm(
       `${model.name} takes ${size[1]}x${size[0]} images; the output is ${width}x${height}`,
     );
   }
-  if (windows && !["sr", "colorize", "inpaint", "denoise"].includes(options.task.name)) {
+  const taskSpec = ddnmTaskSpec(options.task.name);
+  if (windows && !taskSpec.local) {
     throw new UserError(
       `${options.task.name} is not local, so it cannot run window by window on a ${size![1]}x${
         size![0]
       } model; use a model that takes any size`,
     );
   }
-  if (windows && options.task.name === "sr") {
-    const f = options.task.scale!;
+  // a window of the output must map to whole pixels of the observation
+  const scale = taskSpec.needs === "scale" ? options.task.scale! : 1;
+  if (windows && scale > 1) {
+    const f = scale;
     if (windows.some((w) => w.x % f !== 0 || w.y % f !== 0 || w.h % f !== 0)) {
       throw new UserError(
         `Mask-Shift windows of ${size![1]}x${size![0]} do not align with --scale ${f}`,
@@ -363,7 +367,6 @@ export async function restoreDdnm(
     const canvas = fullOp.pinv(y);
     const finished = new Uint8Array(height * width);
     const yImage = new Tensor([1, fullOp.yShape[1], fullOp.yShape[2], fullOp.yShape[3]], y);
-    const scale = options.task.name === "sr" ? options.task.scale! : 1;
     let state: Tensor | undefined;
     for (const [k, w] of windows.entries()) {
       const mask = options.mask

@@ -1,0 +1,194 @@
+/**
+ * `restore`: restore an image, several, or a directory with DDNM, IR-SDE or DiffBIR
+ * (docs/cli.md): flags checked, the backend chosen, models loaded once, each input read,
+ * restored, written atomically and reported; a batch reports failures per file.
+ *
+ * @module
+ */
+
+import { numberFlag } from "../args.ts";
+import { UserError } from "../../lib/errors.ts";
+import { trace } from "../../lib/trace.ts";
+import { DEFAULT_MAX_PIXELS, writeImageTensor } from "../../lib/image.ts";
+import { readNpyFile } from "../../lib/npy.ts";
+import { ArrayNoise } from "../../lib/noise.ts";
+import { ProgressBar } from "../../lib/progress_bar.ts";
+import type { OrtChoice } from "../../model/ort_runtime.ts";
+import { DEFAULT_MODEL } from "../../model/builtin_models.ts";
+import type { Backend } from "../../kernels/backend.ts";
+import { chooseBackend } from "../../kernels/choose_backend.ts";
+import { cachedModel, type LoadContext, type MethodRunner } from "./context.ts";
+import { parseRestoreFlags, stringFlag } from "./flags.ts";
+import { RESTORE_HELP } from "./help.ts";
+import { expandInputs, isDirectory, readObserved, stem } from "./inputs.ts";
+import { compareSheet, report } from "./report.ts";
+import { runDdnm } from "./ddnm.ts";
+import { runIrsde } from "./irsde.ts";
+import { runDiffbir } from "./diffbir.ts";
+
+/** The runners by method name. */
+export const METHOD_RUNNERS: Record<string, MethodRunner> = {
+  ddnm: runDdnm,
+  irsde: runIrsde,
+  diffbir: runDiffbir,
+};
+
+async function _restore(args: string[]): Promise<number> {
+  trace("restore command loaded");
+  const { values, positionals } = parseRestoreFlags(args);
+  if (values.help) {
+    console.log(RESTORE_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UserError(
+      "restore needs an input image (or several, or a directory); see 'restore --help'",
+    );
+  }
+  const output = stringFlag(values.output);
+  if (!output) {
+    throw new UserError("restore needs -o <output.png|output.npy> (or -o DIR/ for several inputs)");
+  }
+  const method = stringFlag(values.method);
+  if (!method) throw new UserError("restore needs --method ddnm, irsde or diffbir");
+  const runner = METHOD_RUNNERS[method];
+  if (!runner) throw new UserError(`unknown --method '${method}' (ddnm, irsde or diffbir)`);
+  const maxPixels = numberFlag(values, "max-pixels", DEFAULT_MAX_PIXELS, { integer: true, min: 1 });
+  const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
+  const runtime = (stringFlag(values.ort) ?? "auto") as OrtChoice;
+  if (!["auto", "native", "wasm", "webgpu"].includes(runtime)) {
+    throw new UserError(`--ort must be auto, native, wasm or webgpu, got '${runtime}'`);
+  }
+  const backendName = stringFlag(values.backend) ?? "auto";
+  if (!["cpu", "webgpu", "auto"].includes(backendName)) {
+    throw new UserError(`--backend must be cpu, webgpu or auto, got '${backendName}'`);
+  }
+  const quiet = values.quiet === true || values.json === true;
+  // notes wait until the run has started: a run that fails prints only its error line
+  const notes: string[] = [];
+  const flushNotes = () => {
+    if (!quiet) { for (const m of notes.splice(0)) console.error(`note: ${m}`); }
+  };
+  const backend: Backend = await chooseBackend(
+    backendName as "cpu" | "webgpu" | "auto",
+    (m) => notes.push(m),
+    values.backend === undefined,
+  );
+  const threads = values.threads === undefined
+    ? undefined
+    : numberFlag(values, "threads", 1, { integer: true, min: 1 });
+  // start building the network's session now: it runs on a native thread while inputs are read
+  const cache = new Map<string, Promise<unknown>>();
+  const early: LoadContext = {
+    cache,
+    runtime,
+    threads,
+    backend,
+    onNote: (m: string) => void notes.push(m),
+  };
+  const spec = stringFlag(values.model);
+  if (method === "diffbir" && spec) cachedModel(early, "pipeline", spec).catch(() => {});
+  else if (method !== "diffbir" && (spec || method === "ddnm")) {
+    cachedModel(early, "model", spec ?? DEFAULT_MODEL, stringFlag(values["model-spec"])).catch(
+      () => {},
+    );
+  }
+  let noiseValues: Float32Array | undefined;
+  if (typeof values.noise === "string") {
+    noiseValues = (await readNpyFile(values.noise, `noise file ${values.noise} not found`)).data;
+  }
+  const saveEvery = values["save-every"] === undefined
+    ? 0
+    : numberFlag(values, "save-every", 0, { integer: true, min: 1 });
+  const saveDir = stringFlag(values["save-dir"]);
+  if (saveEvery && !saveDir) throw new UserError("--save-every K needs --save-dir DIR");
+  if (saveEvery) await Deno.mkdir(saveDir!, { recursive: true });
+  const inputs = await expandInputs(positionals);
+  const batch = inputs.length > 1 || (await isDirectory(positionals[0]));
+  if (batch && !output.endsWith("/") && !(await isDirectory(output))) {
+    throw new UserError(`several inputs need -o DIR/ (a directory), got ${output}`);
+  }
+  if (!batch && !/\.(png|npy)$/i.test(output)) {
+    throw new UserError(`${output}: output must end in .png or .npy`);
+  }
+  if (batch) await Deno.mkdir(output, { recursive: true });
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new DOMException("interrupted", "AbortError"));
+  Deno.addSignalListener("SIGINT", onSigint);
+  let failures = 0;
+  try {
+    for (const [k, input] of inputs.entries()) {
+      const target = batch ? `${output.replace(/\/$/, "")}/${stem(input)}.png` : output;
+      const prefix = batch ? `[${k + 1}/${inputs.length}] ${input} ` : "";
+      try {
+        trace("inputs parsed");
+        const { image, observed } = await readObserved(input, maxPixels);
+        trace("image read");
+        const bar = new ProgressBar({ label: backend.name });
+        const saves: Promise<void>[] = [];
+        const result = await runner({
+          values,
+          input,
+          image,
+          observed,
+          noise: noiseValues ? new ArrayNoise(noiseValues, values.noise as string) : undefined,
+          seed,
+          backend,
+          runtime,
+          threads,
+          maxPixels,
+          cache,
+          signal: controller.signal,
+          onNote: (m) => notes.push(m),
+          previews: !!saveEvery,
+          onProgress: (p) => {
+            flushNotes();
+            if (!quiet) {
+              bar.label = `${backend.name}, ${p.runtime ?? runtime} runtime`;
+              bar.update(
+                p.step,
+                p.total,
+                prefix + (p.windows > 1 ? `window ${p.window}/${p.windows} ` : ""),
+              );
+            }
+            if (saveEvery && p.preview && p.step % saveEvery === 0) {
+              const file = `${saveDir}/${stem(input)}_w${p.window}_step${
+                String(p.step).padStart(4, "0")
+              }.png`;
+              const save = p.preview().then((x0) => writeImageTensor(file, x0));
+              save.catch(() => {}); // observed by Promise.all below; never an unhandled rejection
+              saves.push(save);
+            }
+          },
+        });
+        await Promise.all(saves);
+        flushNotes();
+        if (!quiet) bar.done();
+        await writeImageTensor(target, result.image);
+        trace("output written");
+        await compareSheet(values, observed, result.image, quiet);
+        report(values, quiet, target, method, seed, result);
+      } catch (e) {
+        if (!batch || (e as Error)?.name === "AbortError") throw e;
+        failures++;
+        notes.length = 0;
+        const msg = e instanceof UserError ? e.message : (e as Error).message;
+        console.error(`error: ${msg.startsWith(input) ? msg : `${input}: ${msg}`}`);
+      }
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  // release the sessions now: a process with live ONNX Runtime sessions takes longer to exit
+  for (const p of cache.values()) {
+    const loaded = await (p as Promise<{ release?: () => Promise<void> }>).catch(() => null);
+    await loaded?.release?.().catch(() => {});
+  }
+  if (batch && !quiet) {
+    console.error(`${inputs.length - failures} of ${inputs.length} images restored into ${output}`);
+  }
+  return failures ? 1 : 0;
+}
+
+/** The `restore` command's entry point. */
+export const run: (args: string[]) => Promise<number> = _restore;

@@ -1,0 +1,122 @@
+/**
+ * `restore`'s flags: the common ones, each method's own, and the parse that names the method a
+ * misplaced flag belongs to.
+ *
+ * @module
+ */
+
+import { type FlagSpec, type ParsedArgs, parseFlags } from "../args.ts";
+import { UserError } from "../../lib/errors.ts";
+
+/** Flags shared by every method. */
+export const COMMON_FLAGS: FlagSpec = {
+  help: { type: "boolean", short: "h" },
+  output: { type: "string", short: "o" },
+  method: { type: "string" },
+  model: { type: "string" },
+  "model-spec": { type: "string" },
+  steps: { type: "string" },
+  seed: { type: "string" },
+  noise: { type: "string" },
+  backend: { type: "string" },
+  ort: { type: "string" },
+  threads: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  json: { type: "boolean" },
+  "max-pixels": { type: "string" },
+  compare: { type: "string" },
+  reference: { type: "string" },
+  "save-every": { type: "string" },
+  "save-dir": { type: "string" },
+  task: { type: "string" },
+  scale: { type: "string" },
+  mask: { type: "string" },
+};
+
+/** Flags of each method (a flag of another method is an error that says which). */
+export const METHOD_FLAGS: Record<string, FlagSpec> = {
+  ddnm: {
+    eta: { type: "string" },
+    "sigma-y": { type: "string" },
+    "travel-length": { type: "string" },
+    "travel-repeat": { type: "string" },
+    variant: { type: "string" },
+    kernel: { type: "string" },
+    ratio: { type: "string" },
+    "cs-seed": { type: "string" },
+    "fixed-lambda-noise": { type: "boolean" },
+    "fixed-deblur": { type: "boolean" },
+    window: { type: "string" },
+    "mask-shift": { type: "string" },
+    sampler: { type: "string" },
+    "paper-lambda": { type: "boolean" },
+  },
+  irsde: {
+    solver: { type: "string" },
+    "noise-level": { type: "string" },
+    "max-sigma": { type: "string" },
+    schedule: { type: "string" },
+    eps: { type: "string" },
+  },
+  diffbir: {
+    sampler: { type: "string" },
+    cfg: { type: "string" },
+    "rescale-cfg": { type: "boolean" },
+    context: { type: "string" },
+    "negative-context": { type: "string" },
+    strength: { type: "string" },
+    "guidance-scale": { type: "string" },
+    "guidance-space": { type: "string" },
+    "guidance-start": { type: "string" },
+    "guidance-stop": { type: "string" },
+    "guidance-repeat": { type: "string" },
+    "guidance-loss": { type: "string" },
+    "tile-size": { type: "string" },
+    "tile-stride": { type: "string" },
+    "color-fix": { type: "string" },
+    upscale: { type: "string" },
+    eta: { type: "string" },
+    "s-churn": { type: "string" },
+    "s-tmin": { type: "string" },
+    "s-tmax": { type: "string" },
+    "s-noise": { type: "string" },
+    order: { type: "string" },
+    "start-point": { type: "string" },
+    "noise-aug": { type: "string" },
+    "min-size": { type: "string" },
+  },
+};
+
+/**
+ * A flag's value when it is a string.
+ *
+ * @param v The parsed value.
+ * @returns The string, or undefined.
+ */
+export function stringFlag(v: ParsedArgs["values"][string]): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * Parse `restore`'s flags: common ones plus the chosen method's; a flag of another method
+ * is an error naming the method it belongs to.
+ *
+ * @param args The arguments after `restore`.
+ * @returns The parsed flags.
+ */
+export function parseRestoreFlags(args: string[]): ParsedArgs {
+  const all: FlagSpec = { ...COMMON_FLAGS };
+  for (const spec of Object.values(METHOD_FLAGS)) Object.assign(all, spec);
+  const parsed = parseFlags(args, all, "restore");
+  const method = stringFlag(parsed.values.method);
+  if (method && METHOD_FLAGS[method]) {
+    for (const [k, val] of Object.entries(parsed.values)) {
+      if (val === undefined || k in COMMON_FLAGS || k in METHOD_FLAGS[method]) continue;
+      const owner = Object.entries(METHOD_FLAGS).filter(([, s]) => k in s).map(([n]) => n).join(
+        " or ",
+      );
+      throw new UserError(`--${k} applies to --method ${owner}, not ${method}`);
+    }
+  }
+  return parsed;
+}
