@@ -8,25 +8,20 @@
 import { UserError } from "../lib/errors.ts";
 import { trace } from "../lib/trace.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
 import type { Model } from "../model/model.ts";
-import { DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
-import type { OrtChoice } from "../model/ort_runtime.ts";
-import type { Backend } from "../kernels/backend.ts";
-import { CpuBackend } from "../kernels/cpu_backend.ts";
-import { deviceCaller } from "../kernels/device_calls.ts";
-import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
+import { DEFAULT_MODEL } from "../model/builtin_models.ts";
 import { alphaBar, alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";
 import { respacedSchedule, spaceTimesteps } from "../schedules/respacing.ts";
 import { hqDemoSample, type HqDemoSettings } from "../samplers/hq_demo.ts";
 import {
   DDNM_DEFAULTS,
   ddnmNoiseCount,
+  type DdnmProblem,
   ddnmSample,
   type DdnmSettings,
-  type LoopHooks,
 } from "../samplers/ddnm.ts";
-import type { DdnmVariant, DegradationOperator } from "../operators/operator.ts";
+import type { SamplerHooks } from "../samplers/sampler_run.ts";
+import type { DdnmVariant } from "../operators/operator.ts";
 import {
   buildOperator,
   type DdnmTask,
@@ -41,87 +36,7 @@ import {
   pasteFinished,
   pasteWindow,
 } from "../samplers/mask_shift.ts";
-
-/** Progress of a restoration. */
-export interface RestoreProgress {
-  /** Transitions done in the current window. */
-  step: number;
-  /** Transitions per window. */
-  total: number;
-  /** Current window (1-based) when Mask-Shift runs. */
-  window: number;
-  /** Windows in all. */
-  windows: number;
-  /** The ONNX runtime running the network. */
-  runtime?: string;
-  /**
-   * The current x0 estimate of the window in [0,1] image units, computed on request: call it
-   * inside `onProgress` (the sampler reuses the buffer at its next step).
-   */
-  preview?: () => Promise<Tensor>;
-}
-
-/**
- * Progress of a run without Mask-Shift windows (window 1 of 1).
- *
- * @param step Steps done.
- * @param total Steps in all.
- * @param runtime The ONNX runtime running the network.
- * @param preview The step's x0 estimate in image units, on request.
- * @returns The progress report.
- */
-export function singleWindowProgress(
-  step: number,
-  total: number,
-  runtime: string,
-  preview?: () => Promise<Tensor>,
-): RestoreProgress {
-  return { step, total, window: 1, windows: 1, runtime, preview };
-}
-
-/**
- * A progress preview of an x0 estimate in model units [lo, hi]: the read is started when the
- * preview is asked for, so it sees this step's values.
- *
- * @param backend Where the estimate lives.
- * @param x0 The estimate.
- * @param lo Model range low end.
- * @param hi Model range high end.
- * @returns The preview function.
- */
-export function previewOf(
-  backend: Backend,
-  x0: Tensor,
-  lo: number,
-  hi: number,
-): () => Promise<Tensor> {
-  return async () => (await backend.read(x0)).map((v) => (v - lo) / (hi - lo));
-}
-
-/** Options every restoration takes: noise, where the math and the networks run, hooks. */
-export interface RunOptions {
-  /** Seed of the documented generator (default 0). */
-  seed?: number;
-  /** A noise source instead of the seeded generator (recorded draws). */
-  noise?: NoiseSource;
-  /** Where the per-step math runs (default CPU). */
-  backend?: Backend;
-  /** ONNX runtime for a model given by name or path (default auto). */
-  runtime?: OrtChoice;
-  /** Threads of the ONNX runtime. */
-  threads?: number;
-  /** Progress callback. */
-  onProgress?: (p: RestoreProgress) => void;
-  /**
-   * Offer x0 previews in progress reports even where forming them costs a pass per step
-   * (IR-SDE's sde and ode solvers); the other samplers offer them always.
-   */
-  previews?: boolean;
-  /** Cancels the run between steps. */
-  signal?: AbortSignal;
-  /** Receives notes (runtime fallback, Mask-Shift, start step). */
-  onNote?: (message: string) => void;
-}
+import { prepareRun, previewOf, type RestoreResult, type RunOptions } from "./run.ts";
 
 /** Options of {@linkcode restoreDdnm}. */
 export interface DdnmRestoreOptions extends RunOptions {
@@ -159,22 +74,6 @@ export interface DdnmRestoreOptions extends RunOptions {
   sampler?: "ddnm" | "hq-demo";
   /** hq-demo: λ = σ_t/(a_t σ_y) as in the paper instead of the reference's σ_t·σ_y/a_t. */
   paperLambda?: boolean;
-}
-
-/** What a restoration returns. */
-export interface RestoreResult {
-  /** The restored image, [1, C, H, W] in [0,1] units, not clipped. */
-  image: Tensor;
-  /** The model's name. */
-  model: string;
-  /** The ONNX runtime that ran it. */
-  runtime: string;
-  /** The tensor backend. */
-  backend: string;
-  /** Network calls made. */
-  calls: number;
-  /** Wall time in seconds. */
-  seconds: number;
 }
 
 /**
@@ -226,12 +125,9 @@ export async function restoreDdnm(
   observed: Tensor,
   options: DdnmRestoreOptions,
 ): Promise<RestoreResult> {
-  const t0 = performance.now();
+  const run = prepareRun(options);
   const variant = options.variant ?? "svd";
   validateTask(options.task, variant);
-  if (options.seed !== undefined && (!Number.isSafeInteger(options.seed) || options.seed < 0)) {
-    throw new UserError(`--seed must be an integer >= 0, got ${options.seed}`);
-  }
   const [height, width] = outputSize(options.task, observed.h, observed.w);
   if (options.task.name === "inpaint" && options.mask && options.mask.length !== height * width) {
     throw new UserError(
@@ -240,14 +136,7 @@ export async function restoreDdnm(
       }`,
     );
   }
-  const model = typeof options.model === "object"
-    ? options.model
-    : await loadModel(options.model ?? DEFAULT_MODEL, {
-      runtime: options.runtime,
-      threads: options.threads,
-      onNote: options.onNote,
-      device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
-    }, options.modelSpec);
+  const model = await run.model(options.model ?? DEFAULT_MODEL, options.modelSpec);
   trace("model loaded");
   const m = model.manifest;
   if (m.kind !== "ddpm") {
@@ -312,7 +201,7 @@ export async function restoreDdnm(
     settings,
     channels * (size ? size[0] * size[1] : height * width),
   );
-  const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);
+  const { backend, noise } = run;
   const carry = options.maskShift === "reference";
   const stateSize = channels * (size ? size[0] * size[1] : height * width);
   noise.require(
@@ -320,10 +209,9 @@ export async function restoreDdnm(
       ? windows.length * perWindow - (carry ? (windows.length - 1) * stateSize : 0)
       : perWindow,
   );
-  const backend = options.backend ?? new CpuBackend();
   const betas = betaSchedule(m.schedule.beta, m.schedule);
   const alphaBars = alphaBarFloat32(betas);
-  const caller = deviceCaller(backend, model);
+  const caller = run.caller(model);
   const predict = (x: Tensor, t: number, label: string) => caller.call({ x, t }, label);
   // hq_demo: IDDPM respacing in float64 and σ_y in [0,1] units (the reference does not double it)
   const respaced = hq && respacedSchedule(
@@ -337,25 +225,23 @@ export async function restoreDdnm(
     paperLambda: options.paperLambda ?? false,
     range: m.range,
   };
-  const sample = (
-    op: DegradationOperator,
-    yw: Float32Array,
-    hooks: LoopHooks,
-    init?: Tensor,
-  ): Promise<Tensor> =>
+  const sample = (problem: DdnmProblem, hooks: SamplerHooks): Promise<Tensor> =>
     respaced
-      ? hqDemoSample(predict, backend, op, yw, respaced, noise, hqSettings, hooks, init)
-      : ddnmSample(predict, backend, op, yw, alphaBars, noise, settings, hooks, init);
+      ? hqDemoSample({
+        predict,
+        backend,
+        noise,
+        schedule: respaced,
+        settings: hqSettings,
+        hooks,
+        ...problem,
+      })
+      : ddnmSample({ predict, backend, noise, schedule: alphaBars, settings, hooks, ...problem });
   const [lo, hi] = m.range;
-  const toImage = (t: Tensor) => t.map((v) => (v - lo) / (hi - lo));
   const preview = (x0?: Tensor) => (x0 ? previewOf(backend, x0, lo, hi) : undefined);
   let result: Tensor;
   if (!windows) {
-    result = await sample(fullOp, y, {
-      signal: options.signal,
-      onStep: (p) =>
-        options.onProgress?.(singleWindowProgress(p.step, p.total, model.runtime, preview(p.x0))),
-    });
+    result = await sample({ operator: fullOp, y }, run.hooks(model));
     await backend.read(result);
   } else {
     options.onNote?.(
@@ -400,9 +286,13 @@ export async function restoreDdnm(
         w,
       );
       const anyDone = done.data.some((v) => v === 1);
+      const problem = {
+        operator: op,
+        y: op.name === "inpaint" ? op.A(yw) : yw,
+        init: carry ? state : undefined,
+      };
       const out = await sample(
-        op,
-        op.name === "inpaint" ? op.A(yw) : yw,
+        problem,
         {
           signal: options.signal,
           afterProject: anyDone
@@ -418,7 +308,6 @@ export async function restoreDdnm(
               preview: preview(p.x0),
             }),
         },
-        carry ? state : undefined,
       );
       await backend.read(out);
       pasteWindow(canvas, channels, height, width, w, out.data);
@@ -431,12 +320,5 @@ export async function restoreDdnm(
   }
   trace("sampling done");
   await caller.finish();
-  return {
-    image: toImage(result),
-    model: model.name,
-    runtime: model.runtime,
-    backend: backend.name,
-    calls: model.stats.calls,
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return run.result(result.map((v) => (v - lo) / (hi - lo)), model);
 }

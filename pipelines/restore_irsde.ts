@@ -7,13 +7,8 @@
 
 import { UserError } from "../lib/errors.ts";
 import type { Tensor } from "../lib/tensor.ts";
-import { GaussianNoise } from "../lib/noise.ts";
 import type { Model } from "../model/model.ts";
-import { loadModel } from "../model/builtin_models.ts";
 import { resizeBicubic } from "../lib/resize.ts";
-import { CpuBackend } from "../kernels/cpu_backend.ts";
-import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
-import { deviceCaller } from "../kernels/device_calls.ts";
 import {
   irsdeSchedule,
   type SdeSettings,
@@ -27,13 +22,7 @@ import {
   type IrsdeSolver,
   type NoisePredictor,
 } from "../samplers/irsde.ts";
-import {
-  previewOf,
-  type RestoreResult,
-  type RunOptions,
-  singleWindowProgress,
-} from "./restore_ddnm.ts";
-import type { StepProgress } from "../samplers/ddnm.ts";
+import { prepareRun, type RestoreResult, type RunOptions } from "./run.ts";
 
 /** IR-SDE's task preprocessing. */
 export interface IrsdeTask {
@@ -106,7 +95,7 @@ export async function restoreIrsde(
   lq: Tensor,
   options: IrsdeRestoreOptions,
 ): Promise<RestoreResult> {
-  const t0 = performance.now();
+  const run = prepareRun(options);
   const solver = options.solver;
   if (solver !== undefined && !["sde", "ode", "posterior"].includes(solver)) {
     throw new UserError(`--solver must be sde, ode or posterior, got '${solver}'`);
@@ -125,12 +114,7 @@ export async function restoreIrsde(
     throw new UserError(`--eps must be in (0, 1), got ${o.eps}`);
   }
   const mu01 = irsdeMu(lq, options.task);
-  const model = typeof options.model === "object" ? options.model : await loadModel(options.model, {
-    runtime: options.runtime,
-    threads: options.threads,
-    onNote: options.onNote,
-    device: options.backend instanceof WebGpuBackend ? options.backend.device : undefined,
-  }, options.modelSpec);
+  const model = await run.model(options.model, options.modelSpec);
   const m = model.manifest;
   if (m.kind !== "irsde") {
     throw new UserError(`${model.name}: IR-SDE needs an 'irsde' model, this one is '${m.kind}'`);
@@ -155,20 +139,11 @@ export async function restoreIrsde(
   if (mu.c !== channels) {
     throw new UserError(`${model.name} works on ${channels} channels, the image has ${mu.c}`);
   }
-  const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);
-  const backend = options.backend ?? new CpuBackend();
-  const caller = deviceCaller(backend, model);
+  const { backend, noise } = run;
+  const caller = run.caller(model);
   const predict: NoisePredictor = (x, muT, t, label) =>
     caller.call(denoisingVariant ? { x, t } : { x, mu: muT, t }, label);
-  const progress = (p: StepProgress) =>
-    options.onProgress?.(
-      singleWindowProgress(
-        p.step,
-        p.total,
-        model.runtime,
-        p.x0 && previewOf(backend, p.x0, lo, hi),
-      ),
-    );
+  const common = { predict, backend, noise, schedule, hooks: run.hooks(model) };
   let out: Tensor;
   if (denoisingVariant) {
     if (solver === "posterior") {
@@ -186,37 +161,17 @@ export async function restoreIrsde(
     options.onNote?.(`DenoisingSDE: noise level ${level} starts at step ${start} of ${settings.T}`);
     const s = solver ?? "ode";
     noise.require(irsdeNoiseCount(s, start, mu.size, false));
-    out = await denoisingSdeSample(
-      predict,
-      backend,
-      mu,
-      schedule,
-      s as "sde" | "ode",
-      start,
-      noise,
-      {
-        signal: options.signal,
-        onStep: progress,
-        estimates: options.previews,
-      },
-    );
+    out = await denoisingSdeSample({
+      ...common,
+      settings: { solver: s as "sde" | "ode", start },
+      lq: mu,
+    });
   } else {
     const s = solver ?? "sde";
     noise.require(irsdeNoiseCount(s, settings.T, mu.size));
-    out = await irsdeSample(predict, backend, mu, schedule, s, noise, {
-      signal: options.signal,
-      onStep: progress,
-      estimates: options.previews,
-    });
+    out = await irsdeSample({ ...common, settings: { solver: s }, mu });
   }
   await backend.read(out);
   await caller.finish();
-  return {
-    image: out.map((v) => (v - lo) / (hi - lo)),
-    model: model.name,
-    runtime: model.runtime,
-    backend: backend.name,
-    calls: model.stats.calls,
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return run.result(out.map((v) => (v - lo) / (hi - lo)), model);
 }

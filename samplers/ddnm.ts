@@ -7,7 +7,6 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
-import type { NoiseSource } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { alphaBarAt } from "../schedules/beta_schedule.ts";
 import { type DdnmTransition, ddnmTransitions } from "../schedules/ddnm_schedule.ts";
@@ -18,6 +17,7 @@ import {
 } from "../operators/operator.ts";
 
 import type { DdnmVariant } from "../operators/operator.ts";
+import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
 
 /** Settings of a DDNM run. */
 export interface DdnmSettings {
@@ -174,30 +174,19 @@ export function ddnmTravelBack(
 /** A network that predicts ε for a state and a timestep (the reference's raw value). */
 export type EpsPredictor = (x: Tensor, t: number, label: string) => Promise<Tensor>;
 
-/** Progress of a sampling loop. */
-export interface StepProgress {
-  /** Transitions done. */
-  step: number;
-  /** Transitions in all. */
-  total: number;
-  /** The current x0 estimate (model units), after denoising steps. */
-  x0?: Tensor;
+/** The DDNM problem a loop solves: A, y, and optionally a state to start from. */
+export interface DdnmProblem {
+  /** The degradation operator A. */
+  operator: DegradationOperator;
+  /** The observation y in model units. */
+  y: Float32Array;
+  /** A state to start from instead of drawing x_T (hq_demo's Mask-Shift carry-over). */
+  init?: Tensor;
 }
 
-/** Hooks of a sampling loop. */
-export interface LoopHooks {
-  /** Called after every transition. */
-  onStep?: (p: StepProgress) => void;
-  /** Stops the loop (it throws the signal's reason) when aborted. */
-  signal?: AbortSignal;
-  /** Called with x̂0 right after each projection (Mask-Shift pastes finished pixels here). */
-  afterProject?: (x0hat: Tensor) => void;
-  /**
-   * Form an x0 estimate for `onStep` where the sampler would not otherwise (IR-SDE's sde and
-   * ode solvers: one more pass over the state per step).
-   */
-  estimates?: boolean;
-}
+/** Options of {@linkcode ddnmSample}: the schedule is DDNM's float32 ā table. */
+export interface DdnmSampleOptions
+  extends SamplerRun<EpsPredictor, ArrayLike<number>, DdnmSettings>, DdnmProblem {}
 
 /**
  * How many standard-normal values a DDNM run draws (CONTRACT.md 3: x_T, then one tensor per
@@ -218,28 +207,35 @@ export function ddnmNoiseCount(
 /**
  * Run a whole DDNM loop from x_T (drawn here) and return the final state in model units.
  *
- * @param predict The ε network.
- * @param backend Where the math runs.
- * @param op The degradation operator.
- * @param y The observation.
- * @param alphaBars DDNM's float32 ā table.
- * @param noise The noise source.
- * @param settings DDNM settings.
- * @param hooks Progress and cancellation.
- * @param init An initial state to start from instead of drawing x_T (hq_demo's carry-over).
+ * @example
+ * ```ts
+ * import { ddnmSample } from "./ddnm.ts";
+ * import { DDNM_DEFAULTS } from "./ddnm.ts";
+ * import { CpuBackend } from "../kernels/cpu_backend.ts";
+ * import { GaussianNoise } from "../lib/noise.ts";
+ * import { Tensor } from "../lib/tensor.ts";
+ * import { alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";
+ * import { denoising } from "../operators/masking.ts";
+ * const operator = denoising(3, 8, 8);
+ * const schedule = alphaBarFloat32(betaSchedule("linear", { trainSteps: 1000 }));
+ * const x = await ddnmSample({
+ *   predict: (x) => Promise.resolve(Tensor.zeros(x.shape)), // a network that predicts ε = 0
+ *   backend: new CpuBackend(),
+ *   noise: new GaussianNoise(0),
+ *   schedule,
+ *   settings: { ...DDNM_DEFAULTS, steps: 10 },
+ *   operator,
+ *   y: new Float32Array(3 * 8 * 8).fill(0.5),
+ * });
+ * console.log(x.data[0].toFixed(3)); // 0.500: A = I, so the projection returns y
+ * ```
+ *
+ * @param options The network, backend, noise, ā table, settings, hooks, and A, y (and x_T).
  * @returns The final state.
  */
-export async function ddnmSample(
-  predict: EpsPredictor,
-  backend: Backend,
-  op: DegradationOperator,
-  y: Float32Array,
-  alphaBars: ArrayLike<number>,
-  noise: NoiseSource,
-  settings: DdnmSettings,
-  hooks: LoopHooks = {},
-  init?: Tensor,
-): Promise<Tensor> {
+export async function ddnmSample(options: DdnmSampleOptions): Promise<Tensor> {
+  const { predict, backend, noise, settings, hooks, operator: op, y, init } = options;
+  const alphaBars = options.schedule;
   const transitions: DdnmTransition[] = ddnmTransitions(
     settings.steps,
     settings.travelLength,
@@ -251,9 +247,7 @@ export async function ddnmSample(
   const x = init ? init.clone() : backend.randn(Tensor.zeros(shape), noise);
   let done = 0;
   for (const tr of transitions) {
-    if (hooks.signal?.aborted) {
-      throw hooks.signal.reason ?? new DOMException("aborted", "AbortError");
-    }
+    throwIfAborted(hooks);
     const abS = alphaBarAt(alphaBars, tr.to);
     if (tr.denoise) {
       // draw z while the network runs: its values depend only on their index in the stream
@@ -261,13 +255,13 @@ export async function ddnmSample(
       backend.randn(buf.z, noise);
       const eps = await pending;
       const c = { abT: alphaBarAt(alphaBars, tr.from), abS };
-      await ddnmStep(backend, op, y, x, eps, c, settings, buf, hooks.afterProject);
+      await ddnmStep(backend, op, y, x, eps, c, settings, buf, hooks?.afterProject);
     } else {
       backend.randn(buf.z, noise);
       ddnmTravelBack(backend, x, buf.x0, abS, buf.z);
     }
     done++;
-    hooks.onStep?.({
+    hooks?.onStep?.({
       step: done,
       total: transitions.length,
       x0: tr.denoise ? buf.x0hat : undefined,

@@ -11,6 +11,7 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
+import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { betaSchedule, betasFromAlphaBar } from "../schedules/beta_schedule.ts";
 import { latentAlphaBar, type LatentSchedule } from "./spaced_ddpm.ts";
@@ -139,38 +140,35 @@ export function dpmModelTime(v: VpSchedule, t: number): number {
 /** x0 prediction at time t: writes it into `out` and returns it. */
 export type DataPredictor = (x: Tensor, t: number, out: Tensor) => Promise<Tensor>;
 
+/** Options of {@linkcode dpmSolverSample}: deterministic, so no noise; the state besides. */
+export interface DpmSolverSampleOptions
+  extends
+    Omit<SamplerRun<DataPredictor, VpSchedule, { steps: number; order: 1 | 2 | 3 }>, "noise"> {
+  /** x_T (overwritten). */
+  x: Tensor;
+}
+
 /**
  * Multistep DPM-Solver++ from x_T at t = 1 down the time-uniform grid; x is updated in place.
  * The first `order − 1` steps use lower orders, and with fewer than 10 steps so do the last
  * ones (`lower_order_final`); the final step evaluates no model.
  *
- * @param predict The data prediction x0(x, t).
- * @param backend Where the math runs.
- * @param x x_T (overwritten).
- * @param v The schedule.
- * @param steps Steps (at least `order`).
- * @param order 1, 2 or 3.
- * @param hooks Progress (with the latest x0 prediction) and cancellation.
+ * @param options The data prediction x0(x, t), backend, VP schedule, steps (at least `order`)
+ * and order (1, 2 or 3), hooks (progress with the latest x0 prediction), and x_T.
  * @returns x.
  */
-export async function dpmSolverSample(
-  predict: DataPredictor,
-  backend: Backend,
-  x: Tensor,
-  v: VpSchedule,
-  steps: number,
-  order: 1 | 2 | 3,
-  hooks: { onStep?: (step: number, total: number, x0: Tensor) => void; check?: () => void } = {},
-): Promise<Tensor> {
+export async function dpmSolverSample(options: DpmSolverSampleOptions): Promise<Tensor> {
+  const { predict, backend, schedule: v, hooks, x } = options;
+  const { steps, order } = options.settings;
   const times = dpmTimes(v, steps);
   // models[0] is the newest prediction; spare buffers rotate in as old ones drop out
   const models: Tensor[] = [await predict(x, times[0], Tensor.zeros(x.shape))];
   const at: number[] = [times[0]];
   for (let step = 1; step <= steps; step++) {
-    hooks.check?.();
+    throwIfAborted(hooks);
     const stepOrder = step < order ? step : steps < 10 ? Math.min(order, steps + 1 - step) : order;
     _update(backend, x, models, at, times[step], stepOrder, v);
-    hooks.onStep?.(step, steps, models[0]);
+    hooks?.onStep?.({ step, total: steps, x0: models[0] });
     if (step === steps) break;
     const spare = models.length >= order ? models.pop()! : Tensor.zeros(x.shape);
     models.unshift(await predict(x, times[step], spare));

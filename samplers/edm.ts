@@ -18,6 +18,7 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
+import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
 import type { NoiseSource } from "../lib/noise.ts";
 import type { Prediction } from "../model/manifest.ts";
 import { Tensor } from "../lib/tensor.ts";
@@ -230,12 +231,11 @@ export function edmDraws(solver: EdmSolver, s: EdmSchedule, settings: EdmSetting
   return draws;
 }
 
-/** What {@linkcode edmSample} calls back with after each step. */
-export interface EdmHooks {
-  /** After step i (1-based) of N, with the step's denoised estimate D (rewritten later). */
-  onStep?: (step: number, total: number, denoised: Tensor) => void;
-  /** Checked before each step (throw to stop). */
-  check?: () => void;
+/** Options of {@linkcode edmSample}: the state and the solver besides the common ones. */
+export interface EdmSampleOptions
+  extends SamplerRun<EdmDenoiser, EdmSchedule, EdmSettings & { solver: EdmSolver }> {
+  /** The state, already x_T · √(1 + σ_0²) (updated in place). */
+  x: Tensor;
 }
 
 /** The state one solver step reads and updates. */
@@ -440,26 +440,13 @@ const _STEPS: Record<EdmSolver, (r: _Run, i: number) => Promise<void>> = {
 /**
  * Run a solver from x (already x_T · √(1 + σ_0²)) down the grid; x is updated in place.
  *
- * @param denoise D(x, σ).
- * @param backend Where the math runs.
- * @param x The state.
- * @param s The grid.
- * @param solver Which solver.
- * @param settings Solver settings.
- * @param noise The noise source.
- * @param hooks Progress and cancellation.
+ * @param options The denoiser D(x, σ), backend, noise, σ grid, solver and its settings,
+ * hooks (progress with the step's denoised estimate), and the state.
  * @returns x.
  */
-export async function edmSample(
-  denoise: EdmDenoiser,
-  backend: Backend,
-  x: Tensor,
-  s: EdmSchedule,
-  solver: EdmSolver,
-  settings: EdmSettings,
-  noise: NoiseSource,
-  hooks: EdmHooks = {},
-): Promise<Tensor> {
+export async function edmSample(options: EdmSampleOptions): Promise<Tensor> {
+  const { predict: denoise, backend, noise, schedule: s, settings, hooks, x } = options;
+  const solver = settings.solver;
   const like = () => Tensor.zeros(x.shape);
   const r: _Run = {
     denoise,
@@ -479,12 +466,12 @@ export async function edmSample(
   };
   const n = s.sigmas.length - 1;
   for (let i = 0; i < n; i++) {
-    hooks.check?.();
+    throwIfAborted(hooks);
     await _STEPS[solver](r, i);
     // the multistep solvers keep the last two denoised estimates
     r.den = [r.den[2], r.den[0], r.den[1]];
     r.done++;
-    hooks.onStep?.(i + 1, n, r.den[1]);
+    hooks?.onStep?.({ step: i + 1, total: n, x0: r.den[1] });
   }
   return x;
 }

@@ -7,12 +7,12 @@
  */
 
 import { Tensor } from "../lib/tensor.ts";
-import type { NoiseSource } from "../lib/noise.ts";
 import type { Backend } from "../kernels/backend.ts";
 import type { DegradationOperator, SpectralScale } from "../operators/operator.ts";
 import type { RespacedSchedule } from "../schedules/respacing.ts";
 import { timeTravelSchedule } from "../schedules/ddnm_schedule.ts";
-import type { EpsPredictor, LoopHooks } from "./ddnm.ts";
+import type { DdnmProblem, EpsPredictor } from "./ddnm.ts";
+import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
 
 /** Settings of the hq_demo sampler. */
 export interface HqDemoSettings {
@@ -134,52 +134,38 @@ export function hqDemoUndo(
   backend.combine(x, [[Math.fround(Math.sqrt(1 - beta)), x], [Math.fround(Math.sqrt(beta)), z]]);
 }
 
+/** Options of {@linkcode hqDemoSample}: the schedule is the respaced one. */
+export interface HqDemoSampleOptions
+  extends SamplerRun<EpsPredictor, RespacedSchedule, HqDemoSettings>, DdnmProblem {}
+
 /**
- * Run a whole hq_demo loop over the RePaint schedule of `s` and return the final state (model
- * units). Noise: x_T, then one tensor per transition (down or up, the last one included).
+ * hq_demo's loop: the respaced DDPM posterior with DDNM's projection, RePaint-style jumps
+ * (`jumpLength` x `jumpRepeat`) and its λ form; x_T drawn here unless `init` is given.
  *
- * @param predict The ε network (given the original training timestep).
- * @param backend Where the math runs.
- * @param op The degradation operator.
- * @param y The observation.
- * @param s The respaced schedule.
- * @param noise The noise source.
- * @param settings Jumps, σ_y and the λ form.
- * @param hooks Progress, cancellation and the Mask-Shift paste.
- * @param init A state to start from instead of drawing x_T (hq_demo's carry-over).
+ * @param options The network (given the original training timestep), backend, noise, the
+ * respaced schedule, jumps and λ form, hooks, and A, y (and x_T).
  * @returns The final state.
  */
-export async function hqDemoSample(
-  predict: EpsPredictor,
-  backend: Backend,
-  op: DegradationOperator,
-  y: Float32Array,
-  s: RespacedSchedule,
-  noise: NoiseSource,
-  settings: HqDemoSettings,
-  hooks: LoopHooks = {},
-  init?: Tensor,
-): Promise<Tensor> {
+export async function hqDemoSample(options: HqDemoSampleOptions): Promise<Tensor> {
+  const { predict, backend, noise, schedule: s, settings, hooks, operator: op, y, init } = options;
   const ts = timeTravelSchedule(s.timesteps.length, settings.jumpLength, settings.jumpRepeat);
   const shape = op.xShape;
   const buf = { x0: Tensor.zeros(shape), x0hat: Tensor.zeros(shape), z: Tensor.zeros(shape) };
   const x = init ? init.clone() : backend.randn(Tensor.zeros(shape), noise);
   const total = ts.length - 1;
   for (let i = 0; i < total; i++) {
-    if (hooks.signal?.aborted) {
-      throw hooks.signal.reason ?? new DOMException("aborted", "AbortError");
-    }
+    throwIfAborted(hooks);
     const k = ts[i], down = ts[i + 1] < k;
     if (down) {
       const t = s.timesteps[k];
       const pending = predict(x, t, `step ${i + 1}/${total} (t=${t})`);
       backend.randn(buf.z, noise);
-      await hqDemoStep(backend, op, y, x, await pending, s, k, settings, buf, hooks.afterProject);
+      await hqDemoStep(backend, op, y, x, await pending, s, k, settings, buf, hooks?.afterProject);
     } else {
       backend.randn(buf.z, noise);
       hqDemoUndo(backend, x, s, k, buf.z);
     }
-    hooks.onStep?.({ step: i + 1, total, x0: down ? buf.x0hat : undefined });
+    hooks?.onStep?.({ step: i + 1, total, x0: down ? buf.x0hat : undefined });
   }
   return x;
 }

@@ -8,10 +8,9 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
-import type { NoiseSource } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import type { IrsdeSchedule } from "../schedules/irsde_schedule.ts";
-import type { LoopHooks } from "./ddnm.ts";
+import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
 
 /** The reverse solvers. */
 export type IrsdeSolver = "sde" | "ode" | "posterior";
@@ -252,84 +251,72 @@ export function irsdeNoiseCount(
   return ((initial ? 1 : 0) + (solver === "ode" ? 0 : steps)) * size;
 }
 
+/** Options of {@linkcode irsdeSample}: μ and the solver besides the common ones. */
+export interface IrsdeSampleOptions
+  extends SamplerRun<NoisePredictor, IrsdeSchedule, { solver: IrsdeSolver }> {
+  /** μ (the LQ image, preprocessed). */
+  mu: Tensor;
+}
+
 /**
  * Run the reverse loop t = T..1 from x_T = μ + λ z (the reference's `noise_state`, with λ, not
  * σ̄_T) and return the final state (unclipped).
  *
- * @param predict The noise network.
- * @param backend Where the math runs.
- * @param mu μ (the LQ image, preprocessed).
- * @param s The schedule.
- * @param solver The solver.
- * @param noise The noise source.
- * @param hooks Progress and cancellation.
+ * @param options The noise network, backend, noise, schedule, solver, hooks and μ.
  * @returns The final state.
  */
-export async function irsdeSample(
-  predict: NoisePredictor,
-  backend: Backend,
-  mu: Tensor,
-  s: IrsdeSchedule,
-  solver: IrsdeSolver,
-  noise: NoiseSource,
-  hooks: LoopHooks = {},
-): Promise<Tensor> {
+export async function irsdeSample(options: IrsdeSampleOptions): Promise<Tensor> {
+  const { predict, backend, noise, schedule: s, hooks, mu } = options;
+  const solver = options.settings.solver;
   const T = s.settings.T;
   const buf: IrsdeBuffers = { z: Tensor.zeros(mu.shape), x0: Tensor.zeros(mu.shape) };
   backend.randn(buf.z, noise);
   const x = backend.combine(Tensor.zeros(mu.shape), [[1, mu], [s.lambda, buf.z]]);
   for (let t = T; t >= 1; t--) {
-    if (hooks.signal?.aborted) {
-      throw hooks.signal.reason ?? new DOMException("aborted", "AbortError");
-    }
+    throwIfAborted(hooks);
     const pending = predict(x, mu, t, `step ${T - t + 1}/${T} (t=${t})`);
     if (solver !== "ode") backend.randn(buf.z, noise);
     const eps = await pending;
     // the x0 estimate for progress previews (the posterior step forms it anyway)
-    const estimate = hooks.estimates || solver === "posterior";
-    if (hooks.estimates && solver !== "posterior") x0FromNoise(backend, buf.x0, x, eps, mu, s, t);
+    const estimate = hooks?.estimates || solver === "posterior";
+    if (hooks?.estimates && solver !== "posterior") {
+      x0FromNoise(backend, buf.x0, x, eps, mu, s, t);
+    }
     irsdeStep(backend, solver, x, eps, mu, s, t, buf);
-    hooks.onStep?.({ step: T - t + 1, total: T, x0: estimate ? buf.x0 : undefined });
+    hooks?.onStep?.({ step: T - t + 1, total: T, x0: estimate ? buf.x0 : undefined });
   }
   return x;
 }
 
+/** Options of {@linkcode denoisingSdeSample}: the LQ image, solver and first step. */
+export interface DenoisingSdeSampleOptions
+  extends SamplerRun<NoisePredictor, IrsdeSchedule, { solver: "sde" | "ode"; start: number }> {
+  /** The noisy image (also μ). */
+  lq: Tensor;
+}
+
 /**
- * The DenoisingSDE variant's loop: from x = LQ (no extra noise), t = start..1.
+ * The DenoisingSDE variant's loop: from x = LQ (no extra noise), t = start..1 (see
+ * {@linkcode denoisingStartStep}); the reference denoises with the ODE.
  *
- * @param predict The noise network (μ unused).
- * @param backend Where the math runs.
- * @param lq The noisy image.
- * @param s The schedule.
- * @param solver `sde` or `ode` (the reference denoises with the ODE).
- * @param start First step (see {@linkcode denoisingStartStep}).
- * @param noise The noise source (sde only).
- * @param hooks Progress and cancellation.
+ * @param options The noise network (μ unused), backend, noise (sde only), schedule, solver and
+ * first step, hooks, and the LQ image.
  * @returns The final state.
  */
-export async function denoisingSdeSample(
-  predict: NoisePredictor,
-  backend: Backend,
-  lq: Tensor,
-  s: IrsdeSchedule,
-  solver: "sde" | "ode",
-  start: number,
-  noise: NoiseSource,
-  hooks: LoopHooks = {},
-): Promise<Tensor> {
+export async function denoisingSdeSample(options: DenoisingSdeSampleOptions): Promise<Tensor> {
+  const { predict, backend, noise, schedule: s, hooks, lq } = options;
+  const { solver, start } = options.settings;
   const x = lq.clone();
   const z = Tensor.zeros(lq.shape), x0 = Tensor.zeros(lq.shape);
   for (let t = start; t >= 1; t--) {
-    if (hooks.signal?.aborted) {
-      throw hooks.signal.reason ?? new DOMException("aborted", "AbortError");
-    }
+    throwIfAborted(hooks);
     const pending = predict(x, lq, t, `step ${start - t + 1}/${start} (t=${t})`);
     if (solver === "sde") backend.randn(z, noise);
     const eps = await pending;
     // μ = x0 here, so the marginal is N(x0, σ̄_t²) and x̂0 = x − σ̄_t ε̂ (for previews)
-    if (hooks.estimates) backend.combine(x0, [[1, x], [-s.sigmaBar[t], eps]]);
+    if (hooks?.estimates) backend.combine(x0, [[1, x], [-s.sigmaBar[t], eps]]);
     denoisingSdeStep(backend, solver, x, eps, s, t, z);
-    hooks.onStep?.({ step: start - t + 1, total: start, x0: hooks.estimates ? x0 : undefined });
+    hooks?.onStep?.({ step: start - t + 1, total: start, x0: hooks.estimates ? x0 : undefined });
   }
   return x;
 }

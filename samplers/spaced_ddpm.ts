@@ -6,6 +6,7 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
+import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
 import { Tensor } from "../lib/tensor.ts";
 import type { Prediction } from "../model/manifest.ts";
 import {
@@ -258,4 +259,75 @@ export function ddimStep(
  */
 export function like(t: Tensor): Tensor {
   return Tensor.zeros(t.shape);
+}
+
+/** A latent denoiser's raw output (ε, v or x0 by its manifest) for a state and a timestep. */
+export type OutputPredictor = (x: Tensor, t: number, label: string) => Promise<Tensor>;
+
+/** Settings of the spaced and DDIM loops. */
+export interface LatentSamplerSettings {
+  /** What the denoiser predicts. */
+  prediction: Prediction;
+  /** DDIM's η (DiffBIR's pipeline: 0). */
+  eta?: number;
+  /** Restoration guidance toward `target` (spaced sampler only), or null. */
+  guidance?: { settings: GuidanceSettings; target: Tensor } | null;
+}
+
+/** Options of {@linkcode spacedSample} and {@linkcode ddimSample}: the state besides. */
+export interface LatentSampleOptions<Schedule>
+  extends SamplerRun<OutputPredictor, Schedule, LatentSamplerSettings> {
+  /** x_T (updated in place). */
+  x: Tensor;
+}
+
+/**
+ * DiffBIR's spaced DDPM loop: per step the x0 prediction, v2's latent guidance when asked,
+ * one draw, the posterior step (the last step draws too); x is updated in place.
+ *
+ * @param options The denoiser, backend, noise, respaced schedule, prediction and guidance,
+ * hooks (progress with x0), and x_T.
+ * @returns x.
+ */
+export async function spacedSample(
+  options: LatentSampleOptions<RespacedSchedule>,
+): Promise<Tensor> {
+  const { predict, backend, noise, schedule: s, settings, hooks, x } = options;
+  const steps = s.timesteps.length;
+  const x0 = like(x), z = like(x);
+  for (let k = steps - 1; k >= 0; k--) {
+    throwIfAborted(hooks);
+    const t = s.timesteps[k];
+    const out = await predict(x, t, `step ${steps - k}/${steps} (t=${t})`);
+    predictX0(backend, x0, x, out, s.alphaBar[k], settings.prediction);
+    const g = settings.guidance;
+    if (g) applyLatentGuidance(backend, x0, g.target, s.coef1[k], t, g.settings);
+    backend.randn(z, noise);
+    spacedStep(backend, x, x0, s, k, z);
+    hooks?.onStep?.({ step: steps - k, total: steps, x0 });
+  }
+  return x;
+}
+
+/**
+ * DiffBIR's DDIM loop (η from the settings, 0 by default); one draw per step; x is updated in
+ * place.
+ *
+ * @param options The denoiser, backend, noise, DDIM schedule, prediction and η, hooks
+ * (progress with x0), and x_T.
+ * @returns x.
+ */
+export async function ddimSample(options: LatentSampleOptions<DdimSchedule>): Promise<Tensor> {
+  const { predict, backend, noise, schedule: s, settings, hooks, x } = options;
+  const total = s.timesteps.length;
+  const z = like(x), scratch = { eps: like(x), x0: like(x) };
+  for (let k = total - 1; k >= 0; k--) {
+    throwIfAborted(hooks);
+    const t = s.timesteps[k];
+    const out = await predict(x, t, `step ${total - k}/${total} (t=${t})`);
+    backend.randn(z, noise);
+    ddimStep(backend, x, out, s, k, settings.eta ?? 0, settings.prediction, z, scratch);
+    hooks?.onStep?.({ step: total - k, total, x0: scratch.x0 });
+  }
+  return x;
 }

@@ -47,15 +47,15 @@ Deno.test("noiseless DDNM: the output satisfies A x = y (max 1e-5, model space),
       ) continue;
       const op = buildOperator(task, 3, N, N, variant, mask);
       const y = op.A(randomValues(3 * N * N, 4, 0.8));
-      const x = await ddnmSample(
-        prior,
+      const x = await ddnmSample({
+        predict: prior,
         backend,
-        op,
+        operator: op,
         y,
-        ab,
-        new GaussianNoise(1),
-        settings({ variant }),
-      );
+        schedule: ab,
+        noise: new GaussianNoise(1),
+        settings: settings({ variant }),
+      });
       const ax = op.A(x.data);
       let err = 0;
       for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(ax[i] - y[i]));
@@ -70,15 +70,15 @@ Deno.test("noiseless DDNM: the output satisfies A x = y (max 1e-5, model space),
 Deno.test("noiseless DDNM with block compressed sensing (32x32 blocks): A x = y", async () => {
   const op = buildOperator({ name: "cs-block", ratio: 4 }, 3, 32, 32, "svd");
   const y = op.A(randomValues(3 * 32 * 32, 6, 0.8));
-  const x = await ddnmSample(
-    prior,
+  const x = await ddnmSample({
+    predict: prior,
     backend,
-    op,
+    operator: op,
     y,
-    ab,
-    new GaussianNoise(1),
-    settings({ steps: 4 }),
-  );
+    schedule: ab,
+    noise: new GaussianNoise(1),
+    settings: settings({ steps: 4 }),
+  });
   const ax = op.A(x.data);
   let err = 0;
   for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(ax[i] - y[i]));
@@ -112,15 +112,15 @@ Deno.test("DDNM+ final step: Λ = 0 and no noise, so the output is the unproject
     const op = buildOperator(task, 3, N, N, "svd", mask);
     const y = op.A(randomValues(3 * N * N, 8, 0.5));
     const { f, rec } = recording(prior);
-    const out = await ddnmSample(
-      f,
+    const out = await ddnmSample({
+      predict: f,
       backend,
-      op,
+      operator: op,
       y,
-      ab,
-      new GaussianNoise(2),
-      settings({ sigmaY: 0.2 }),
-    );
+      schedule: ab,
+      noise: new GaussianNoise(2),
+      settings: settings({ sigmaY: 0.2 }),
+    });
     assert.equal(rec.t, 0);
     const x0 = x0Of(rec);
     let err = 0, gap = 0;
@@ -136,15 +136,15 @@ Deno.test("simplified with σ_y > 0: no projection at the last step (output = x0
   const op = buildOperator({ name: "sr", scale: 2 }, 3, N, N, "simplified");
   const y = op.A(randomValues(3 * N * N, 9, 0.5));
   const { f, rec } = recording(prior);
-  const out = await ddnmSample(
-    f,
+  const out = await ddnmSample({
+    predict: f,
     backend,
-    op,
+    operator: op,
     y,
-    ab,
-    new GaussianNoise(3),
-    settings({ variant: "simplified", sigmaY: 0.1 }),
-  );
+    schedule: ab,
+    noise: new GaussianNoise(3),
+    settings: settings({ variant: "simplified", sigmaY: 0.1 }),
+  });
   const x0 = x0Of(rec);
   let err = 0;
   for (let i = 0; i < x0.length; i++) err = Math.max(err, Math.abs(out.data[i] - x0[i]));
@@ -162,7 +162,16 @@ Deno.test("time travel re-noises the stored un-projected x0 (replayed by hand, z
   const noise = new ArrayNoise(new Float32Array(total), "zeros");
   const init = new Tensor([1, 3, 4, 4], randomValues(48, 3));
   const trs = ddnmTransitions(10, 2, 2);
-  const out = await ddnmSample(mixEps, backend, op, y, ab, noise, s, {}, init);
+  const out = await ddnmSample({
+    predict: mixEps,
+    backend,
+    operator: op,
+    y,
+    schedule: ab,
+    noise,
+    settings: s,
+    init,
+  });
   // replay: with z = 0, x0|t = (x_t − √(1−ā_t) ε)/√ā_t, x_s = √ā_s x̂0 + √(1−ā_s)√(1−η²) ε,
   // travel x_j = √ā_j x0|t(last)
   const replay = (travelFromProjected: boolean) => {
@@ -201,28 +210,36 @@ Deno.test("noise draw order: x_T then one tensor per transition, the last includ
   const total = ddnmNoiseCount(s, 192);
   assert.equal(total, (1 + ddnmTransitions(16, 4, 2).length) * 192);
   const draws = new ArrayNoise(randomValues(total, 5), "rec");
-  await ddnmSample(prior, backend, op, new Float32Array(192), ab, draws, s);
+  await ddnmSample({
+    predict: prior,
+    backend,
+    operator: op,
+    y: new Float32Array(192),
+    schedule: ab,
+    noise: draws,
+    settings: s,
+  });
   assert.equal(draws.drawn, total);
   // the seeded generator gives the same result as feeding its own draws from a file
   const g = new Float32Array(total);
   new GaussianNoise(11).fill(g);
-  const a = await ddnmSample(
-    prior,
+  const a = await ddnmSample({
+    predict: prior,
     backend,
-    op,
-    new Float32Array(192),
-    ab,
-    new GaussianNoise(11),
-    s,
-  );
-  const b = await ddnmSample(
-    prior,
+    operator: op,
+    y: new Float32Array(192),
+    schedule: ab,
+    noise: new GaussianNoise(11),
+    settings: s,
+  });
+  const b = await ddnmSample({
+    predict: prior,
     backend,
-    op,
-    new Float32Array(192),
-    ab,
-    new ArrayNoise(g, "g"),
-    s,
-  );
+    operator: op,
+    y: new Float32Array(192),
+    schedule: ab,
+    noise: new ArrayNoise(g, "g"),
+    settings: s,
+  });
   assert.deepEqual(a.data, b.data);
 });

@@ -86,7 +86,13 @@ Deno.test("DPM-Solver++: orders 1, 2 and 3 converge to the exact probability-flo
   new GaussianNoise(3).fill(z);
   const error = async (order: 1 | 2 | 3, steps: number) => {
     const x = new Tensor([1, 1, 1, n], z.slice());
-    await dpmSolverSample(gaussianData(v, m, s2), cpu, x, v, steps, order);
+    await dpmSolverSample({
+      predict: gaussianData(v, m, s2),
+      backend: cpu,
+      x,
+      schedule: v,
+      settings: { steps, order },
+    });
     const times = dpmTimes(v, steps),
       T = vpMarginals(v, times[0]),
       E = vpMarginals(v, times[steps]);
@@ -115,18 +121,17 @@ Deno.test("DPM-Solver++: the update formulas, lower orders first and (below 10 s
   ) {
     const seen: number[] = [];
     const x = new Tensor([1, 1, 1, n], start.slice());
-    await dpmSolverSample(
-      (xs, t, out) => {
+    await dpmSolverSample({
+      predict: (xs, t, out) => {
         seen.push(t);
         for (let i = 0; i < n; i++) out.data[i] = f(xs.data[i], t);
         return Promise.resolve(out);
       },
-      cpu,
+      backend: cpu,
       x,
-      v,
-      steps,
-      order,
-    );
+      schedule: v,
+      settings: { steps, order },
+    });
     // the reference loop in float64 from the formulas of multistep DPM-Solver++ ('dpmsolver' form)
     const times = dpmTimes(v, steps);
     let y = [...start];

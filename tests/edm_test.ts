@@ -113,7 +113,14 @@ async function run(
   settings: Partial<EdmSettings> = {},
 ): Promise<Float32Array> {
   const x = new Tensor([1, 1, 1, start.length], start.map((v) => v * edmInitialScale(s)));
-  await edmSample(denoise, cpu, x, s, solver, { ...EDM_DEFAULTS, ...settings }, noise);
+  await edmSample({
+    predict: denoise,
+    backend: cpu,
+    x,
+    schedule: s,
+    noise,
+    settings: { ...EDM_DEFAULTS, ...settings, solver: solver },
+  });
   return x.data;
 }
 

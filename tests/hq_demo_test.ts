@@ -73,15 +73,15 @@ Deno.test("hq_demo: a whole run equals a direct computation of the formulas", as
   const draws = randomValues(n * ts.length, 2);
   // a fixed "network": ε = 0.3 x + 0.1 sin(t)
   const eps = (x: Float32Array, t: number) => x.map((v) => 0.3 * v + 0.1 * Math.sin(t));
-  const got = await hqDemoSample(
-    (x, t) => Promise.resolve(new Tensor(x.shape, eps(x.data, t))),
-    new CpuBackend(),
-    op,
+  const got = await hqDemoSample({
+    predict: (x, t) => Promise.resolve(new Tensor(x.shape, eps(x.data, t))),
+    backend: new CpuBackend(),
+    operator: op,
     y,
-    s,
-    new ArrayNoise(draws, "draws"),
+    schedule: s,
+    noise: new ArrayNoise(draws, "draws"),
     settings,
-  );
+  });
   // the same chain in float64, straight from SEEDS.md 1.7
   let x = Float64Array.from(draws.subarray(0, n));
   let used = 1;

@@ -170,7 +170,14 @@ async function sampleLaw(
   const predict: NoisePredictor = (x, mu, t, l) => model.run({ x, mu, t }, l);
   const n = 3 * 48 * 48;
   const mu = new Tensor([1, 3, 48, 48], new Float32Array(n).fill(0.5));
-  const out = await irsdeSample(predict, backend, mu, s, solver, new GaussianNoise(seed));
+  const out = await irsdeSample({
+    predict,
+    backend,
+    mu,
+    schedule: s,
+    noise: new GaussianNoise(seed),
+    settings: { solver },
+  });
   await model.release();
   const mean = out.data.reduce((a, v) => a + v, 0) / n;
   const variance = out.data.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
@@ -228,14 +235,14 @@ Deno.test("the probability-flow ODE draws only the initial noise and keeps the m
   const n = 3 * 48 * 48;
   const mu = new Tensor([1, 3, 48, 48], new Float32Array(n).fill(0.5));
   const draws = new ArrayNoise(randomValues(n, 3).map((v) => v * 1.7), "z");
-  const ode = await irsdeSample(
-    (x, m, t, l) => model.run({ x, mu: m, t }, l),
+  const ode = await irsdeSample({
+    predict: (x, m, t, l) => model.run({ x, mu: m, t }, l),
     backend,
     mu,
-    sched,
-    "ode",
-    draws,
-  );
+    schedule: sched,
+    noise: draws,
+    settings: { solver: "ode" },
+  });
   assert.equal(draws.drawn, irsdeNoiseCount("ode", 100, n));
   const om = ode.data.reduce((s, v) => s + v, 0) / n;
   assert.ok(Math.abs(om - 0.6) < 2e-3, `ode mean ${om}`);
@@ -283,14 +290,30 @@ Deno.test("progress: each step's x0 estimate inverts the marginal at the state i
       states.push(x.clone());
       return Promise.resolve(eps);
     };
-    await irsdeSample(predict, backend, mu, s, solver, new GaussianNoise(3), {
-      onStep: (p) => estimates.push(p.x0!.clone()),
-      estimates: true,
+    await irsdeSample({
+      predict,
+      backend,
+      mu,
+      schedule: s,
+      noise: new GaussianNoise(3),
+      hooks: {
+        onStep: (p) => estimates.push(p.x0!.clone()),
+        estimates: true,
+      },
+      settings: { solver },
     });
     // unasked, only the posterior step (which forms x̂0 anyway) reports one
     let reported = false;
-    await irsdeSample(() => Promise.resolve(eps), backend, mu, s, solver, new GaussianNoise(3), {
-      onStep: (p) => (reported ||= p.x0 !== undefined),
+    await irsdeSample({
+      predict: () => Promise.resolve(eps),
+      backend,
+      mu,
+      schedule: s,
+      noise: new GaussianNoise(3),
+      hooks: {
+        onStep: (p) => (reported ||= p.x0 !== undefined),
+      },
+      settings: { solver },
     });
     assert.equal(reported, solver === "posterior", solver);
     assert.equal(estimates.length, 6);

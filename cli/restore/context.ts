@@ -16,8 +16,8 @@ import { loadModel } from "../../model/builtin_models.ts";
 import type { Model } from "../../model/model.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { WebGpuBackend } from "../../kernels/webgpu_backend.ts";
-import type { RestoreProgress, RestoreResult, RunOptions } from "../../pipelines/restore_ddnm.ts";
-import type { DiffbirModels } from "../../pipelines/restore_diffbir.ts";
+import type { RestoreProgress, RestoreResult, RunOptions } from "../../pipelines/run.ts";
+import type { DiffbirModels } from "../../pipelines/diffbir_pipeline.ts";
 
 /** Everything a method's runner gets from the command line. */
 export interface RestoreContext {
@@ -145,7 +145,7 @@ export function cachedModel(
     };
     p = kind === "model"
       ? loadModel(spec, options, manifest)
-      : import("../../pipelines/restore_diffbir.ts").then((m) =>
+      : import("../../pipelines/diffbir_pipeline.ts").then((m) =>
         m.loadDiffbirPipeline(spec, options)
       );
     p.catch(() => ctx.cache?.delete(key)); // a failed load is retried by the next image

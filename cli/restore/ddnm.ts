@@ -8,7 +8,8 @@ import { numberFlag } from "../args.ts";
 import { UserError } from "../../lib/errors.ts";
 import { DEFAULT_MODEL } from "../../model/builtin_models.ts";
 import { DDNM_TASKS, type DdnmTask, type DdnmTaskName } from "../../operators/ddnm_tasks.ts";
-import { restoreDdnm, type RestoreResult } from "../../pipelines/restore_ddnm.ts";
+import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
+import type { RestoreResult } from "../../pipelines/run.ts";
 import {
   cachedModel,
   checkOutputSize,

@@ -8,8 +8,8 @@ import { numberFlag } from "../args.ts";
 import { UserError } from "../../lib/errors.ts";
 import { readNpyFile } from "../../lib/npy.ts";
 import { grayToRgb } from "../../lib/tensor.ts";
-import type { RestoreResult } from "../../pipelines/restore_ddnm.ts";
-import type { DiffbirSamplerName } from "../../pipelines/restore_diffbir.ts";
+import type { RestoreResult } from "../../pipelines/run.ts";
+import type { DiffbirSamplerName } from "../../pipelines/diffbir_options.ts";
 import { cachedModel, checkOutputSize, type RestoreContext, runOptions } from "./context.ts";
 import { stringFlag } from "./flags.ts";
 

@@ -9,7 +9,7 @@ import { UserError } from "../../lib/errors.ts";
 import { grayToRgb } from "../../lib/tensor.ts";
 import type { SdeSettings, ThetaScheduleName } from "../../schedules/irsde_schedule.ts";
 import type { IrsdeSolver } from "../../samplers/irsde.ts";
-import type { RestoreResult } from "../../pipelines/restore_ddnm.ts";
+import type { RestoreResult } from "../../pipelines/run.ts";
 import type { IrsdeTask } from "../../pipelines/restore_irsde.ts";
 import {
   cachedModel,

@@ -9,7 +9,7 @@ import type { ParsedArgs } from "../args.ts";
 import { UserError } from "../../lib/errors.ts";
 import { imageToTensor, readImage, writeImageTensor } from "../../lib/image.ts";
 import type { Tensor } from "../../lib/tensor.ts";
-import type { RestoreResult } from "../../pipelines/restore_ddnm.ts";
+import type { RestoreResult } from "../../pipelines/run.ts";
 import { stringFlag } from "./flags.ts";
 
 /**

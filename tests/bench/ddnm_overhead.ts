@@ -31,10 +31,18 @@ for (const [name, task, sigmaY] of tasks) {
   const times: number[] = [];
   for (let r = 0; r < 3; r++) {
     const t0 = performance.now();
-    await ddnmSample(constant, new CpuBackend(), op, y, ab, new GaussianNoise(r), {
-      ...DDNM_DEFAULTS,
-      steps,
-      sigmaY,
+    await ddnmSample({
+      predict: constant,
+      backend: new CpuBackend(),
+      operator: op,
+      y,
+      schedule: ab,
+      noise: new GaussianNoise(r),
+      settings: {
+        ...DDNM_DEFAULTS,
+        steps,
+        sigmaY,
+      },
     });
     times.push((performance.now() - t0) / steps);
   }

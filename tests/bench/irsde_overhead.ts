@@ -26,8 +26,16 @@ for (const backend of backends) {
     for (let r = 0; r < 3; r++) {
       const t0 = performance.now();
       // with a progress hook, as the CLI runs it (no x0 estimates: those only with --save-every)
-      const out = await irsdeSample(constant, backend, mu, s, solver, new GaussianNoise(r), {
-        onStep: () => {},
+      const out = await irsdeSample({
+        predict: constant,
+        backend,
+        mu,
+        schedule: s,
+        noise: new GaussianNoise(r),
+        hooks: {
+          onStep: () => {},
+        },
+        settings: { solver },
       });
       await backend.read(out);
       times.push((performance.now() - t0) / 100);
