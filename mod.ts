@@ -1,66 +1,96 @@
 /**
  * diffrestore: image restoration with diffusion models (DDNM, IR-SDE, DiffBIR), in Deno.
  *
+ * The restore functions take an observed image as a tensor in [0,1] and return the restored
+ * one, with the network given as a loaded {@linkcode Model}, a path to an ONNX file with its
+ * manifest, or a built-in model. The per-step math runs on the CPU or on WebGPU
+ * ({@linkcode chooseBackend}); the same seed gives the same numbers on both.
+ *
+ * Advanced layers have their own entry points: `@diffrestore/sampler/schedules`,
+ * `/operators`, `/kernels`, `/samplers` and `/model` (see ARCHITECTURE.md).
+ *
  * @example
- * ```ts
- * import { timeTravelSchedule } from "@diffrestore/sampler";
- * console.log(timeTravelSchedule(10, 2, 2).length); // 27
+ * ```ts ignore
+ * import { imageToTensor, readImage, restoreDdnm, writeImageTensor } from "@diffrestore/sampler";
+ * const lq = imageToTensor(await readImage("small.png"), 3);
+ * const { image } = await restoreDdnm(lq, { task: { name: "sr-bicubic", scale: 4 }, seed: 1 });
+ * await writeImageTensor("big.png", image);
  * ```
  *
  * @module
  */
 
-export * from "./lib/errors.ts";
-export * from "./lib/tensor.ts";
-export * from "./lib/npy.ts";
-export * from "./lib/image.ts";
-export * from "./lib/png.ts";
-export * from "./lib/jpeg.ts";
-export * from "./lib/atomic_write.ts";
-export * from "./lib/philox.ts";
-export * from "./lib/noise.ts";
-export * from "./model/onnx_graph.ts";
-export * from "./schedules/beta_schedule.ts";
-export * from "./schedules/ddnm_schedule.ts";
-export * from "./schedules/respacing.ts";
-export * from "./schedules/irsde_schedule.ts";
-export * from "./model/manifest.ts";
-export * from "./model/ort_runtime.ts";
-export * from "./model/model.ts";
-export * from "./model/builtin_models.ts";
-export * from "./lib/dct.ts";
-export * from "./model/priors/gaussian_prior.ts";
-export * from "./model/priors/gaussian_prior_params.ts";
-export * from "./pipelines/restore_ddnm.ts";
-export * from "./lib/metrics.ts";
-export * from "./lib/sheet.ts";
-export * from "./kernels/backend.ts";
-export * from "./kernels/cpu_backend.ts";
-export * from "./samplers/ddnm.ts";
-export * from "./operators/ddnm_tasks.ts";
-export * from "./samplers/mask_shift.ts";
-export * from "./samplers/hq_demo.ts";
-export * from "./operators/operator.ts";
-export * from "./operators/householder.ts";
-export * from "./operators/row_block_operator.ts";
-export * from "./operators/masking.ts";
-export * from "./operators/separable_operator.ts";
-export * from "./operators/walsh_hadamard.ts";
-export * from "./operators/svd.ts";
-export * from "./operators/block_cs.ts";
-export * from "./pipelines/restore_irsde.ts";
-export * from "./lib/resize.ts";
-export * from "./samplers/irsde.ts";
-export * from "./pipelines/restore_diffbir.ts";
-export * from "./pipelines/color_fix.ts";
-export * from "./samplers/spaced_ddpm.ts";
-export * from "./lib/tiling.ts";
-export * from "./samplers/edm.ts";
-export * from "./samplers/dpm_solver.ts";
-export * from "./kernels/webgpu_backend.ts";
-export * from "./lib/gpu.ts";
-export * from "./kernels/device_calls.ts";
-export * from "./preview/handler.ts";
-export * from "./preview/limits.ts";
-export * from "./preview/page.ts";
-export * from "./model/priors/gaussian_prior_graph.ts";
+// restoration
+export { type DdnmRestoreOptions, restoreDdnm } from "./pipelines/restore_ddnm.ts";
+export {
+  type IrsdeRestoreOptions,
+  type IrsdeTask,
+  restoreIrsde,
+} from "./pipelines/restore_irsde.ts";
+export { restoreDiffbir } from "./pipelines/restore_diffbir.ts";
+export {
+  DIFFBIR_SAMPLERS,
+  type DiffbirRestoreOptions,
+  type DiffbirSamplerName,
+} from "./pipelines/diffbir_options.ts";
+export { type DiffbirModels, loadDiffbirPipeline } from "./pipelines/diffbir_pipeline.ts";
+export type { DiffbirContext } from "./pipelines/diffbir_denoiser.ts";
+export type { IrsdeSolver } from "./samplers/irsde.ts";
+export type { EdmSettings, EdmSolver } from "./samplers/edm.ts";
+export { type RestoreProgress, type RestoreResult, type RunOptions } from "./pipelines/run.ts";
+
+// tasks and their operators
+export {
+  type BlurKernel,
+  buildOperator,
+  DDNM_TASKS,
+  type DdnmTask,
+  type DdnmTaskName,
+  observationFor,
+} from "./operators/ddnm_tasks.ts";
+export type { DdnmVariant, DegradationOperator, SpectralScale } from "./operators/operator.ts";
+
+// models
+export { Model, type ModelInputs, type ModelSource, type ModelStats } from "./model/model.ts";
+export { DEFAULT_MODEL, loadModel } from "./model/builtin_models.ts";
+export type { ModelKind, ModelManifest, Prediction, ScheduleSpec } from "./model/manifest.ts";
+export type { IoMeta, OrtChoice, SessionOptions } from "./model/ort_runtime.ts";
+
+// where the math runs
+export type { Backend, BackendStats, Term } from "./kernels/backend.ts";
+export { CpuBackend } from "./kernels/cpu_backend.ts";
+export { WebGpuBackend, type WebGpuStats } from "./kernels/webgpu_backend.ts";
+export { chooseBackend } from "./kernels/choose_backend.ts";
+
+// images, tensors, noise
+export { grayToRgb, type Shape4, Tensor } from "./lib/tensor.ts";
+export {
+  type DecodedImage,
+  decodeImage,
+  type DecodeOptions,
+  imageToTensor,
+  readImage,
+  tensorToPng,
+  writeImageTensor,
+} from "./lib/image.ts";
+export { readMask } from "./lib/mask.ts";
+export { decodeNpy, encodeNpy, type NpyArray, readNpyFile } from "./lib/npy.ts";
+export { ArrayNoise, GaussianNoise, type NoiseSource } from "./lib/noise.ts";
+export { psnr, ssim } from "./lib/metrics.ts";
+export { UserError } from "./lib/errors.ts";
+
+// schedules
+export {
+  betaSchedule,
+  type BetaScheduleName,
+  type BetaScheduleOptions,
+} from "./schedules/beta_schedule.ts";
+export { timeTravelSchedule } from "./schedules/ddnm_schedule.ts";
+export { type SdeSettings, type ThetaScheduleName } from "./schedules/irsde_schedule.ts";
+
+// the edge preview
+export {
+  createPreviewHandler,
+  type PreviewHandler,
+  type PreviewOptions,
+} from "./preview/handler.ts";

@@ -58,10 +58,10 @@ async function _info(args: string[]): Promise<number> {
     for (const n of notes) console.log(`note: ${n}`);
     console.log(`model ${m.name} (runtime ${m.runtime})`);
     console.log(`  manifest: ${JSON.stringify(m.manifest)}`);
-    for (const i of m.session.inputs) {
+    for (const i of m.inputs) {
       console.log(`  input  ${i.name}: ${i.type} [${i.shape?.join(", ") ?? "?"}]`);
     }
-    for (const o of m.session.outputs) {
+    for (const o of m.outputs) {
       console.log(`  output ${o.name}: ${o.type} [${o.shape?.join(", ") ?? "?"}]`);
     }
     await m.release();

@@ -68,6 +68,13 @@ export function decodeImage(
 /**
  * Read and decode an image file.
  *
+ * @example
+ * ```ts ignore
+ * import { readImage } from "./image.ts";
+ * const img = await readImage("photo.jpg", { maxPixels: 16_000_000 });
+ * console.log(img.width, img.height, img.channels);
+ * ```
+ *
  * @param path The file's path.
  * @param options Decoding limits.
  * @returns The decoded image.
@@ -86,6 +93,15 @@ export async function readImage(path: string, options: DecodeOptions = {}): Prom
 
 /**
  * The image's samples as a `[1, C, H, W]` tensor in [0,1] (alpha dropped).
+ *
+ * @example
+ * ```ts
+ * import { decodeImage, imageToTensor, tensorToPng } from "./image.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const png = tensorToPng(new Tensor([1, 1, 2, 2], Float32Array.of(0, 1, 1, 0)));
+ * const t = imageToTensor(decodeImage(png, "tiny.png"), 3);
+ * console.log(t.shape, t.data[1]); // [1, 3, 2, 2] 1
+ * ```
  *
  * @param image A decoded image.
  * @param channels Force 1 (luma-free average is not applied: gray is kept as is) or 3
@@ -117,6 +133,14 @@ export function imageToTensor(image: DecodedImage, channels?: 1 | 3): Tensor {
  * Values are clamped to [0,1] and rounded to nearest. One channel gives a gray PNG;
  * three give RGB.
  *
+ * @example
+ * ```ts
+ * import { tensorToPng } from "./image.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const png = tensorToPng(new Tensor([1, 3, 4, 4], new Float32Array(48).fill(0.5)), 16);
+ * console.log(png[0], png[1]); // 137 80 (the PNG signature)
+ * ```
+ *
  * @param t The image tensor.
  * @param bitDepth 8 or 16.
  * @returns The PNG bytes.
@@ -131,6 +155,13 @@ export function tensorToPng(t: Tensor, bitDepth: 8 | 16 = 8): Uint8Array<ArrayBu
 /**
  * Write an image tensor ([0,1] units) as `.png` (8-bit RGB, clamped, rounded) or `.npy`
  * (float32 `[1, C, H, W]`, unclipped), chosen by the path's extension; atomically.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeImageTensor } from "./image.ts";
+ * import { Tensor } from "./tensor.ts";
+ * await writeImageTensor("gray.png", new Tensor([1, 1, 8, 8], new Float32Array(64).fill(0.5)));
+ * ```
  *
  * @param path Destination ending in `.png` or `.npy`.
  * @param t The image tensor.

@@ -9,6 +9,15 @@ import type { Tensor } from "./tensor.ts";
 /**
  * Peak signal-to-noise ratio in dB of two [0,1] images (values clamped to [0,1] first).
  *
+ * @example
+ * ```ts
+ * import { psnr } from "./metrics.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const a = new Tensor([1, 1, 1, 2], Float32Array.of(0.5, 0.5));
+ * const b = new Tensor([1, 1, 1, 2], Float32Array.of(0.6, 0.4));
+ * console.log(psnr(a, b).toFixed(1)); // 20.0
+ * ```
+ *
  * @param a First image.
  * @param b Second image (same shape).
  * @returns PSNR in dB (Infinity when equal).
@@ -27,6 +36,14 @@ export function psnr(a: Tensor, b: Tensor): number {
 /**
  * Structural similarity (Wang et al. 2004) with an 8x8 uniform window, stride 4, averaged over
  * channels and windows (C1 = 0.01², C2 = 0.03²).
+ *
+ * @example
+ * ```ts
+ * import { ssim } from "./metrics.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const a = new Tensor([1, 1, 16, 16], Float32Array.from({ length: 256 }, (_, i) => (i % 7) / 7));
+ * console.log(ssim(a, a)); // 1
+ * ```
  *
  * @param a First image.
  * @param b Second image (same shape).

@@ -158,8 +158,7 @@ export class Model {
   readonly name: string;
   /** The validated manifest. */
   readonly manifest: ModelManifest;
-  /** The runtime session. */
-  readonly session: OrtSession;
+  #session: OrtSession;
   /** Call counters. */
   readonly stats: ModelStats = { calls: 0, runMs: 0, wrapperMs: 0 };
 
@@ -169,12 +168,13 @@ export class Model {
    * @param name A name for messages.
    * @param manifest The manifest.
    * @param session The session.
+   * @ignore
    */
   constructor(name: string, manifest: ModelManifest, session: OrtSession) {
     validateManifest(manifest, session, name);
     this.name = name;
     this.manifest = manifest;
-    this.session = session;
+    this.#session = session;
   }
 
   /**
@@ -204,9 +204,19 @@ export class Model {
     );
   }
 
+  /** The network's inputs as the ONNX file declares them. */
+  get inputs(): readonly IoMeta[] {
+    return this.#session.inputs;
+  }
+
+  /** The network's outputs as the ONNX file declares them. */
+  get outputs(): readonly IoMeta[] {
+    return this.#session.outputs;
+  }
+
   /** Which runtime runs the network. */
   get runtime(): string {
-    return this.session.runtime;
+    return this.#session.runtime;
   }
 
   /**
@@ -230,7 +240,7 @@ export class Model {
     );
     const t1 = performance.now();
     if (this.stats.calls === 0) trace(`first call of ${this.name}`);
-    const res = await this.session.run(feeds, [m.output]);
+    const res = await this.#session.run(feeds, [m.output]);
     const t2 = performance.now();
     const out = res[m.output];
     const oc = m.learnedSigma ? 2 * c : c;
@@ -292,7 +302,7 @@ export class Model {
       feeds[m.inputs.context] = { type: "float32", ...inputs.context };
     }
     if (m.inputs.strength !== undefined) {
-      const meta = this.session.inputs.find((i) => i.name === m.inputs.strength);
+      const meta = this.#session.inputs.find((i) => i.name === m.inputs.strength);
       const dims = meta?.shape?.length === 0 ? [] : [1];
       feeds[m.inputs.strength] = {
         type: "float32",
@@ -305,7 +315,7 @@ export class Model {
 
   /** Whether {@linkcode runOnDevice} is available (the WebGPU runtime). */
   get onDevice(): boolean {
-    return this.session.runOnDevice !== undefined;
+    return this.#session.runOnDevice !== undefined;
   }
 
   /**
@@ -317,13 +327,14 @@ export class Model {
    * @param gpu The device buffer of a tensor.
    * @param label Which call this is.
    * @returns The output buffer, its shape, and how to release it.
+   * @ignore
    */
   async runOnDevice(
     inputs: ModelInputs,
     gpu: (t: Tensor) => GPUBuffer,
     label = "model call",
   ): Promise<GpuOutput> {
-    if (!this.session.runOnDevice) {
+    if (!this.#session.runOnDevice) {
       throw new Error(`${this.name}: runOnDevice needs the WebGPU runtime`);
     }
     const m = this.manifest;
@@ -332,7 +343,7 @@ export class Model {
       inputs,
       (t): GpuFeed => ({ type: "float32", gpuBuffer: gpu(t), dims: t.shape }),
     );
-    const res = await this.session.runOnDevice(feeds, [m.output]);
+    const res = await this.#session.runOnDevice(feeds, [m.output]);
     const out = res[m.output];
     const oc = m.learnedSigma ? 2 * c : c;
     const d = out.dims;
@@ -350,7 +361,7 @@ export class Model {
 
   /** Free the session. */
   async release(): Promise<void> {
-    await this.session.release();
+    await this.#session.release();
   }
 }
 

@@ -344,6 +344,15 @@ export function buildOperator(
  * model range; a colour image for colorize is first made gray by A itself; a measurement
  * vector (cs, cs-block) is taken as it is.
  *
+ * @example
+ * ```ts
+ * import { buildOperator, observationFor } from "./ddnm_tasks.ts";
+ * import { Tensor } from "../lib/tensor.ts";
+ * const op = buildOperator({ name: "sr", scale: 2 }, 3, 8, 8, "svd");
+ * const y = observationFor(op, new Tensor([1, 3, 4, 4], new Float32Array(48).fill(1)), [-1, 1]);
+ * console.log(y.length, y[0]); // 48 1
+ * ```
+ *
  * @param op The operator.
  * @param observed The observed image [1, C, h, w] in [0,1] (or the measurements).
  * @param range The model's range.

@@ -8,7 +8,7 @@
 import { UserError } from "../lib/errors.ts";
 import { Model } from "../model/model.ts";
 import { readJsonFile } from "../model/manifest.ts";
-import type { ModelLoading } from "./run.ts";
+import type { SessionOptions } from "../model/ort_runtime.ts";
 
 /** The four networks of a DiffBIR pipeline and its latent scale factor. */
 export interface DiffbirModels {
@@ -41,7 +41,7 @@ export interface DiffbirModels {
  */
 export async function loadDiffbirPipeline(
   path: string,
-  options: ModelLoading = {},
+  options: SessionOptions = {},
 ): Promise<DiffbirModels> {
   const json = await readJsonFile(path, "pipeline manifest");
   if (

@@ -12,7 +12,7 @@ import type { Tensor } from "../lib/tensor.ts";
 import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
 import type { Model } from "../model/model.ts";
 import { loadModel } from "../model/builtin_models.ts";
-import type { OrtChoice } from "../model/ort_runtime.ts";
+import type { OrtChoice, SessionOptions } from "../model/ort_runtime.ts";
 import type { Backend } from "../kernels/backend.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
@@ -116,18 +116,6 @@ export interface RestoreResult {
   seconds: number;
 }
 
-/** How models are loaded for a run: its runtime, threads, notes, and the backend's GPU device. */
-export interface ModelLoading {
-  /** ONNX runtime. */
-  runtime?: OrtChoice;
-  /** Runtime threads. */
-  threads?: number;
-  /** Receives notes. */
-  onNote?: (message: string) => void;
-  /** The WebGPU backend's device, shared with ONNX Runtime's WebGPU provider. */
-  device?: GPUDevice;
-}
-
 /** One run's prepared pieces (see {@linkcode prepareRun}). */
 export interface PreparedRun {
   /** Where the per-step math runs. */
@@ -135,7 +123,7 @@ export interface PreparedRun {
   /** The standard-normal draws. */
   noise: NoiseSource;
   /** How this run loads models. */
-  loading: ModelLoading;
+  loading: SessionOptions;
   /**
    * A model for this run: a loaded one as it is, or one loaded by name or path.
    *
@@ -191,7 +179,7 @@ export function prepareRun(options: RunOptions): PreparedRun {
   }
   const backend = options.backend ?? new CpuBackend();
   const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);
-  const loading: ModelLoading = {
+  const loading: SessionOptions = {
     runtime: options.runtime,
     threads: options.threads,
     onNote: options.onNote,
