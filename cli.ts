@@ -12,7 +12,7 @@ import { UserError } from "./lib/errors.ts";
 import { closest } from "./cli/args.ts";
 import { trace } from "./lib/trace.ts";
 import { COMMANDS as _COMMANDS } from "./cli/registry.ts";
-import "./cli/mod.ts";
+import "./cli/commands.ts";
 
 function _usage(): string {
   const lines = Object.entries(_COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);

@@ -1,6 +1,6 @@
 /**
  * `degrade`: apply a task's operator A (and optional noise) to a clean image, making the
- * observation that `restore` inverts (CONTRACT.md section 4).
+ * observation that `restore` inverts (docs/cli.md, "degrade").
  *
  * @module
  */

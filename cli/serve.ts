@@ -1,5 +1,5 @@
 /**
- * `serve`: the edge preview server (CONTRACT.md section 6).
+ * `serve`: the edge preview server (docs/cli.md, "serve").
  *
  * @module
  */

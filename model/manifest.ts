@@ -1,7 +1,7 @@
 /**
  * Model manifests (`<model>.json`): what an ONNX network expects and returns.
  *
- * See CONTRACT.md section 2. Unknown keys are ignored; a missing or malformed required key
+ * See docs/manifest.md. Unknown keys are ignored; a missing or malformed required key
  * is a {@linkcode UserError} naming it.
  *
  * @module

@@ -3,7 +3,7 @@
  *
  * For a row r with â = r/‖r‖, V = I − 2wwᵀ/(wᵀw) with w = â + e₁ (a Householder reflection,
  * symmetric and orthogonal; its first column is −â), U = [−1], singular value ‖r‖.
- * SEEDS.md 1.8: checked against torch to 1.2e-7.
+ * docs/ddnm.md, "Operators": checked against torch to 1.2e-7.
  *
  * @module
  */

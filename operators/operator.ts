@@ -88,7 +88,7 @@ export interface DegradationOperator {
   observe(image: Tensor): Float32Array;
 }
 
-/** The [d1, d2] and λ of DDNM+ (SEEDS.md 1.5), for one step. */
+/** The [d1, d2] and λ of DDNM+ (docs/ddnm.md, "DDNM+"), for one step. */
 export interface DdnmPlusParams {
   /** a = √ā_next. */
   a: number;

@@ -115,7 +115,7 @@ export class RowBlockOperator implements DegradationOperator {
   }
 
   /**
-   * V(d ⊙ P z + d' ⊙ P ε) per block, coordinate 0 being the row space (SEEDS.md 1.5).
+   * V(d ⊙ P z + d' ⊙ P ε) per block, coordinate 0 being the row space (docs/ddnm.md, "DDNM+").
    * Parameters as in the `DegradationOperator` interface.
    */
   lambdaNoise(

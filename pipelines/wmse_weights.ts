@@ -7,7 +7,7 @@
 import type { Tensor } from "../lib/tensor.ts";
 
 /**
- * w-MSE weights from the target image (SEEDS.md 3.6): gray of (target+1)/2, replicate pad 1,
+ * w-MSE weights from the target image (docs/diffbir.md, "Restoration guidance"): gray of (target+1)/2, replicate pad 1,
  * Sobel magnitude, 2x2 block sums, w = 1 − tanh; here averaged over 8x8 pixel blocks to the
  * latent grid, since guidance runs in latent space (the reference's weight map only fits rgb).
  *

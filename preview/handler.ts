@@ -1,7 +1,7 @@
 /**
  * The edge preview: a `(req: Request) => Promise<Response>` handler for `Deno.serve` and
  * Deploy-style `export default { fetch }`. It uses only the WebAssembly ONNX runtime and writes
- * no files (CONTRACT.md section 6).
+ * no files (docs/cli.md, "serve").
  *
  * @module
  */

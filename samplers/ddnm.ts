@@ -81,7 +81,7 @@ export interface DdnmCoefficients {
 }
 
 /**
- * The simplified variant's λ and γ (SEEDS.md 1.6), reference quirk included: σ_t = √(1 − ā_s²).
+ * The simplified variant's λ and γ (docs/ddnm.md, "The simplified variant"), reference quirk included: σ_t = √(1 − ā_s²).
  *
  * @param abS ā at the next step.
  * @param sigmaY σ_y in model units.
@@ -189,7 +189,7 @@ export interface DdnmSampleOptions
   extends SamplerRun<EpsPredictor, ArrayLike<number>, DdnmSettings>, DdnmProblem {}
 
 /**
- * How many standard-normal values a DDNM run draws (CONTRACT.md 3: x_T, then one tensor per
+ * How many standard-normal values a DDNM run draws (docs/noise.md: x_T, then one tensor per
  * transition, the last one included).
  *
  * @param settings Steps and time travel.

@@ -1,5 +1,5 @@
 /**
- * DiffBIR HEAD's EDM sampler (SEEDS.md 3.4): the σ grid from the training ā, the Karras
+ * DiffBIR HEAD's EDM sampler (docs/diffbir.md, "EDM"): the σ grid from the training ā, the Karras
  * denoiser D(x, σ) = c_skip x + c_out F(c_in x, τ(σ)) and the k-diffusion solvers it wires up
  * (`edm_euler` … `edm_dpm++_3m_sde`), with scalar coefficients in float32 as PyTorch forms them.
  * The solvers only call a denoiser and a {@linkcode Backend}, so they run on either backend.

@@ -1,5 +1,5 @@
 /**
- * DDNM's hq_demo sampler (a RePaint fork, SEEDS.md 1.7): on an IDDPM-respaced schedule, each
+ * DDNM's hq_demo sampler (a RePaint fork, docs/ddnm.md, "hq_demo"): on an IDDPM-respaced schedule, each
  * denoising step takes the DDPM posterior with the projected x̂0 and DDNM+'s scalar λ_t, γ_t;
  * each RePaint "undo" step goes one respaced step up by the single-step forward process.
  *

@@ -234,7 +234,7 @@ export function forwardStep(
 export type NoisePredictor = (x: Tensor, mu: Tensor, t: number, label: string) => Promise<Tensor>;
 
 /**
- * How many standard-normal values an IR-SDE run draws (CONTRACT.md 3).
+ * How many standard-normal values an IR-SDE run draws (docs/noise.md).
  *
  * @param solver The solver.
  * @param steps Steps run (T, or T* for the denoising variant).

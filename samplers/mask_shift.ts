@@ -36,7 +36,7 @@ function _origins(total: number, size: number): number[] {
 /**
  * Mask-Shift windows over an H x W canvas for a model of size [mh, mw]: stride half the
  * model size, ceil(H/stride) − 1 rows (likewise columns), the last row and column snapped to
- * end at the border, in row-major order (SEEDS.md 1.7).
+ * end at the border, in row-major order (docs/ddnm.md, "Mask-Shift").
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
  * DiffBIR's samplers as data plus pure steps: the spaced DDPM sampler (IDDPM respacing),
- * DDIM, classifier-free guidance and v2's restoration guidance (SEEDS.md 3.4 to 3.6).
+ * DDIM, classifier-free guidance and v2's restoration guidance (docs/diffbir.md).
  *
  * @module
  */

@@ -23,7 +23,7 @@ import {
 const LDM = LDM_SCHEDULE;
 const cpu = new CpuBackend();
 
-Deno.test("EDM grid: SEEDS.md's σ lists (ε and zero-SNR), σ_0, timesteps and scalings", () => {
+Deno.test("EDM grid: docs/diffbir.md's σ lists (ε and zero-SNR), σ_0, timesteps and scalings", () => {
   const close = (got: Float32Array, want: number[], what: string) =>
     want.forEach((w, k) =>
       assert.ok(Math.abs(got[k] - w) <= 1.5e-4 * w, `${what} σ_${k}: ${got[k]}`)

@@ -1,5 +1,5 @@
 // hq_demo's sampler: RePaint schedule counts, λ/γ branches, and a whole run against a direct
-// re-computation of SEEDS.md 1.7's formulas.
+// re-computation of docs/ddnm.md's hq_demo formulas.
 import assert from "node:assert/strict";
 import { ArrayNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
@@ -82,7 +82,7 @@ Deno.test("hq_demo: a whole run equals a direct computation of the formulas", as
     noise: new ArrayNoise(draws, "draws"),
     settings,
   });
-  // the same chain in float64, straight from SEEDS.md 1.7
+  // the same chain in float64, straight from docs/ddnm.md, "hq_demo"
   let x = Float64Array.from(draws.subarray(0, n));
   let used = 1;
   for (let i = 0; i + 1 < ts.length; i++) {

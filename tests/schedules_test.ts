@@ -92,7 +92,7 @@ Deno.test("pythonRound ties to even, space_timesteps matches IDDPM", () => {
   assert.deepEqual(s50.slice(-4), [938, 958, 979, 999]);
   assert.deepEqual(spaceTimesteps(1000, "10"), Array.from({ length: 10 }, (_, k) => 111 * k));
   assert.deepEqual(spaceTimesteps(1000, "7"), [0, 166, 333, 500, 666, 832, 999]);
-  // the N where JavaScript's Math.round would differ (SEEDS.md 3.4)
+  // the N where JavaScript's Math.round would differ (docs/diffbir.md, "Samplers")
   const differs: number[] = [];
   for (let n = 2; n <= 100; n++) {
     const frac = 999 / (n - 1);
@@ -121,7 +121,7 @@ Deno.test("respaced posterior: coef1_0 = 1, coef2_0 = 0, var_0 = 0", () => {
   }
 });
 
-Deno.test("IR-SDE cosine schedule: reference numbers of SEEDS.md 2.2", () => {
+Deno.test("IR-SDE cosine schedule: reference numbers of docs/irsde.md", () => {
   const s = irsdeSchedule({ maxSigma: 10, T: 100, schedule: "cosine", eps: 0.005 });
   close(s.theta[0], 6.14285e-4, 2e-5, "theta_0");
   close(s.theta[1], 1.69456e-3, 2e-5, "theta_1");

@@ -2,7 +2,7 @@
  * The GMM patch prior's ε-predictor as an ONNX graph that works at any image size (≥ 6):
  * Conv extracts the centred patches, MatMul projects them on every component's eigenvectors,
  * Softmax gives the responsibilities, a second MatMul applies the Wiener filters, and
- * ConvTranspose averages the overlapping patches (SEEDS-style statement in `gmm_prior.ts`).
+ * ConvTranspose averages the overlapping patches (the statement in `gmm_prior.ts`).
  *
  * @module
  */
