@@ -34,7 +34,7 @@ export {
   type DiffbirSamplerName,
 } from "./pipelines/diffbir_options.ts";
 export { type DiffbirModels, loadDiffbirPipeline } from "./pipelines/diffbir_pipeline.ts";
-export type { DiffbirContext } from "./pipelines/diffbir_denoiser.ts";
+export { PromptEncoder, type TextContext } from "./model/prompt_encoder.ts";
 export type { IrsdeSolver } from "./samplers/irsde.ts";
 export type { EdmSettings, EdmSolver } from "./samplers/edm.ts";
 export { type RestoreProgress, type RestoreResult, type RunOptions } from "./pipelines/run.ts";

@@ -12,14 +12,7 @@ import type { TilePlan } from "../lib/tiling.ts";
 import type { Backend } from "../kernels/backend.ts";
 import type { DeviceCaller } from "../kernels/device_calls.ts";
 import { cfgCombine } from "../samplers/spaced_ddpm.ts";
-
-/** A text context for the denoiser's `context` input. */
-export interface DiffbirContext {
-  /** The values. */
-  data: Float32Array;
-  /** Their shape. */
-  dims: readonly number[];
-}
+import type { TextContext } from "../model/prompt_encoder.ts";
 
 /** What the denoiser passes share. */
 export interface DiffbirDenoiserSetup {
@@ -34,9 +27,9 @@ export interface DiffbirDenoiserSetup {
   /** The tiling plan in latent pixels, or null for whole-image calls. */
   plan: TilePlan | null;
   /** The conditional context. */
-  context?: DiffbirContext;
+  context?: TextContext;
   /** The unconditional context: CFG runs when it is given and the scale is not 1. */
-  negativeContext?: DiffbirContext;
+  negativeContext?: TextContext;
   /** The CFG scale. */
   cfg: number;
 }
@@ -67,7 +60,7 @@ export function diffbirGuidedPass(d: DiffbirDenoiserSetup): { pass: GuidedPass; 
   const call = async (
     x: Tensor,
     t: number,
-    context: DiffbirContext | undefined,
+    context: TextContext | undefined,
     label: string,
   ): Promise<Tensor> => {
     const cond = d.cond();

@@ -45,10 +45,14 @@ export interface DiffbirRestoreOptions extends RunOptions {
   cfg?: number;
   /** Rescale the CFG scale with the timestep (DiffBIR's `--rescale_cfg`). */
   rescaleCfg?: boolean;
-  /** Text context for the denoiser's `context` input. */
+  /** Text context for the denoiser's `context` input (overrides `prompt`). */
   context?: { data: Float32Array; dims: readonly number[] };
-  /** The negative context (CFG). */
+  /** The negative context (CFG; overrides `negativePrompt`). */
   negativeContext?: { data: Float32Array; dims: readonly number[] };
+  /** The prompt, encoded by the pipeline's text encoder (default: the pipeline's, else ""). */
+  prompt?: string;
+  /** The negative prompt for CFG (default: the pipeline's, else DiffBIR v2's). */
+  negativePrompt?: string;
   /** Control strength (fed to a `strength` input; default 1). */
   strength?: number;
   /** Restoration guidance (v2 semantics), off when absent or scale 0. */
@@ -229,6 +233,11 @@ export function checkDiffbirModels(
   options: DiffbirRestoreOptions,
   sampling: DiffbirSampling,
 ): void {
+  if ((options.prompt !== undefined || options.negativePrompt !== undefined) && !models.text) {
+    throw new UserError(
+      "--prompt needs a pipeline with a text encoder (tools/export/diffbir.py exports one); or give --context f.npy",
+    );
+  }
   const den = models.denoiser.manifest, name = models.denoiser.name;
   const { sampler, edmSolver, dpmOrder, cfg } = sampling;
   const augmentAt = options.noiseAug ?? 0;
@@ -249,10 +258,12 @@ export function checkDiffbirModels(
       `--sampler ${sampler} feeds fractional timesteps: ${name} takes ${den.timestepDtype} (it needs "timestep": {"dtype": "float32"})`,
     );
   }
-  if (den.inputs.context !== undefined && !options.context) {
-    throw new UserError(`${name} has a 'context' input: give --context f.npy`);
+  if (den.inputs.context !== undefined && !options.context && !models.text) {
+    throw new UserError(
+      `${name} has a 'context' input: give --context f.npy (or use a pipeline with a text encoder)`,
+    );
   }
-  if (cfg !== 1 && !options.negativeContext) {
+  if (cfg !== 1 && !options.negativeContext && !models.text) {
     throw new UserError(`--cfg ${cfg} needs both --context and --negative-context`);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * A DiffBIR pipeline's four networks, loaded from a `diffbir-pipeline` manifest (docs/manifest.md):
- * the stage-1 restorer, the VAE encoder (latent mean), the VAE decoder and the latent denoiser.
+ * A DiffBIR pipeline's networks, loaded from a `diffbir-pipeline` manifest (docs/manifest.md):
+ * the stage-1 restorer, the VAE encoder (latent mean), the VAE decoder, the latent denoiser and,
+ * when the pipeline was exported with one, the text encoder with its default prompts.
  *
  * @module
  */
@@ -9,6 +10,11 @@ import { UserError } from "../lib/errors.ts";
 import { Model } from "../model/model.ts";
 import { readJsonFile } from "../model/manifest.ts";
 import type { SessionOptions } from "../model/ort_runtime.ts";
+import { PromptEncoder } from "../model/prompt_encoder.ts";
+
+/** DiffBIR v2's negative prompt, the default when a pipeline names none. */
+export const DIFFBIR_NEGATIVE_PROMPT =
+  "low quality, blurry, low-resolution, noisy, unsharp, weird textures";
 
 /** The four networks of a DiffBIR pipeline and its latent scale factor. */
 export interface DiffbirModels {
@@ -22,6 +28,14 @@ export interface DiffbirModels {
   denoiser: Model;
   /** The latent scale factor (SD: 0.18215). */
   scaleFactor: number;
+  /** The text encoder, when the pipeline has one (`textEncoder`). */
+  text?: PromptEncoder;
+  /** The pipeline's default prompt (DiffBIR v2: empty). */
+  prompt?: string;
+  /** The pipeline's default negative prompt (DiffBIR v2's {@linkcode DIFFBIR_NEGATIVE_PROMPT}). */
+  negativePrompt?: string;
+  /** Release every session of the pipeline. */
+  release(): Promise<void>;
 }
 
 /**
@@ -69,11 +83,36 @@ export async function loadDiffbirPipeline(
   if (!Number.isFinite(scaleFactor) || scaleFactor <= 0) {
     throw new UserError(`${path}: key 'scaleFactor' must be a positive number`);
   }
-  return {
-    stage1: await load("stage1", "restorer"),
-    encoder: await load("vaeEncoder", "vae-encoder"),
-    decoder: await load("vaeDecoder", "vae-decoder"),
-    denoiser: await load("denoiser", "latent-denoiser"),
-    scaleFactor,
+  for (const key of ["prompt", "negativePrompt"]) {
+    if (j[key] !== undefined && typeof j[key] !== "string") {
+      throw new UserError(`${path}: key '${key}' must be a string`);
+    }
+  }
+  const loaded: { release(): Promise<void> }[] = [];
+  const keep = <T extends { release(): Promise<void> }>(m: T) => (loaded.push(m), m);
+  const release = async () => {
+    for (const m of loaded.splice(0)) await m.release();
   };
+  try {
+    const textPath = j.textEncoder;
+    if (textPath !== undefined && typeof textPath !== "string") {
+      throw new UserError(`${path}: key 'textEncoder' must be a path`);
+    }
+    return {
+      stage1: keep(await load("stage1", "restorer")),
+      encoder: keep(await load("vaeEncoder", "vae-encoder")),
+      decoder: keep(await load("vaeDecoder", "vae-decoder")),
+      denoiser: keep(await load("denoiser", "latent-denoiser")),
+      text: textPath === undefined ? undefined : keep(
+        await PromptEncoder.load(textPath.startsWith("/") ? textPath : dir + textPath, options),
+      ),
+      scaleFactor,
+      prompt: j.prompt as string | undefined,
+      negativePrompt: j.negativePrompt as string | undefined,
+      release,
+    };
+  } catch (e) {
+    await release(); // a pipeline that fails to load keeps no session
+    throw e;
+  }
 }

@@ -74,6 +74,8 @@ export interface DdnmRestoreOptions extends RunOptions {
   sampler?: "ddnm" | "hq-demo";
   /** hq-demo: λ = σ_t/(a_t σ_y) as in the paper instead of the reference's σ_t·σ_y/a_t. */
   paperLambda?: boolean;
+  /** The class label for a class-conditional model (its manifest names a `y` input). */
+  classLabel?: number;
 }
 
 /**
@@ -212,7 +214,21 @@ export async function restoreDdnm(
   const betas = betaSchedule(m.schedule.beta, m.schedule);
   const alphaBars = alphaBarFloat32(betas);
   const caller = run.caller(model);
-  const predict = (x: Tensor, t: number, label: string) => caller.call({ x, t }, label);
+  if (options.classLabel !== undefined) {
+    if (m.inputs.y === undefined) {
+      throw new UserError(`${model.name} is not class-conditional: it takes no class label`);
+    }
+    if (!Number.isSafeInteger(options.classLabel) || options.classLabel < 0) {
+      throw new UserError(`class label must be an integer >= 0, got ${options.classLabel}`);
+    }
+  } else if (m.inputs.y !== undefined) {
+    throw new UserError(
+      `${model.name} is class-conditional (input '${m.inputs.y}'): give the class label (--class N)`,
+    );
+  }
+  const classLabel = options.classLabel;
+  const predict = (x: Tensor, t: number, label: string) =>
+    caller.call({ x, t, y: classLabel }, label);
   // hq_demo: IDDPM respacing in float64 and σ_y in [0,1] units (the reference does not double it)
   const respaced = hq && respacedSchedule(
     alphaBar(betas),

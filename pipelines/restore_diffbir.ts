@@ -41,7 +41,11 @@ import {
   vpSchedule,
 } from "../samplers/dpm_solver.ts";
 import { adainColorFix, waveletReconstruction } from "./color_fix.ts";
-import { type DiffbirModels, loadDiffbirPipeline } from "./diffbir_pipeline.ts";
+import {
+  DIFFBIR_NEGATIVE_PROMPT,
+  type DiffbirModels,
+  loadDiffbirPipeline,
+} from "./diffbir_pipeline.ts";
 import {
   checkDiffbirModels,
   type DiffbirRestoreOptions,
@@ -49,6 +53,7 @@ import {
   resolveDiffbirSampling,
 } from "./diffbir_options.ts";
 import { diffbirGuidedPass, type GuidedPass } from "./diffbir_denoiser.ts";
+import type { TextContext } from "../model/prompt_encoder.ts";
 import { wmseLatentWeights } from "./wmse_weights.ts";
 import { prepareRun, type RestoreResult, singleWindowProgress } from "./run.ts";
 
@@ -95,6 +100,29 @@ function _grow(t: Tensor, minSize: number): Tensor {
     );
   }
   return resizeBicubicAntialias(t, oh, ow);
+}
+
+/**
+ * The denoiser's contexts: given tensors as they are, else the prompts through the pipeline's
+ * text encoder (the negative one only where CFG runs).
+ */
+async function _contexts(
+  models: DiffbirModels,
+  options: DiffbirRestoreOptions,
+  cfg: number,
+): Promise<{ context?: TextContext; negativeContext?: TextContext }> {
+  const text = models.text;
+  const wants = models.denoiser.manifest.inputs.context !== undefined;
+  return {
+    context: options.context ??
+      (text && wants ? await text.encode(options.prompt ?? models.prompt ?? "") : undefined),
+    negativeContext: options.negativeContext ??
+      (text && wants && cfg !== 1
+        ? await text.encode(
+          options.negativePrompt ?? models.negativePrompt ?? DIFFBIR_NEGATIVE_PROMPT,
+        )
+        : undefined),
+  };
 }
 
 /** What the sampler dispatch needs besides the state. */
@@ -281,14 +309,15 @@ export async function restoreDiffbir(
   const plan = tile
     ? tilePlan(latentShape[2], latentShape[3], tile.size / 8, tile.stride / 8)
     : null;
+  const { context, negativeContext } = await _contexts(models, options, sampling.cfg);
   const { pass, cfgOn } = diffbirGuidedPass({
     backend,
     caller,
     cond: () => cond,
     strength: options.strength ?? 1,
     plan,
-    context: options.context,
-    negativeContext: options.negativeContext,
+    context,
+    negativeContext,
     cfg: sampling.cfg,
   });
 

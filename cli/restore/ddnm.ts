@@ -99,6 +99,9 @@ export async function runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
     fixedLambdaNoise: v["fixed-lambda-noise"] === true,
     sampler: ddnmSampler,
     paperLambda: v["paper-lambda"] === true,
+    classLabel: v.class === undefined
+      ? undefined
+      : numberFlag(v, "class", 0, { integer: true, min: 0 }),
     ...runOptions(ctx),
     window: v.window === undefined
       ? undefined

@@ -90,6 +90,8 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
       ? await readContext(v["negative-context"])
       : undefined,
     strength: numberFlag(v, "strength", 1, { min: 0 }),
+    prompt: stringFlag(v.prompt),
+    negativePrompt: stringFlag(v["negative-prompt"]),
     guidance: {
       scale: numberFlag(v, "guidance-scale", 0, { min: 0 }),
       start: numberFlag(v, "guidance-start", 1001),

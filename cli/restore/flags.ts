@@ -50,6 +50,7 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     "mask-shift": { type: "string" },
     sampler: { type: "string" },
     "paper-lambda": { type: "boolean" },
+    class: { type: "string" },
   },
   irsde: {
     solver: { type: "string" },
@@ -84,6 +85,8 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     "start-point": { type: "string" },
     "noise-aug": { type: "string" },
     "min-size": { type: "string" },
+    prompt: { type: "string" },
+    "negative-prompt": { type: "string" },
   },
 };
 

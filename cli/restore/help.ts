@@ -32,7 +32,7 @@ ${ddnmTaskHelp("    ")}
   --scale K (sr)  --mask M.png (inpaint; white = known)  --kernel gauss|uniform|aniso (deblur)
   --ratio R (cs, cs-block; the input is the measurement .npy from 'degrade')  --cs-seed N
   --eta E (0.85)  --sigma-y S (0; > 0 selects DDNM+)  --travel-length L  --travel-repeat R
-  --variant svd|simplified  --fixed-lambda-noise  --fixed-deblur
+  --variant svd|simplified  --fixed-lambda-noise  --fixed-deblur  --class N (class-conditional models)
   --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
   --sampler ddnm|hq-demo (hq-demo: hq_demo's respaced posterior with RePaint jumps, --steps 100,
     travel 10 x 3 by default; --paper-lambda for the paper's λ instead of the reference's)
@@ -51,7 +51,9 @@ DiffBIR (--method diffbir; --model pipeline.json):
   --start-point noise|cond (cond: x_T = q_sample(condition latent, T−1))  --noise-aug K (0)
   --min-size 512: HEAD's rule, a short edge below 512 is enlarged for the diffusion stage and the
     result resized back (antialiased bicubic; default 0, off)
-  --context F.npy --negative-context F.npy  --strength S (1)
+  --prompt P --negative-prompt N (a pipeline with a text encoder; DiffBIR v2's defaults: "" and
+    "low quality, blurry, low-resolution, noisy, unsharp, weird textures", the negative one with --cfg)
+  --context F.npy --negative-context F.npy (override the prompts)  --strength S (1)
   --guidance-scale G (0: off)  --guidance-start 1001 --guidance-stop -1 --guidance-repeat 1
   --guidance-loss mse|wmse  --guidance-space latent
   --tile-size P --tile-stride Q (pixels)  --color-fix wavelet|adain|none  --upscale K
