@@ -7,12 +7,18 @@
 import { parseFlags } from "./args.ts";
 import { BUILTIN_MODELS, loadModel } from "../model/builtin_models.ts";
 import { type OrtChoice, resolveRuntime } from "../model/ort_runtime.ts";
+import { checkProbe } from "../model/export_probe.ts";
+import { readJsonFile } from "../model/manifest.ts";
+import { UserError } from "../lib/errors.ts";
 
 const _HELP =
-  `usage: deno run -A cli.ts info [--model net.onnx|builtin:NAME] [--model-spec m.json] [--ort auto|native|wasm|webgpu]
+  `usage: deno run -A cli.ts info [--model net.onnx|pipeline.json|builtin:NAME] [--model-spec m.json]
+       [--ort auto|native|wasm|webgpu] [--verify]
 
 Shows the Deno version, which ONNX runtimes load, the WebGPU adapter, the built-in models,
-and with --model the manifest and the ONNX file's inputs and outputs.
+and with --model the manifest and the ONNX file's inputs and outputs. --verify runs an
+exported network (every network of a DiffBIR pipeline) on the probe inputs its exporter saved
+and fails when it differs from PyTorch's output beyond the probe's tolerance.
 
 examples:
   deno run -A cli.ts info
@@ -24,10 +30,17 @@ async function _info(args: string[]): Promise<number> {
     model: { type: "string" },
     "model-spec": { type: "string" },
     ort: { type: "string" },
+    verify: { type: "boolean" },
   }, "info");
   if (values.help) {
     console.log(_HELP);
     return 0;
+  }
+  const runtime = (values.ort as OrtChoice) ?? "auto";
+  if (values.verify === true) {
+    // a check of the export only: no environment report, no GPU probe
+    if (typeof values.model !== "string") throw new UserError("--verify needs --model");
+    return await _verify(values.model, runtime);
   }
   console.log(
     `deno ${Deno.version.deno}, ${Deno.build.os}-${Deno.build.arch}, ${navigator.hardwareConcurrency} cores`,
@@ -52,7 +65,7 @@ async function _info(args: string[]): Promise<number> {
   if (typeof values.model === "string") {
     const notes: string[] = [];
     const m = await loadModel(values.model, {
-      runtime: (values.ort as OrtChoice) ?? "auto",
+      runtime,
       onNote: (n) => notes.push(n),
     }, values["model-spec"] as string | undefined);
     for (const n of notes) console.log(`note: ${n}`);
@@ -65,6 +78,35 @@ async function _info(args: string[]): Promise<number> {
       console.log(`  output ${o.name}: ${o.type} [${o.shape?.join(", ") ?? "?"}]`);
     }
     await m.release();
+  }
+  return 0;
+}
+
+/** The ONNX files to verify: a model, or every network a DiffBIR pipeline names. */
+async function _exports(model: string): Promise<string[]> {
+  if (!model.toLowerCase().endsWith(".json")) return [model];
+  const json = await readJsonFile(model, "pipeline manifest") as Record<string, unknown>;
+  const dir = model.includes("/") ? model.slice(0, model.lastIndexOf("/") + 1) : "";
+  return ["stage1", "vaeEncoder", "vaeDecoder", "denoiser", "textEncoder"]
+    .filter((k) => typeof json[k] === "string")
+    .map((k) => dir + (json[k] as string));
+}
+
+async function _verify(model: string, runtime: OrtChoice): Promise<number> {
+  const failed: string[] = [];
+  for (const file of await _exports(model)) {
+    const r = await checkProbe(file, { runtime });
+    console.log(
+      `verify ${file} (${r.runtime}): max |d| ${r.maxDiff.toExponential(2)}, mean |d| ${
+        r.meanDiff.toExponential(2)
+      } (tolerance ${r.tolerance.max} / ${r.tolerance.mean}): ${r.ok ? "ok" : "FAILED"}`,
+    );
+    if (!r.ok) failed.push(`${file} (max |d| ${r.maxDiff.toExponential(2)})`);
+  }
+  if (failed.length) {
+    throw new UserError(
+      `the export differs from PyTorch beyond its tolerance: ${failed.join(", ")}`,
+    );
   }
   return 0;
 }
