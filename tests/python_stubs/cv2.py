@@ -1,0 +1,1 @@
+"""Test stand-in for cv2 (imported, unused, by the seed repositories' networks)."""
