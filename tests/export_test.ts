@@ -247,43 +247,56 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "export DiffBIR v2.0.0 with a SwinIR stage 1 and its text encoder; verify, restore with prompts",
-  ignore: !!skip,
-  async fn() {
-    assert.equal((await checkpoints()).code, 0);
-    await exportOk("diffbir.py", [
-      "--repo",
-      `${upstream}DiffBIR-v2.0.0`,
-      "--sd",
-      `${ckpt}/diffbir_sd.ckpt`,
-      "--controlnet",
-      `${ckpt}/diffbir_control.pth`,
-      "--stage1",
-      `${ckpt}/diffbir_swinir.pth`,
-      "--stage1-config",
-      `${ckpt}/diffbir_swinir.yml`,
-      "--cldm-config",
-      `${ckpt}/diffbir_cldm.yml`,
-    ], `${dir}/diffbir`);
-    const pipeline = `${dir}/diffbir/pipeline.json`;
-    await verified(pipeline, 5);
-    const p = JSON.parse(await Deno.readTextFile(pipeline));
-    assert.equal(
-      p.negativePrompt,
-      "low quality, blurry, low-resolution, noisy, unsharp, weird textures",
-    );
-    await image("lq.png", 48, 40);
-    const base = ["lq.png", "--method", "diffbir", "--model", pipeline, "--steps", "3"];
-    const a = await restore([...base, "--cfg", "2", "--prompt", "a photo of a cat"]);
-    assert.deepEqual(a.shape, [1, 3, 40, 48]);
-    const b = await restore([...base, "--cfg", "2", "--prompt", "a photo of a dog"]);
-    assert.ok(a.data.some((v, i) => Math.abs(v - b.data[i]) > 1e-5), "the prompt matters");
-    const c = await restore([...base, "--cfg", "2", "--prompt", "a photo of a cat"]);
-    assert.deepEqual(c.data, a.data, "same prompt and seed, same output");
-  },
-});
+for (
+  const [layout, folder, name, extra] of [
+    ["v2.0.0", "DiffBIR-v2.0.0", "diffbir", [] as string[]],
+    ["v2.1", "DiffBIR", "diffbir21", [
+      "--diffusion-config",
+      `${upstream}DiffBIR/configs/inference/diffusion_v2.1.yaml`,
+    ]],
+  ] as const
+) {
+  Deno.test({
+    name: `export DiffBIR ${layout} with a SwinIR stage 1 and its text encoder; verify, restore`,
+    ignore: !!skip,
+    async fn() {
+      assert.equal((await checkpoints()).code, 0);
+      await exportOk("diffbir.py", [
+        "--repo",
+        `${upstream}${folder}`,
+        "--sd",
+        `${ckpt}/${name}_sd.ckpt`,
+        "--controlnet",
+        `${ckpt}/${name}_control.pth`,
+        "--stage1",
+        `${ckpt}/${name}_swinir.pth`,
+        "--stage1-config",
+        `${ckpt}/${name}_swinir.yml`,
+        "--cldm-config",
+        `${ckpt}/${name}_cldm.yml`,
+        ...extra,
+      ], `${dir}/${name}`);
+      const pipeline = `${dir}/${name}/pipeline.json`;
+      await verified(pipeline, 5);
+      const p = JSON.parse(await Deno.readTextFile(pipeline));
+      assert.equal(
+        p.negativePrompt,
+        "low quality, blurry, low-resolution, noisy, unsharp, weird textures",
+      );
+      const den = JSON.parse(await Deno.readTextFile(`${dir}/${name}/denoiser.json`));
+      assert.equal(den.prediction, layout === "v2.1" ? "v" : "eps");
+      assert.equal(den.schedule.zeroTerminalSnr, layout === "v2.1");
+      await image("lq.png", 48, 40);
+      const base = ["lq.png", "--method", "diffbir", "--model", pipeline, "--steps", "3"];
+      const a = await restore([...base, "--cfg", "2", "--prompt", "a photo of a cat"]);
+      assert.deepEqual(a.shape, [1, 3, 40, 48]);
+      const b = await restore([...base, "--cfg", "2", "--prompt", "a photo of a dog"]);
+      assert.ok(a.data.some((v, i) => Math.abs(v - b.data[i]) > 1e-5), "the prompt matters");
+      const c = await restore([...base, "--cfg", "2", "--prompt", "a photo of a cat"]);
+      assert.deepEqual(c.data, a.data, "same prompt and seed, same output");
+    },
+  });
+}
 
 Deno.test({
   name: "the TypeScript tokenizer gives OpenCLIP's ids",

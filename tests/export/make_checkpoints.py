@@ -5,8 +5,10 @@ DiffBIR-v2.0.0/), with the configs that describe them.
     python3 tests/export/make_checkpoints.py REPO OUT
 """
 
+import contextlib
 import copy
 import importlib
+import io
 import os
 import sys
 
@@ -96,52 +98,62 @@ for task, which, setting, name in (
     write_yaml(f"{name}.yml", {"name": name, "model": "denoising", "sde": sde,
                                "network_G": {"which_model_G": which, "setting": setting}})
 
-# --- DiffBIR v2.0.0: ControlLDM parts from a small cldm config, an SD-format checkpoint with
-#     its key prefixes, the IRControlNet weights, and a small SwinIR stage 1
+# --- DiffBIR, both layouts (v2.0.0's model/, v2.1's diffbir/model/): ControlLDM parts from a
+#     small cldm config, an SD-format checkpoint with its key prefixes, the IRControlNet weights,
+#     and a small SwinIR stage 1
 os.environ["ATTN_MODE"] = "vanilla"
-diffbir = os.path.join(REPO, "DiffBIR-v2.0.0")
-(cldm_mod, swinir_mod) = fresh_import(diffbir, "model.cldm", "model.swinir")
 net_cfg = {"use_checkpoint": False, "image_size": 32, "in_channels": 4, "out_channels": 4,
            "model_channels": 32, "attention_resolutions": [2, 1], "num_res_blocks": 1,
            "channel_mult": [1, 2], "num_head_channels": 16, "use_spatial_transformer": True,
            "use_linear_in_transformer": True, "transformer_depth": 1, "context_dim": 32, "legacy": False}
 control_cfg = dict(net_cfg, hint_channels=4)
 del control_cfg["out_channels"]
-cldm_cfg = {
-    "target": "model.ControlLDM",
-    "params": {
-        "latent_scale_factor": 0.18215,
-        "unet_cfg": dict(net_cfg, use_checkpoint=True),
-        "vae_cfg": {"embed_dim": 4, "ddconfig": {"double_z": True, "z_channels": 4, "resolution": 64,
-                                                 "in_channels": 3, "out_ch": 3, "ch": 32,
-                                                 "ch_mult": [1, 1, 1, 1], "num_res_blocks": 1,
-                                                 "attn_resolutions": [], "dropout": 0.0}},
-        "clip_cfg": {"embed_dim": 32,
-                     "vision_cfg": {"image_size": 28, "layers": 1, "width": 32, "head_width": 16, "patch_size": 14},
-                     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 3},
-                     "layer": "penultimate"},
-        "controlnet_cfg": dict(control_cfg, use_checkpoint=True),
-    },
-}
-write_yaml("diffbir_cldm.yml", cldm_cfg)
-params = copy.deepcopy(cldm_cfg["params"])
-params["unet_cfg"]["use_checkpoint"] = False
-params["controlnet_cfg"]["use_checkpoint"] = False
-cldm = jitter(cldm_mod.ControlLDM(**params), 0.02)
-sd = {}
-for prefix, module in (("model.diffusion_model", cldm.unet), ("first_stage_model", cldm.vae),
-                       ("cond_stage_model", cldm.clip)):
-    for k, v in module.state_dict().items():
-        sd[f"{prefix}.{k}"] = v
-sd["model_ema.decay"] = torch.tensor(0.9999)  # an SD checkpoint holds more than the three parts
-torch.save({"state_dict": sd, "global_step": 0}, os.path.join(OUT, "diffbir_sd.ckpt"))
-torch.save(cldm.controlnet.state_dict(), os.path.join(OUT, "diffbir_control.pth"))
-swinir_cfg = {"target": "model.SwinIR", "params": {
-    "img_size": 64, "patch_size": 1, "in_chans": 3, "embed_dim": 16, "depths": [1], "num_heads": [2],
-    "window_size": 8, "mlp_ratio": 2, "sf": 8, "img_range": 1.0, "upsampler": "nearest+conv",
-    "resi_connection": "1conv", "unshuffle": True, "unshuffle_scale": 8}}
-write_yaml("diffbir_swinir.yml", swinir_cfg)
-swinir = jitter(swinir_mod.SwinIR(**swinir_cfg["params"]), 0.02)
-torch.save({"state_dict": {f"module.{k}": v for k, v in swinir.state_dict().items()}},
-           os.path.join(OUT, "diffbir_swinir.pth"))
+
+
+def diffbir(folder, package, name):
+    cldm_mod, swinir_mod = fresh_import(os.path.join(REPO, folder), f"{package}.cldm", f"{package}.swinir")
+    cldm_cfg = {
+        "target": f"{package}.ControlLDM",
+        "params": {
+            "latent_scale_factor": 0.18215,
+            "unet_cfg": dict(net_cfg, use_checkpoint=True),
+            "vae_cfg": {"embed_dim": 4, "ddconfig": {"double_z": True, "z_channels": 4, "resolution": 64,
+                                                     "in_channels": 3, "out_ch": 3, "ch": 32,
+                                                     "ch_mult": [1, 1, 1, 1], "num_res_blocks": 1,
+                                                     "attn_resolutions": [], "dropout": 0.0}},
+            "clip_cfg": {"embed_dim": 32,
+                         "vision_cfg": {"image_size": 28, "layers": 1, "width": 32, "head_width": 16,
+                                        "patch_size": 14},
+                         "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2,
+                                      "layers": 3},
+                         "layer": "penultimate"},
+            "controlnet_cfg": dict(control_cfg, use_checkpoint=True),
+        },
+    }
+    write_yaml(f"{name}_cldm.yml", cldm_cfg)
+    params = copy.deepcopy(cldm_cfg["params"])
+    params["unet_cfg"]["use_checkpoint"] = False
+    params["controlnet_cfg"]["use_checkpoint"] = False
+    cldm = jitter(cldm_mod.ControlLDM(**params), 0.02)
+    sd = {}
+    for prefix, module in (("model.diffusion_model", cldm.unet), ("first_stage_model", cldm.vae),
+                           ("cond_stage_model", cldm.clip)):
+        for k, v in module.state_dict().items():
+            sd[f"{prefix}.{k}"] = v
+    sd["model_ema.decay"] = torch.tensor(0.9999)  # an SD checkpoint holds more than the three parts
+    torch.save({"state_dict": sd, "global_step": 0}, os.path.join(OUT, f"{name}_sd.ckpt"))
+    torch.save(cldm.controlnet.state_dict(), os.path.join(OUT, f"{name}_control.pth"))
+    swinir_cfg = {"target": f"{package}.SwinIR", "params": {
+        "img_size": 64, "patch_size": 1, "in_chans": 3, "embed_dim": 16, "depths": [1], "num_heads": [2],
+        "window_size": 8, "mlp_ratio": 2, "sf": 8, "img_range": 1.0, "upsampler": "nearest+conv",
+        "resi_connection": "1conv", "unshuffle": True, "unshuffle_scale": 8}}
+    write_yaml(f"{name}_swinir.yml", swinir_cfg)
+    swinir = jitter(swinir_mod.SwinIR(**swinir_cfg["params"]), 0.02)
+    torch.save({"state_dict": {f"module.{k}": v for k, v in swinir.state_dict().items()}},
+               os.path.join(OUT, f"{name}_swinir.pth"))
+
+
+with contextlib.redirect_stdout(io.StringIO()):  # the repositories print their attention setup
+    diffbir("DiffBIR-v2.0.0", "model", "diffbir")
+    diffbir("DiffBIR", "diffbir.model", "diffbir21")
 print("checkpoints written to", OUT)

@@ -11,7 +11,8 @@ DIR/model.onnx, DIR/model.json and the probe `info --verify` checks.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
 from _common import (  # noqa: E402
     ExportError,
     OutDir,
@@ -28,6 +29,9 @@ from _common import (  # noqa: E402
     torch_modules,
     use_repo,
 )
+
+# this folder must not shadow the seed repositories' packages (this very file may be diffbir.py)
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 
 def _openai(model_cfg):

@@ -18,7 +18,8 @@ import os
 import shutil
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
 from _common import (  # noqa: E402
     ExportError,
     OutDir,
@@ -32,6 +33,9 @@ from _common import (  # noqa: E402
     save_probe,
     torch_modules,
 )
+
+# this folder must not shadow the seed repositories' packages (this very file may be diffbir.py)
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 # DiffBIR v2's prompts (the pipeline's defaults; --prompt and --negative-prompt override them)
 PROMPT = ""

@@ -15,7 +15,8 @@ import inspect
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
 from _common import (  # noqa: E402
     ExportError,
     OutDir,
@@ -30,6 +31,9 @@ from _common import (  # noqa: E402
     save_probe,
     torch_modules,
 )
+
+# this folder must not shadow the seed repositories' packages (this very file may be diffbir.py)
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 
 def _config_dir(options, given):
