@@ -6,17 +6,26 @@
 
 import { parseFlags } from "./args.ts";
 import { BUILTIN_MODELS, loadModel } from "../model/builtin_models.ts";
-import { type OrtChoice, resolveRuntime } from "../model/ort_runtime.ts";
+import {
+  createSession,
+  type IoMeta,
+  type OrtChoice,
+  resolveRuntime,
+} from "../model/ort_runtime.ts";
+import { draftManifest } from "../model/draft_manifest.ts";
+import { writeFileAtomic } from "../lib/atomic_write.ts";
+import { adapterName, gpuAdapter } from "../lib/gpu.ts";
 import { checkProbe } from "../model/export_probe.ts";
-import { readJsonFile } from "../model/manifest.ts";
+import { manifestPathFor, readJsonFile } from "../model/manifest.ts";
 import { UserError } from "../lib/errors.ts";
 
 const _HELP =
   `usage: deno run -A cli.ts info [--model net.onnx|pipeline.json|builtin:NAME] [--model-spec m.json]
-       [--ort auto|native|wasm|webgpu] [--verify]
+       [--ort auto|native|wasm|webgpu] [--verify] [--write-manifest]
 
 Shows the Deno version, which ONNX runtimes load, the WebGPU adapter, the built-in models,
-and with --model the manifest and the ONNX file's inputs and outputs. --verify runs an
+and with --model the manifest and the ONNX file's inputs and outputs; a model without a
+manifest gets a draft one (--write-manifest saves it beside the model). --verify runs an
 exported network (every network of a DiffBIR pipeline) on the probe inputs its exporter saved
 and fails when it differs from PyTorch's output beyond the probe's tolerance.
 
@@ -31,6 +40,7 @@ async function _info(args: string[]): Promise<number> {
     "model-spec": { type: "string" },
     ort: { type: "string" },
     verify: { type: "boolean" },
+    "write-manifest": { type: "boolean" },
   }, "info");
   if (values.help) {
     console.log(_HELP);
@@ -42,6 +52,11 @@ async function _info(args: string[]): Promise<number> {
     if (typeof values.model !== "string") throw new UserError("--verify needs --model");
     return await _verify(values.model, runtime);
   }
+  if (typeof values.model === "string") {
+    return await _model(values.model, values["model-spec"] as string | undefined, runtime, {
+      write: values["write-manifest"] === true,
+    });
+  }
   console.log(
     `deno ${Deno.version.deno}, ${Deno.build.os}-${Deno.build.arch}, ${navigator.hardwareConcurrency} cores`,
   );
@@ -52,32 +67,63 @@ async function _info(args: string[]): Promise<number> {
     );
     console.log(`onnx runtime ${r}: ${ok}`);
   }
-  const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
-  console.log(
-    `webgpu adapter: ${
-      adapter ? adapter.info.description || adapter.info.vendor || "yes" : "none"
-    }`,
-  );
+  const adapter = await gpuAdapter();
+  console.log(`webgpu adapter: ${adapter ? adapterName(adapter) : "none"}`);
   console.log("built-in models:");
   for (const [k, b] of Object.entries(BUILTIN_MODELS)) {
     console.log(`  builtin:${k}  ${b.description}`);
   }
-  if (typeof values.model === "string") {
-    const notes: string[] = [];
-    const m = await loadModel(values.model, {
-      runtime,
-      onNote: (n) => notes.push(n),
-    }, values["model-spec"] as string | undefined);
+  return 0;
+}
+
+function _io(kind: string, list: readonly IoMeta[]): void {
+  for (const i of list) {
+    console.log(`  ${kind} ${i.name}: ${i.type} [${i.shape?.join(", ") ?? "?"}]`);
+  }
+}
+
+/** What a model holds: its manifest, or a drafted one when it has none. */
+async function _model(
+  model: string,
+  spec: string | undefined,
+  runtime: OrtChoice,
+  options: { write: boolean },
+): Promise<number> {
+  const notes: string[] = [];
+  const onNote = (n: string) => void notes.push(n);
+  const manifestPath = manifestPathFor(model, spec);
+  const drafting = !model.startsWith("builtin:") &&
+    !(await Deno.stat(manifestPath).then(() => true, () => false));
+  if (!drafting) {
+    if (options.write) throw new UserError(`--write-manifest: ${manifestPath} exists already`);
+    const m = await loadModel(model, { runtime, onNote }, spec);
     for (const n of notes) console.log(`note: ${n}`);
     console.log(`model ${m.name} (runtime ${m.runtime})`);
     console.log(`  manifest: ${JSON.stringify(m.manifest)}`);
-    for (const i of m.inputs) {
-      console.log(`  input  ${i.name}: ${i.type} [${i.shape?.join(", ") ?? "?"}]`);
-    }
-    for (const o of m.outputs) {
-      console.log(`  output ${o.name}: ${o.type} [${o.shape?.join(", ") ?? "?"}]`);
-    }
+    _io("input ", m.inputs);
+    _io("output", m.outputs);
     await m.release();
+    return 0;
+  }
+  await Deno.stat(model).catch(() => {
+    throw new UserError(`model ${model} not found`);
+  });
+  const session = await createSession(model, { runtime, onNote });
+  try {
+    console.log(`model ${model} (runtime ${session.runtime}), no manifest at ${manifestPath}`);
+    _io("input ", session.inputs);
+    _io("output", session.outputs);
+    const draft = draftManifest(session.inputs, session.outputs);
+    const text = JSON.stringify(draft.manifest, null, 2) + "\n";
+    console.log(`draft manifest (check each guess, then save it as ${manifestPath}):`);
+    console.log(text.trimEnd());
+    for (const n of draft.notes) console.log(`  - ${n}`);
+    if (options.write) {
+      await writeFileAtomic(manifestPath, new TextEncoder().encode(text));
+      console.log(`wrote ${manifestPath}`);
+    }
+  } finally {
+    await session.release();
   }
   return 0;
 }

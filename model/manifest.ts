@@ -161,99 +161,131 @@ export function parseSde(v: unknown, where: string): SdeSettings {
  */
 export function parseManifest(json: unknown, where: string): ModelManifest {
   if (!_isObject(json)) throw new UserError(`${where}: a manifest must be a JSON object`);
-  if (json.kind === undefined) throw new UserError(`${where}: missing required key 'kind'`);
-  const kind = _oneOf(json.kind, _KINDS, "kind", where);
-  if (!_isObject(json.inputs)) throw new UserError(`${where}: missing required key 'inputs'`);
+  // every problem of the file is reported at once, in one line
+  const problems: string[] = [];
+  const check = <T>(f: () => T, fallback: T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      problems.push(e.message);
+      return fallback;
+    }
+  };
+  const kind = check(() => {
+    if (json.kind === undefined) throw new UserError(`${where}: missing required key 'kind'`);
+    return _oneOf(json.kind, _KINDS, "kind", where);
+  }, "ddpm" as ModelKind);
   const inputs: Record<string, string> = {};
-  for (const [role, name] of Object.entries(json.inputs)) {
-    if (typeof name !== "string") {
-      throw new UserError(`${where}: key 'inputs.${role}' must be a string`);
+  check(() => {
+    if (!_isObject(json.inputs)) throw new UserError(`${where}: missing required key 'inputs'`);
+    for (const [role, name] of Object.entries(json.inputs)) {
+      if (typeof name !== "string") {
+        throw new UserError(`${where}: key 'inputs.${role}' must be a string`);
+      }
+      inputs[role] = name;
     }
-    inputs[role] = name;
-  }
-  for (const role of _ROLES[kind]) {
-    if (!(role in inputs)) {
-      throw new UserError(`${where}: missing required key 'inputs.${role}' for kind ${kind}`);
+    const missing = _ROLES[kind].filter((role) => !(role in inputs));
+    if (missing.length) {
+      throw new UserError(
+        `${where}: missing required key ${
+          missing.map((r) => `'inputs.${r}'`).join(", ")
+        } for kind ${kind}`,
+      );
     }
-  }
-  if (typeof json.output !== "string") {
-    throw new UserError(`${where}: missing required key 'output'`);
-  }
-  const range = json.range ?? _DEFAULT_RANGE[kind];
-  if (
-    !Array.isArray(range) || range.length !== 2 || !range.every((r) => typeof r === "number") ||
-    range[0] >= range[1]
-  ) {
-    throw new UserError(
-      `${where}: key 'range' must be [lo, hi] with lo < hi, found ${JSON.stringify(range)}`,
-    );
-  }
-  let size: [number, number] | null = null;
-  if (json.size !== undefined) {
+  }, undefined);
+  check(() => {
+    if (typeof json.output !== "string") {
+      throw new UserError(`${where}: missing required key 'output'`);
+    }
+  }, undefined);
+  const range = check(() => {
+    const r = json.range ?? _DEFAULT_RANGE[kind];
+    if (
+      !Array.isArray(r) || r.length !== 2 || !r.every((v) => typeof v === "number") ||
+      r[0] >= r[1]
+    ) {
+      throw new UserError(
+        `${where}: key 'range' must be [lo, hi] with lo < hi, found ${JSON.stringify(r)}`,
+      );
+    }
+    return [r[0], r[1]] as [number, number];
+  }, [-1, 1] as [number, number]);
+  const size = check(() => {
     const s = json.size;
+    if (s === undefined) return null;
     if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isInteger(v) && v > 0)) {
       throw new UserError(
         `${where}: key 'size' must be [H, W] positive integers, found ${JSON.stringify(s)}`,
       );
     }
-    size = [s[0], s[1]];
-  }
+    return [s[0], s[1]] as [number, number];
+  }, null);
   const sched = _isObject(json.schedule) ? json.schedule : {};
-  const defaultBeta = kind === "latent-denoiser" ? "scaled_linear" : "linear";
+  const latent = kind === "latent-denoiser";
   const schedule: ScheduleSpec = {
-    beta: _oneOf<BetaScheduleName>(
-      sched.beta ?? defaultBeta,
-      ["linear", "scaled_linear", "quad", "cosine", "const", "jsd", "sigmoid"],
-      "schedule.beta",
-      where,
+    beta: check(() =>
+      _oneOf<BetaScheduleName>(
+        sched.beta ?? (latent ? "scaled_linear" : "linear"),
+        ["linear", "scaled_linear", "quad", "cosine", "const", "jsd", "sigmoid"],
+        "schedule.beta",
+        where,
+      ), "linear" as BetaScheduleName),
+    betaStart: check(
+      () => _num(sched, "betaStart", `${where} schedule`, latent ? 0.00085 : 1e-4),
+      0,
     ),
-    betaStart: _num(
-      sched,
-      "betaStart",
-      `${where} schedule`,
-      kind === "latent-denoiser" ? 0.00085 : 1e-4,
-    ),
-    betaEnd: _num(sched, "betaEnd", `${where} schedule`, kind === "latent-denoiser" ? 0.012 : 0.02),
-    trainSteps: _num(sched, "trainSteps", `${where} schedule`, 1000),
+    betaEnd: check(() => _num(sched, "betaEnd", `${where} schedule`, latent ? 0.012 : 0.02), 0),
+    trainSteps: check(() => _num(sched, "trainSteps", `${where} schedule`, 1000), 1000),
     zeroTerminalSnr: sched.zeroTerminalSnr === true,
   };
   const ts = _isObject(json.timestep) ? json.timestep : {};
   const defaults = _isObject(json.defaults) ? json.defaults : {};
-  const prediction = _oneOf<Prediction>(
-    json.prediction ?? (kind === "irsde" ? "noise" : "eps"),
-    ["eps", "v", "x0", "noise"],
-    "prediction",
-    where,
-  );
-  return {
+  const manifest: ModelManifest = {
     kind,
     inputs,
-    output: json.output,
-    prediction,
+    output: json.output as string,
+    prediction: check(() =>
+      _oneOf<Prediction>(
+        json.prediction ?? (kind === "irsde" ? "noise" : "eps"),
+        ["eps", "v", "x0", "noise"],
+        "prediction",
+        where,
+      ), "eps" as Prediction),
     learnedSigma: json.learnedSigma === true,
-    timestepDtype: _oneOf(
-      ts.dtype ?? "float32",
-      ["float32", "int64"] as const,
-      "timestep.dtype",
-      where,
+    timestepDtype: check(
+      () => _oneOf(ts.dtype ?? "float32", ["float32", "int64"] as const, "timestep.dtype", where),
+      "float32" as const,
     ),
-    range: [range[0], range[1]],
-    channels: _num(json, "channels", where, kind === "latent-denoiser" ? 4 : 3),
+    range,
+    channels: check(() => _num(json, "channels", where, latent ? 4 : 3), 3),
     size,
     schedule,
-    sde: json.sde === undefined ? null : parseSde(json.sde, where),
+    sde: check(() => (json.sde === undefined ? null : parseSde(json.sde, where)), null),
     defaults: {
       eta: typeof defaults.eta === "number" ? defaults.eta : undefined,
       steps: typeof defaults.steps === "number" ? defaults.steps : undefined,
     },
-    scaleFactor: _num(json, "scaleFactor", where, 0.18215),
-    spatialFactor: _num(
-      json,
-      kind === "vae-encoder" ? "downscale" : "upscale",
-      where,
-      kind.startsWith("vae") ? 8 : 1,
-    ),
+    scaleFactor: check(() => _num(json, "scaleFactor", where, 0.18215), 0.18215),
+    spatialFactor: check(() =>
+      _num(
+        json,
+        kind === "vae-encoder" ? "downscale" : "upscale",
+        where,
+        kind.startsWith("vae") ? 8 : 1,
+      ), 1),
   };
+  if (problems.length) {
+    throw new UserError(
+      problems.map((p, i) => (i === 0 ? p : p.replace(new RegExp(`^${_escape(where)}:? ?`), "")))
+        .join("; "),
+    );
+  }
+  return manifest;
+}
+
+function _escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /**

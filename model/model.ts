@@ -32,6 +32,8 @@ export interface ModelInputs {
   context?: { data: Float32Array; dims: readonly number[] };
   /** Control strength (role `strength`). */
   strength?: number;
+  /** The class label of a class-conditional network (role `y`). */
+  y?: number;
 }
 
 /** Where a model comes from: a file path (manifest beside it), or bytes with a manifest. */
@@ -70,10 +72,12 @@ export function validateManifest(
   session: OrtSession,
   where: string,
 ): void {
+  // every mismatch is reported at once, in one line
+  const problems: string[] = [];
   const names = session.inputs.map((i) => i.name);
   for (const [role, name] of Object.entries(manifest.inputs)) {
     if (!names.includes(name)) {
-      throw new UserError(
+      problems.push(
         `${where}: manifest key 'inputs.${role}' names input '${name}', but the ONNX file's inputs are ${
           names.join(", ")
         }`,
@@ -84,7 +88,7 @@ export function validateManifest(
   for (const [role, name] of Object.entries(manifest.inputs)) {
     const other = seen.get(name);
     if (other) {
-      throw new UserError(
+      problems.push(
         `${where}: manifest keys 'inputs.${other}' and 'inputs.${role}' both name input '${name}'`,
       );
     }
@@ -93,41 +97,41 @@ export function validateManifest(
   const mapped = new Set(Object.values(manifest.inputs));
   for (const n of names) {
     if (!mapped.has(n)) {
-      throw new UserError(
+      problems.push(
         `${where}: the ONNX file has an input '${n}' that no 'inputs' key of the manifest names`,
       );
     }
   }
   const x = session.inputs.find((i) => i.name === manifest.inputs.x);
   if (x && x.type !== "unknown" && x.type !== "float32") {
-    throw new UserError(`${where}: input '${x.name}' (inputs.x) must be float32, found ${x.type}`);
+    problems.push(`${where}: input '${x.name}' (inputs.x) must be float32, found ${x.type}`);
   }
   const xr = _rank(x);
   if (xr !== null && xr !== 4) {
-    throw new UserError(
+    problems.push(
       `${where}: input '${x!.name}' (inputs.x) must have rank 4 (NCHW), found rank ${xr}`,
     );
   }
   const c = x?.shape?.[1];
   const channelsChecked = manifest.kind !== "vae-decoder" && manifest.kind !== "vae-encoder";
   if (channelsChecked && typeof c === "number" && c !== manifest.channels) {
-    throw new UserError(
+    problems.push(
       `${where}: manifest key 'channels' is ${manifest.channels}, but input '${
         x!.name
       }' has ${c} channels`,
     );
   }
   if (manifest.inputs.t) {
-    const t = session.inputs.find((i) => i.name === manifest.inputs.t)!;
-    if (t.type !== "unknown" && t.type !== manifest.timestepDtype) {
-      throw new UserError(
+    const t = session.inputs.find((i) => i.name === manifest.inputs.t);
+    if (t && t.type !== "unknown" && t.type !== manifest.timestepDtype) {
+      problems.push(
         `${where}: manifest key 'timestep.dtype' is ${manifest.timestepDtype}, but input '${t.name}' is ${t.type}`,
       );
     }
   }
   const outNames = session.outputs.map((o) => o.name);
   if (!outNames.includes(manifest.output)) {
-    throw new UserError(
+    problems.push(
       `${where}: manifest key 'output' names '${manifest.output}', but the ONNX file's outputs are ${
         outNames.join(", ")
       }`,
@@ -136,8 +140,17 @@ export function validateManifest(
   const out = session.outputs.find((o) => o.name === manifest.output);
   const orank = _rank(out);
   if (orank !== null && orank !== 4) {
-    throw new UserError(
+    problems.push(
       `${where}: output '${manifest.output}' must have rank 4, found rank ${orank}`,
+    );
+  }
+  if (problems.length) {
+    throw new UserError(
+      problems.map((
+        p,
+        i,
+      ) => (i === 0 ? p : p.slice(p.startsWith(`${where}: `) ? where.length + 2 : 0)))
+        .join("; "),
     );
   }
 }
@@ -159,6 +172,7 @@ export class Model {
   /** The validated manifest. */
   readonly manifest: ModelManifest;
   #session: OrtSession;
+  #released = false;
   /** Call counters. */
   readonly stats: ModelStats = { calls: 0, runMs: 0, wrapperMs: 0 };
 
@@ -186,10 +200,17 @@ export class Model {
    */
   static async load(source: ModelSource, options: SessionOptions = {}): Promise<Model> {
     if ("path" in source) {
-      const manifest = await readManifest(manifestPathFor(source.path, source.manifestPath));
+      // the model first: a missing file is named as such, not as a missing manifest
       await Deno.stat(source.path).catch(() => {
         throw new UserError(`model ${source.path} not found`);
       });
+      const manifest = await readManifest(manifestPathFor(source.path, source.manifestPath))
+        .catch((e) => {
+          if (source.manifestPath || !(e instanceof UserError) || !/not found$/.test(e.message)) {
+            throw e;
+          }
+          throw new UserError(`${e.message} ('cli.ts info --model ${source.path}' drafts one)`);
+        });
       // by path: the native runtime reads the file itself (and may use its optimised-graph cache)
       return new Model(
         source.path,
@@ -301,6 +322,17 @@ export class Model {
       }
       feeds[m.inputs.context] = { type: "float32", ...inputs.context };
     }
+    if (m.inputs.y !== undefined) {
+      if (inputs.y === undefined) {
+        throw new UserError(
+          `${this.name} is class-conditional (input '${m.inputs.y}'): give the class label (--class N)`,
+        );
+      }
+      const meta = this.#session.inputs.find((i) => i.name === m.inputs.y);
+      feeds[m.inputs.y] = meta?.type === "float32"
+        ? { type: "float32", data: new Float32Array(n).fill(inputs.y), dims: [n] }
+        : { type: "int64", data: new BigInt64Array(n).fill(BigInt(inputs.y)), dims: [n] };
+    }
     if (m.inputs.strength !== undefined) {
       const meta = this.#session.inputs.find((i) => i.name === m.inputs.strength);
       const dims = meta?.shape?.length === 0 ? [] : [1];
@@ -359,9 +391,16 @@ export class Model {
     return out;
   }
 
-  /** Free the session. */
+  /** Free the session (once; later calls do nothing). */
   async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
     await this.#session.release();
+  }
+
+  /** Free the session at the end of an `await using` block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
   }
 }
 

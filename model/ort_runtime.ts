@@ -8,6 +8,7 @@
 import { UserError } from "../lib/errors.ts";
 import { trace } from "../lib/trace.ts";
 import { optimizedModelPath } from "./ort_cache.ts";
+import { externalDataFiles } from "./onnx_external.ts";
 import { gpuAdapter } from "../lib/gpu.ts";
 
 /** The runtime asked for: `auto` picks native when it loads, else wasm. */
@@ -240,6 +241,21 @@ export async function readModelBytes(source: string | URL | Uint8Array): Promise
   }
 }
 
+/** The external data files of a model, read from beside it, for ONNX Runtime Web. */
+async function _externalData(
+  model: string,
+  files: string[],
+): Promise<{ path: string; data: Uint8Array }[]> {
+  const dir = model.includes("/") ? model.slice(0, model.lastIndexOf("/") + 1) : "";
+  return await Promise.all(files.map(async (f) => {
+    try {
+      return { path: f, data: await Deno.readFile(dir + f) };
+    } catch {
+      throw new UserError(`model ${model} names external data ${f}, which is not beside it`);
+    }
+  }));
+}
+
 /**
  * Create a session on the chosen runtime.
  *
@@ -288,13 +304,27 @@ export async function createSession(
       preferredOutputLocation: "gpu-buffer",
     };
   }
+  // the native runtime opens files itself (no copy through JS), and keeps optimised graphs
+  const path = runtime === "native"
+    ? options.modelPath ?? (typeof source === "string" ? source : null)
+    : null;
+  const file = typeof source === "string" && !/^https?:\/\//.test(source) ? source : null;
+  const external = file ? await externalDataFiles(file).catch(() => []) : [];
+  if (external.length && runtime !== "native") {
+    // wasm and WebGPU read no files: hand them the data files the model names
+    sessionOptions.externalData = await _externalData(file!, external);
+  }
   let session: _OrtInferenceSession;
   try {
-    // the native runtime opens files itself (no copy through JS), and keeps optimised graphs
-    const path = runtime === "native"
-      ? options.modelPath ?? (typeof source === "string" ? source : null)
-      : null;
-    const cached = path ? await optimizedModelPath(path, "1.30.0") : null;
+    // an optimised graph saved in the cache would lose its way to the data files
+    if (external.length && path) {
+      options.onNote?.(
+        `${path} keeps its weights as external data (${
+          external.join(", ")
+        }): the optimised-model cache is skipped`,
+      );
+    }
+    const cached = path && !external.length ? await optimizedModelPath(path, "1.30.0") : null;
     const hit = cached ? await Deno.stat(cached).then((st) => st.size > 0, () => false) : false;
     if (hit) {
       trace("optimised model found in the cache");

@@ -36,6 +36,8 @@ export interface DiffbirModels {
   negativePrompt?: string;
   /** Release every session of the pipeline. */
   release(): Promise<void>;
+  /** Release every session at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -110,6 +112,7 @@ export async function loadDiffbirPipeline(
       prompt: j.prompt as string | undefined,
       negativePrompt: j.negativePrompt as string | undefined,
       release,
+      [Symbol.asyncDispose]: release,
     };
   } catch (e) {
     await release(); // a pipeline that fails to load keeps no session

@@ -36,7 +36,13 @@ import {
   pasteFinished,
   pasteWindow,
 } from "../samplers/mask_shift.ts";
-import { prepareRun, previewOf, type RestoreResult, type RunOptions } from "./run.ts";
+import {
+  type PreparedRun,
+  previewOf,
+  type RestoreResult,
+  type RunOptions,
+  withRun,
+} from "./run.ts";
 
 /** Options of {@linkcode restoreDdnm}. */
 export interface DdnmRestoreOptions extends RunOptions {
@@ -123,11 +129,18 @@ export function validateDdnmSettings(s: DdnmSettings, trainSteps: number): void 
  * @param options Task, model and sampler settings.
  * @returns The restored image and a report.
  */
-export async function restoreDdnm(
+export function restoreDdnm(
   observed: Tensor,
   options: DdnmRestoreOptions,
 ): Promise<RestoreResult> {
-  const run = prepareRun(options);
+  return withRun(options, (run) => _restoreDdnm(observed, options, run));
+}
+
+async function _restoreDdnm(
+  observed: Tensor,
+  options: DdnmRestoreOptions,
+  run: PreparedRun,
+): Promise<RestoreResult> {
   const variant = options.variant ?? "svd";
   validateTask(options.task, variant);
   const [height, width] = outputSize(options.task, observed.h, observed.w);

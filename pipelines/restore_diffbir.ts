@@ -55,7 +55,7 @@ import {
 import { diffbirGuidedPass, type GuidedPass } from "./diffbir_denoiser.ts";
 import type { TextContext } from "../model/prompt_encoder.ts";
 import { wmseLatentWeights } from "./wmse_weights.ts";
-import { prepareRun, type RestoreResult, singleWindowProgress } from "./run.ts";
+import { type PreparedRun, type RestoreResult, singleWindowProgress, withRun } from "./run.ts";
 
 /** The most pixels `minSize` may enlarge an image to (the CLI's default input limit). */
 const _MAX_GROWN_PIXELS = 64 * 1024 * 1024;
@@ -260,15 +260,24 @@ async function _sample(x: Tensor, r: _Sampling): Promise<void> {
  * @param options Pipeline and sampler settings.
  * @returns The restored image in [0,1] (unclipped) and a report.
  */
-export async function restoreDiffbir(
+export function restoreDiffbir(
   lq: Tensor,
   options: DiffbirRestoreOptions,
 ): Promise<RestoreResult> {
-  const run = prepareRun(options);
+  return withRun(options, (run) => _restoreDiffbir(lq, options, run));
+}
+
+async function _restoreDiffbir(
+  lq: Tensor,
+  options: DiffbirRestoreOptions,
+  run: PreparedRun,
+): Promise<RestoreResult> {
   const sampling = resolveDiffbirSampling(options);
   const models = typeof options.model === "string"
     ? await loadDiffbirPipeline(options.model, run.loading)
     : options.model;
+  if (models !== options.model) run.own(models); // loaded for this run: released after it
+  run.count(models.denoiser);
   checkDiffbirModels(models, options, sampling);
   const den = models.denoiser.manifest;
   const { backend, noise } = run;

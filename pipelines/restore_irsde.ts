@@ -22,7 +22,7 @@ import {
   type IrsdeSolver,
   type NoisePredictor,
 } from "../samplers/irsde.ts";
-import { prepareRun, type RestoreResult, type RunOptions } from "./run.ts";
+import { type PreparedRun, type RestoreResult, type RunOptions, withRun } from "./run.ts";
 
 /** IR-SDE's task preprocessing. */
 export interface IrsdeTask {
@@ -91,11 +91,18 @@ export function irsdeMu(lq: Tensor, task: IrsdeTask = {}): Tensor {
  * @param options Model, solver, SDE overrides, task.
  * @returns The restored image in [0,1] (unclipped) and a report.
  */
-export async function restoreIrsde(
+export function restoreIrsde(
   lq: Tensor,
   options: IrsdeRestoreOptions,
 ): Promise<RestoreResult> {
-  const run = prepareRun(options);
+  return withRun(options, (run) => _restoreIrsde(lq, options, run));
+}
+
+async function _restoreIrsde(
+  lq: Tensor,
+  options: IrsdeRestoreOptions,
+  run: PreparedRun,
+): Promise<RestoreResult> {
   const solver = options.solver;
   if (solver !== undefined && !["sde", "ode", "posterior"].includes(solver)) {
     throw new UserError(`--solver must be sde, ode or posterior, got '${solver}'`);

@@ -125,7 +125,8 @@ export interface PreparedRun {
   /** How this run loads models. */
   loading: SessionOptions;
   /**
-   * A model for this run: a loaded one as it is, or one loaded by name or path.
+   * A model for this run: a loaded one as it is (the caller keeps it), or one loaded by name
+   * or path, which {@linkcode PreparedRun.close} releases.
    *
    * @param spec The model, a path or `builtin:NAME`.
    * @param manifest The manifest's path when it is not beside the model.
@@ -148,14 +149,29 @@ export interface PreparedRun {
    */
   hooks(model: Model): SamplerHooks;
   /**
+   * Count the calls of `model` from now on for this run's result (models from
+   * {@linkcode PreparedRun.model} are counted from when they are handed out).
+   *
+   * @param model The network.
+   */
+  count(model: Model): void;
+  /**
+   * Keep `resource` until {@linkcode PreparedRun.close} (a pipeline this run loaded).
+   *
+   * @param resource What to release at the end of the run.
+   */
+  own(resource: { release(): Promise<void> }): void;
+  /**
    * The run's result.
    *
    * @param image The restored image in [0,1] units.
    * @param model The network whose calls are counted.
    * @param name The model's name to report (default the network's).
-   * @returns The result, timed from {@linkcode prepareRun}.
+   * @returns The result, timed from {@linkcode prepareRun}; `calls` counts this run's calls.
    */
   result(image: Tensor, model: Model, name?: string): RestoreResult;
+  /** Release what the run loaded itself (models given loaded stay with their owner). */
+  close(): Promise<void>;
 }
 
 /**
@@ -185,12 +201,24 @@ export function prepareRun(options: RunOptions): PreparedRun {
     onNote: options.onNote,
     device: backend instanceof WebGpuBackend ? backend.device : undefined,
   };
+  const callsBefore = new Map<Model, number>();
+  const owned: { release(): Promise<void> }[] = [];
+  const count = (m: Model) => void (callsBefore.has(m) || callsBefore.set(m, m.stats.calls));
   return {
     backend,
     noise,
     loading,
-    model: async (spec, manifest) =>
-      typeof spec === "object" ? spec : await loadModel(spec, loading, manifest),
+    model: async (spec, manifest) => {
+      const m = typeof spec === "object" ? spec : await loadModel(spec, loading, manifest);
+      if (m !== spec) owned.push(m);
+      count(m);
+      return m;
+    },
+    count,
+    own: (resource) => void owned.push(resource),
+    close: async () => {
+      for (const r of owned.splice(0)) await r.release();
+    },
     caller: (model) => deviceCaller(backend, model),
     hooks: (model) => {
       const [lo, hi] = model.manifest.range;
@@ -213,8 +241,36 @@ export function prepareRun(options: RunOptions): PreparedRun {
       model: name ?? model.name,
       runtime: model.runtime,
       backend: backend.name,
-      calls: model.stats.calls,
+      calls: model.stats.calls - (callsBefore.get(model) ?? 0),
       seconds: (performance.now() - t0) / 1000,
     }),
   };
+}
+
+/**
+ * Run `body` with a prepared run and release what the run loaded afterwards, also when it fails.
+ *
+ * @example
+ * ```ts ignore
+ * import { withRun } from "./run.ts";
+ * const result = await withRun({ seed: 1 }, async (run) => {
+ *   const model = await run.model("builtin:gmm"); // released when the body ends
+ *   return model.name;
+ * });
+ * ```
+ *
+ * @param options The run options.
+ * @param body The run.
+ * @returns What `body` returns.
+ */
+export async function withRun<T>(
+  options: RunOptions,
+  body: (run: PreparedRun) => Promise<T>,
+): Promise<T> {
+  const run = prepareRun(options);
+  try {
+    return await body(run);
+  } finally {
+    await run.close();
+  }
 }

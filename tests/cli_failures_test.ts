@@ -86,7 +86,7 @@ Deno.test("CLI failures: wrong models and manifests", async () => {
   );
   await fails(
     ["restore", "good.png", ...ddnm, "--model", "none.onnx"],
-    /model manifest none\.json not found/,
+    /model none\.onnx not found/,
   );
   await fails(
     ["restore", "good.png", ...ddnm, "--model", "builtin:nope"],

@@ -71,6 +71,7 @@ async function exportOk(script: string, args: string[], out: string, env = {}): 
 
 async function verified(model: string, count = 1): Promise<void> {
   const r = await runCli(["info", "--model", model, "--verify", "--ort", "native"]);
+  assert.deepEqual(errorLines(r.stderr), [], "verify prints no driver noise");
   assert.equal(r.code, 0, `verify ${model}: ${r.stdout}${r.stderr}`);
   const lines = r.stdout.split("\n").filter((l) => l.startsWith("verify "));
   assert.equal(lines.length, count, r.stdout);
@@ -188,6 +189,17 @@ Deno.test({
     const data = (await Deno.stat(`${dir}/ext/model.onnx.data`)).size;
     assert.ok(data > 10 * onnx && data > 5_000_000, `model ${onnx} bytes, data ${data}`);
     await verified(`${dir}/ext/model.onnx`);
+    // the wasm runtime reads no files itself: the data file is handed to it
+    const wasm = await runCli([
+      "info",
+      "--model",
+      `${dir}/ext/model.onnx`,
+      "--verify",
+      "--ort",
+      "wasm",
+    ]);
+    assert.equal(wasm.code, 0, wasm.stderr);
+    assert.match(wasm.stdout, /\(wasm\): max .*: ok/);
   },
 });
 

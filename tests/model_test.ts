@@ -5,6 +5,7 @@ import { createSession } from "../model/ort_runtime.ts";
 import { UserError } from "../lib/errors.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { nanGraph, poolGraph, randomValues, timesTGraph } from "./_graphs.ts";
+import { draftManifest } from "../model/draft_manifest.ts";
 
 const isUser = (re: RegExp) => (e: Error) => e instanceof UserError && re.test(e.message);
 const base = { kind: "ddpm", inputs: { x: "x", t: "t" }, output: "eps" };
@@ -161,7 +162,14 @@ Deno.test("loading errors: missing files, bad JSON, non-ONNX bytes", async () =>
   const dir = await Deno.makeTempDir();
   await assert.rejects(
     Model.load({ path: `${dir}/none.onnx` }),
-    isUser(/model manifest .*none\.json not found/),
+    isUser(/model .*none\.onnx not found/),
+  );
+  await Deno.writeFile(`${dir}/alone.onnx`, timesTGraph());
+  await assert.rejects(
+    Model.load({ path: `${dir}/alone.onnx` }),
+    isUser(
+      /model manifest .*alone\.json not found \('cli\.ts info --model .*alone\.onnx' drafts one\)/,
+    ),
   );
   await Deno.writeTextFile(`${dir}/bad.json`, "{ not json");
   await Deno.writeFile(`${dir}/bad.onnx`, new Uint8Array([1, 2, 3]));
@@ -180,5 +188,111 @@ Deno.test("loading errors: missing files, bad JSON, non-ONNX bytes", async () =>
     runtime: "wasm",
   });
   assert.equal(m.runtime, "wasm");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("manifest problems are reported all at once, in one line", () => {
+  assert.throws(
+    () =>
+      parseManifest(
+        {
+          kind: "ddpm",
+          inputs: { x: "x" },
+          range: [1, 0],
+          size: [0, 2],
+          schedule: { beta: "nope" },
+        },
+        "m.json",
+      ),
+    (e: Error) => {
+      assert.ok(e instanceof UserError);
+      for (const key of ["'inputs.t'", "'output'", "'range'", "'size'", "'schedule.beta'"]) {
+        assert.ok(e.message.includes(key), `${key} in: ${e.message}`);
+      }
+      assert.ok(!e.message.includes("\n"));
+      assert.equal(e.message.split("m.json").length, 2, "the file named once");
+      return true;
+    },
+  );
+});
+
+Deno.test("a manifest drafted from the ONNX file's inputs and outputs", () => {
+  const io = (name: string, shape: (number | string)[], type = "float32") => ({
+    name,
+    type,
+    shape,
+  });
+  const img = (c: number | string) => ["n", c, "h", "w"];
+  const cases: [ReturnType<typeof io>[], ReturnType<typeof io>[], Record<string, unknown>][] = [
+    [[io("x", img(3)), io("t", ["n"])], [io("eps", img(6))], {
+      kind: "ddpm",
+      learnedSigma: true,
+      inputs: { x: "x", t: "t" },
+    }],
+    [[io("x", img(3)), io("t", ["n"], "int64"), io("y", ["n"], "int64")], [io("o", img(3))], {
+      kind: "ddpm",
+      timestep: { dtype: "int64" },
+      inputs: { x: "x", t: "t", y: "y" },
+    }],
+    [[io("x", img(3)), io("mu", img(3)), io("t", ["n"])], [io("noise", img(3))], {
+      kind: "irsde",
+      inputs: { x: "x", t: "t", mu: "mu" },
+    }],
+    [
+      [
+        io("x", img(4)),
+        io("t", ["n"]),
+        io("cond", img(4)),
+        io("context", ["n", 77, 1024]),
+        io(
+          "strength",
+          [],
+        ),
+      ],
+      [io("out", img(4))],
+      {
+        kind: "latent-denoiser",
+        inputs: { x: "x", t: "t", cond: "cond", context: "context", strength: "strength" },
+      },
+    ],
+    [[io("image", img(3))], [io("latent", ["n", 4, "h8", "w8"])], { kind: "vae-encoder" }],
+    [[io("latent", img(4))], [io("image", ["n", 3, "H", "W"])], { kind: "vae-decoder" }],
+    [[io("lq", img(3))], [io("hq", img(3))], { kind: "restorer", range: [0, 1] }],
+    [[io("tokens", ["n", 77], "int64")], [io("context", ["n", 77, 1024])], {
+      kind: "text-encoder",
+      contextLength: 77,
+    }],
+    [[io("x", [1, 3, 256, 256]), io("t", [1])], [io("eps", [1, 3, 256, 256])], {
+      kind: "ddpm",
+      size: [256, 256],
+    }],
+  ];
+  for (const [inputs, outputs, want] of cases) {
+    const d = draftManifest(inputs, outputs);
+    for (const [k, v] of Object.entries(want)) {
+      assert.deepEqual(d.manifest[k], v, `${k} for ${inputs.map((i) => i.name).join(",")}`);
+    }
+    assert.ok(d.notes.length > 0, "every draft says what to check");
+    if (d.manifest.kind !== "text-encoder") parseManifest(d.manifest, "draft.json"); // drafts parse
+  }
+});
+
+Deno.test("info --model on a model without a manifest: inputs, outputs, a draft; --write-manifest saves it", async () => {
+  const { runCli } = await import("./_cli.ts");
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/net.onnx`, timesTGraph());
+  const r = await runCli(["info", "--model", `${dir}/net.onnx`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no manifest at .*net\.json/);
+  assert.match(r.stdout, /input +x: float32/);
+  assert.match(r.stdout, /"kind": "ddpm"/);
+  const w = await runCli(["info", "--model", `${dir}/net.onnx`, "--write-manifest"]);
+  assert.equal(w.code, 0, w.stderr);
+  const m = await Model.load({ path: `${dir}/net.onnx` }, { runtime: "native" });
+  assert.equal(m.manifest.kind, "ddpm");
+  await m.release();
+  const again = await runCli(["info", "--model", `${dir}/net.onnx`, "--write-manifest"]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /error: --write-manifest: .*net\.json exists already/);
   await Deno.remove(dir, { recursive: true });
 });

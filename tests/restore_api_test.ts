@@ -74,3 +74,25 @@ Deno.test("library API: Mask-Shift windows on a model of any size match the wind
   }
   assert.ok(err < 1e-5, `block means after Mask-Shift: ${err}`);
 });
+
+Deno.test("library API: calls count per run; a model given loaded stays open, await using releases it", async () => {
+  const { loadModel } = await import("../mod.ts");
+  let kept;
+  {
+    await using model = await loadModel("builtin:gaussian", { runtime: "native" });
+    kept = model;
+    const opts = { task: { name: "sr" as const, scale: 2 }, steps: 7, model };
+    const a = await restoreDdnm(lr, opts);
+    const b = await restoreDdnm(lr, opts);
+    assert.equal(a.calls, 7);
+    assert.equal(b.calls, 7, "the second run counts its own calls, not the running total");
+    assert.equal(model.stats.calls, 14);
+    // the run did not release a model it was given
+    const again = await model.run({ x: new Tensor([1, 3, 16, 16], new Float32Array(768)), t: 500 });
+    assert.deepEqual(again.shape, [1, 3, 16, 16]);
+  }
+  // released at the end of the block: the session is gone
+  await assert.rejects(
+    kept.run({ x: new Tensor([1, 3, 16, 16], new Float32Array(768)), t: 500 }),
+  );
+});
