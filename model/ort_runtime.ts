@@ -313,6 +313,13 @@ export async function createSession(
   if (external.length && runtime !== "native") {
     // wasm and WebGPU read no files: hand them the data files the model names
     sessionOptions.externalData = await _externalData(file!, external);
+    if (runtime === "wasm" && ort.env.wasm.numThreads !== 1) {
+      // ONNX Runtime Web 1.30 intermittently hangs running such a model on several threads
+      ort.env.wasm.numThreads = 1;
+      options.onNote?.(
+        `${file} keeps its weights as external data: the wasm runtime runs it on one thread`,
+      );
+    }
   }
   let session: _OrtInferenceSession;
   try {
