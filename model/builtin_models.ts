@@ -12,6 +12,7 @@ import { GAUSSIAN_PRIOR_MANIFEST } from "./priors/gaussian_prior.ts";
 import { GAUSSIAN_PRIOR_PARAMS } from "./priors/gaussian_prior_params.ts";
 import { parseManifest } from "./manifest.ts";
 import type { ModelManifest } from "./manifest.ts";
+import { cachedModelPath, isModelUrl } from "./model_cache.ts";
 
 /** A built-in model: its manifest and a function producing its ONNX bytes. */
 export interface BuiltinModel {
@@ -61,8 +62,8 @@ export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
 export const DEFAULT_MODEL = "builtin:gmm";
 
 /**
- * Load a model by path (`net.onnx`, manifest `net.json` beside it or `manifestPath`) or by
- * built-in name (`builtin:gaussian`).
+ * Load a model by path (`net.onnx`, manifest `net.json` beside it or `manifestPath`), by URL
+ * (downloaded once into the model cache) or by built-in name (`builtin:gaussian`).
  *
  * @example
  * ```ts ignore
@@ -70,7 +71,7 @@ export const DEFAULT_MODEL = "builtin:gmm";
  * const prior = await loadModel("builtin:gaussian", { runtime: "wasm" });
  * ```
  *
- * @param spec A path or `builtin:<name>`.
+ * @param spec A path, an `https://` URL or `builtin:<name>`.
  * @param options Runtime options.
  * @param manifestPath An explicit manifest (`--model-spec`).
  * @returns The loaded model.
@@ -91,6 +92,20 @@ export async function loadModel(
       );
     }
     return await Model.load({ bytes: await b.bytes(), manifest: b.manifest, name: spec }, options);
+  }
+  if (isModelUrl(spec)) {
+    // downloaded once into the model cache, used from there afterwards (offline too)
+    const path = await cachedModelPath(spec, {
+      sha256: options.sha256,
+      manifestUrl: manifestPath && isModelUrl(manifestPath) ? manifestPath : undefined,
+      onProgress: options.onDownload,
+      onNote: options.onNote,
+    });
+    const local = manifestPath && !isModelUrl(manifestPath) ? manifestPath : undefined;
+    return await Model.load({ path, manifestPath: local }, options);
+  }
+  if (manifestPath && isModelUrl(manifestPath)) {
+    throw new UserError(`--model-spec ${manifestPath}: a manifest by URL goes with a model by URL`);
   }
   return await Model.load({ path: spec, manifestPath }, options);
 }

@@ -106,6 +106,10 @@ export interface SessionOptions {
   onNote?: (message: string) => void;
   /** The model file's path, which enables the native runtime's optimised-model cache. */
   modelPath?: string;
+  /** Progress of downloads (models by URL): file, bytes so far, size when known. */
+  onDownload?: (file: string, done: number, total: number | null) => void;
+  /** The expected SHA-256 (hex) of a model given by URL. */
+  sha256?: string;
 }
 
 // The part of the onnxruntime API this module uses (common to -node and -web).

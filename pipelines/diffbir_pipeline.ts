@@ -11,6 +11,7 @@ import { Model } from "../model/model.ts";
 import { readJsonFile } from "../model/manifest.ts";
 import type { SessionOptions } from "../model/ort_runtime.ts";
 import { PromptEncoder } from "../model/prompt_encoder.ts";
+import { cachedModelPath, isModelUrl } from "../model/model_cache.ts";
 
 /** DiffBIR v2's negative prompt, the default when a pipeline names none. */
 export const DIFFBIR_NEGATIVE_PROMPT =
@@ -59,6 +60,10 @@ export async function loadDiffbirPipeline(
   path: string,
   options: SessionOptions = {},
 ): Promise<DiffbirModels> {
+  if (isModelUrl(path)) {
+    // the pipeline and every member it names, downloaded once into the model cache
+    path = await cachedModelPath(path, { onProgress: options.onDownload, onNote: options.onNote });
+  }
   const json = await readJsonFile(path, "pipeline manifest");
   if (
     typeof json !== "object" || json === null ||

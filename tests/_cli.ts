@@ -7,13 +7,17 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

@@ -79,12 +79,27 @@ async function _restore(args: string[]): Promise<number> {
     : numberFlag(values, "threads", 1, { integer: true, min: 1 });
   // start building the network's session now: it runs on a native thread while inputs are read
   const cache = new Map<string, Promise<unknown>>();
+  const sha256 = stringFlag(values.sha256);
+  if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    throw new UserError(`--sha256 needs 64 hexadecimal digits, got '${sha256}'`);
+  }
+  const downloads = quiet ? null : new ProgressBar({ label: "MB" });
+  const onDownload = downloads
+    ? (file: string, done: number, total: number | null) =>
+      downloads.update(
+        Math.round(done / 1e6),
+        Math.max(1, Math.round((total ?? done) / 1e6)),
+        `${file.slice(file.lastIndexOf("/") + 1)} `,
+      )
+    : undefined;
   const early: LoadContext = {
     cache,
     runtime,
     threads,
     backend,
     onNote: (m: string) => void notes.push(m),
+    sha256,
+    onDownload,
   };
   const spec = stringFlag(values.model);
   if (method === "diffbir" && spec) cachedModel(early, "pipeline", spec).catch(() => {});
@@ -138,6 +153,8 @@ async function _restore(args: string[]): Promise<number> {
           threads,
           maxPixels,
           cache,
+          sha256,
+          onDownload,
           signal: controller.signal,
           onNote: (m) => notes.push(m),
           previews: !!saveEvery,

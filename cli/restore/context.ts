@@ -51,6 +51,10 @@ export interface RestoreContext {
   maxPixels: number;
   /** Loaded models by key, shared by the images of a batch. */
   cache?: Map<string, Promise<unknown>>;
+  /** The expected SHA-256 of a model by URL (`--sha256`). */
+  sha256?: string;
+  /** Download progress of a model by URL. */
+  onDownload?: (file: string, done: number, total: number | null) => void;
 }
 
 /** A method's runner. */
@@ -105,7 +109,7 @@ export function runOptions(ctx: RestoreContext): RunOptions {
 /** What loading a model needs of the context. */
 export type LoadContext = Pick<
   RestoreContext,
-  "cache" | "runtime" | "threads" | "backend" | "onNote"
+  "cache" | "runtime" | "threads" | "backend" | "onNote" | "sha256" | "onDownload"
 >;
 
 /**
@@ -142,6 +146,8 @@ export function cachedModel(
       threads: ctx.threads,
       onNote: ctx.onNote,
       device: ctx.backend instanceof WebGpuBackend ? ctx.backend.device : undefined,
+      sha256: ctx.sha256,
+      onDownload: ctx.onDownload,
     };
     p = kind === "model"
       ? loadModel(spec, options, manifest)

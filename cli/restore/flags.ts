@@ -15,6 +15,7 @@ export const COMMON_FLAGS: FlagSpec = {
   method: { type: "string" },
   model: { type: "string" },
   "model-spec": { type: "string" },
+  sha256: { type: "string" },
   steps: { type: "string" },
   seed: { type: "string" },
   noise: { type: "string" },

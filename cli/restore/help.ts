@@ -14,6 +14,8 @@ export const RESTORE_HELP: string =
 common options:
   --model F.onnx|builtin:NAME  the network (manifest F.json beside it); default builtin:gmm (builtin:gaussian also ships)
   --model-spec F.json          the manifest, when it is not beside the model
+  --model https://…/F.onnx     a model by URL: downloaded once into ~/.cache/diffrestore/models
+                               (DIFFRESTORE_CACHE moves it), then used offline; --sha256 HEX checks it
   --steps N                    sampling steps (DDNM: T_sampling, stride 1000 // N)
   --seed N                     seed of the documented Gaussian generator (default 0)
   --noise F.npy                read the standard-normal draws from a float32 .npy instead
