@@ -52,6 +52,38 @@ export function fromHalf(h: number): number {
 }
 
 /**
+ * Round float32 values to half precision (the bits, round to nearest even).
+ *
+ * @example
+ * ```ts
+ * import { halfArray, halfToFloat32 } from "./float16.ts";
+ * console.log(Array.from(halfToFloat32(halfArray(Float32Array.of(0.1, 1, 65504)))));
+ * // [0.0999755859375, 1, 65504]
+ * ```
+ *
+ * @param values The values.
+ * @returns Their half-precision bits.
+ */
+export function halfArray(values: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = toHalf(values[i]);
+  return out;
+}
+
+/**
+ * Widen half-precision values (bits, or a `Float16Array`) to float32.
+ *
+ * @param halves The values.
+ * @returns float32 values.
+ */
+export function halfToFloat32(halves: ArrayLike<number>): Float32Array {
+  if (!(halves instanceof Uint16Array)) return Float32Array.from(halves);
+  const out = new Float32Array(halves.length);
+  for (let i = 0; i < halves.length; i++) out[i] = fromHalf(halves[i]);
+  return out;
+}
+
+/**
  * Encode numbers as base64 half-precision values (little-endian).
  *
  * @param values The numbers.

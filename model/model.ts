@@ -103,8 +103,10 @@ export function validateManifest(
     }
   }
   const x = session.inputs.find((i) => i.name === manifest.inputs.x);
-  if (x && x.type !== "unknown" && x.type !== "float32") {
-    problems.push(`${where}: input '${x.name}' (inputs.x) must be float32, found ${x.type}`);
+  if (x && x.type !== "unknown" && x.type !== "float32" && x.type !== "float16") {
+    problems.push(
+      `${where}: input '${x.name}' (inputs.x) must be float32 or float16, found ${x.type}`,
+    );
   }
   const xr = _rank(x);
   if (xr !== null && xr !== 4) {
@@ -123,7 +125,9 @@ export function validateManifest(
   }
   if (manifest.inputs.t) {
     const t = session.inputs.find((i) => i.name === manifest.inputs.t);
-    if (t && t.type !== "unknown" && t.type !== manifest.timestepDtype) {
+    // a float16 timestep takes the manifest's float32 values, rounded at the boundary
+    const halfOk = t?.type === "float16" && manifest.timestepDtype === "float32";
+    if (t && t.type !== "unknown" && t.type !== manifest.timestepDtype && !halfOk) {
       problems.push(
         `${where}: manifest key 'timestep.dtype' is ${manifest.timestepDtype}, but input '${t.name}' is ${t.type}`,
       );

@@ -11,7 +11,7 @@ import onnxProto from "onnx-proto";
 const { onnx } = onnxProto;
 
 /** Element types the builder writes. */
-export type OnnxDType = "float32" | "int64";
+export type OnnxDType = "float32" | "int64" | "float16";
 
 /** A dimension: a number, or a name for a symbolic (dynamic) dimension. */
 export type Dim = number | string;
@@ -22,6 +22,7 @@ export type AttrValue = number | number[] | string | { float: number } | { float
 const _DTYPE: Record<OnnxDType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
+  float16: onnx.TensorProto.DataType.FLOAT16,
 };
 
 function _valueInfo(

@@ -10,6 +10,7 @@ import { trace } from "../lib/trace.ts";
 import { optimizedModelPath } from "./ort_cache.ts";
 import { externalDataFiles } from "./onnx_external.ts";
 import { gpuAdapter } from "../lib/gpu.ts";
+import { halfArray, halfToFloat32 } from "../lib/float16.ts";
 
 /** The runtime asked for: `auto` picks native when it loads, else wasm. */
 export type OrtChoice = "auto" | "native" | "wasm" | "webgpu";
@@ -145,8 +146,8 @@ interface _OrtInferenceSession {
 }
 interface _OrtModule {
   Tensor: new (
-    type: ElementType,
-    data: Float32Array | BigInt64Array,
+    type: ElementType | "float16",
+    data: Float32Array | BigInt64Array | Uint16Array,
     dims: readonly number[],
   ) => _OrtTensor;
   InferenceSession: {
@@ -243,6 +244,22 @@ export async function readModelBytes(source: string | URL | Uint8Array): Promise
     if (e instanceof Deno.errors.NotFound) throw new UserError(`model ${text} not found`);
     throw new UserError(`cannot read model ${text}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A float16 tensor from half-precision bits. onnxruntime-common turns a Uint16Array into a
+ * Float16Array view where the global exists (Deno has it), which onnxruntime-node's binding
+ * reads as empty; the native runtime keeps the Uint16Array (its `cpuData`, ORT 1.30).
+ */
+function _halfTensor(
+  ort: _OrtModule,
+  bits: Uint16Array,
+  dims: readonly number[],
+  runtime: RuntimeName,
+): _OrtTensor {
+  const t = new ort.Tensor("float16", bits, dims);
+  if (runtime === "native") (t as unknown as { cpuData: Uint16Array }).cpuData = bits;
+  return t;
 }
 
 /** The external data files of a model, read from beside it, for ONNX Runtime Web. */
@@ -364,32 +381,45 @@ export async function createSession(
     );
   }
   trace("session created");
+  const inputs = _meta(session.inputMetadata, session.inputNames);
+  const outputs = _meta(session.outputMetadata, session.outputNames);
+  const halfInputs = new Set(inputs.filter((i) => i.type === "float16").map((i) => i.name));
+  // zero-copy GPU calls feed and fetch float32 buffers: a float16 network runs through the host
+  const halfIo = halfInputs.size > 0 || outputs.some((o) => o.type === "float16");
   return {
     runtime,
-    inputs: _meta(session.inputMetadata, session.inputNames),
-    outputs: _meta(session.outputMetadata, session.outputNames),
+    inputs,
+    outputs,
     async run(feeds, outputs) {
       const ortFeeds: Record<string, _OrtTensor> = {};
       for (const [k, v] of Object.entries(feeds)) {
-        ortFeeds[k] = new ort.Tensor(v.type, v.data, v.dims);
+        // a float16 input gets the float32 values rounded at the boundary
+        ortFeeds[k] = v.type === "float32" && halfInputs.has(k)
+          ? _halfTensor(ort, halfArray(v.data as Float32Array), v.dims, runtime)
+          : new ort.Tensor(v.type, v.data, v.dims);
       }
       const res = await session.run(ortFeeds, outputs);
       const out: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
       for (const name of outputs) {
         const t = res[name];
-        if (t.location === "gpu-buffer" && t.getData) {
-          // a WebGPU session keeps outputs on the GPU; a host caller downloads them
-          out[name] = { data: (await t.getData(true)) as Float32Array, dims: t.dims };
+        // a WebGPU session keeps outputs on the GPU; a host caller downloads them
+        const data = t.location === "gpu-buffer" && t.getData ? await t.getData(true) : t.data;
+        if (t.type === "float16") {
+          out[name] = { data: halfToFloat32(data as ArrayLike<number>), dims: t.dims };
+          continue;
+        }
+        if (t.location === "gpu-buffer") {
+          out[name] = { data: data as Float32Array, dims: t.dims };
           continue;
         }
         if (!(t.data instanceof Float32Array)) {
-          throw new UserError(`output '${name}' is ${t.type}, expected float32`);
+          throw new UserError(`output '${name}' is ${t.type}, expected float32 or float16`);
         }
         out[name] = { data: t.data, dims: t.dims };
       }
       return out;
     },
-    runOnDevice: runtime !== "webgpu" ? undefined : async (feeds, outputs) => {
+    runOnDevice: runtime !== "webgpu" || halfIo ? undefined : async (feeds, outputs) => {
       const fromGpu = (ort.Tensor as unknown as {
         fromGpuBuffer(b: GPUBuffer, o: { dataType: string; dims: readonly number[] }): _OrtTensor;
       }).fromGpuBuffer;
