@@ -15,7 +15,7 @@ import type { Backend, Term } from "./backend.ts";
 import type { Shape4, Tensor } from "../lib/tensor.ts";
 import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
 import { UserError } from "../lib/errors.ts";
-import { gpuAdapter } from "../lib/gpu.ts";
+import { gpuAdapter, requestGpuDevice } from "../lib/gpu.ts";
 import type { DegradationOperator, SpectralScale } from "../operators/operator.ts";
 import type { GpuContext } from "../operators/gpu_context.ts";
 import { gpuOperatorFor } from "../operators/gpu_operator.ts";
@@ -91,7 +91,7 @@ export class WebGpuBackend implements Backend {
     if (!adapter) {
       throw new UserError("--backend webgpu: no WebGPU adapter is available on this machine");
     }
-    return new WebGpuBackend(adapter, device ?? (await adapter.requestDevice()));
+    return new WebGpuBackend(adapter, device ?? (await requestGpuDevice(adapter)));
   }
 
   /** The adapter (kept referenced: Deno must not collect it while the device lives). */

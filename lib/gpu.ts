@@ -82,3 +82,24 @@ export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
 export function adapterName(adapter: GPUAdapter): string {
   return adapter.info.description || adapter.info.vendor || "unknown adapter";
 }
+
+/**
+ * A device on `adapter` with the optional features diffrestore's networks use: `shader-f16`
+ * where the adapter has it (ONNX Runtime's WebGPU provider needs it for float16 graphs).
+ *
+ * @example
+ * ```ts ignore
+ * import { gpuAdapter, requestGpuDevice } from "./gpu.ts";
+ * const adapter = await gpuAdapter();
+ * if (adapter) console.log((await requestGpuDevice(adapter)).features.has("shader-f16"));
+ * ```
+ *
+ * @param adapter The adapter.
+ * @returns The device.
+ */
+export async function requestGpuDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has("shader-f16")
+    ? ["shader-f16"]
+    : [];
+  return await adapter.requestDevice({ requiredFeatures });
+}

@@ -9,7 +9,7 @@ import { UserError } from "../lib/errors.ts";
 import { trace } from "../lib/trace.ts";
 import { optimizedModelPath } from "./ort_cache.ts";
 import { externalDataFiles } from "./onnx_external.ts";
-import { gpuAdapter } from "../lib/gpu.ts";
+import { gpuAdapter, requestGpuDevice } from "../lib/gpu.ts";
 import { halfArray, halfToFloat32 } from "../lib/float16.ts";
 
 /** The runtime asked for: `auto` picks native when it loads, else wasm. */
@@ -452,7 +452,7 @@ async function _defaultDevice(): Promise<GPUDevice> {
     if (!_adapter) {
       throw new UserError("--ort webgpu: no WebGPU adapter is available on this machine");
     }
-    return await _adapter.requestDevice();
+    return await requestGpuDevice(_adapter);
   })();
   return await _device;
 }
