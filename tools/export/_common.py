@@ -135,7 +135,8 @@ def round_to_float16(module):
 
 class OutDir:
     """The output folder: files are written under a temporary name and renamed at the end,
-    so a failed export leaves nothing behind."""
+    so a failed export leaves nothing behind. Use it as `with OutDir(path) as out:` (committed
+    when the block ends, abandoned when it raises)."""
 
     def __init__(self, path):
         self.path = path
@@ -159,6 +160,16 @@ class OutDir:
 
     def abandon(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.commit()
+        else:
+            self.abandon()
+        return False
 
 
 def export(out, name, module, args, input_names, output_names, dynamic_axes, dtype="float32"):

@@ -138,15 +138,10 @@ def main():
     steps = config.get("time_travel", {}).get("T_sampling")
     if steps:
         manifest["defaults"] = {"steps": int(steps)}
-    out = OutDir(a.out)
-    try:
+    with OutDir(a.out) as out:
         inputs, expected = export(out, "model", Eps(), args, names, ["eps"], axes, a.dtype)
         save_probe(out, "model", names, inputs, expected, (1e-3, 1e-4))
         out.write_json("model.json", manifest)
-        out.commit()
-    except BaseException:
-        out.abandon()
-        raise
     print(f"wrote {os.path.join(a.out, 'model.onnx')} and model.json ({kind}, {a.dtype})")
 
 

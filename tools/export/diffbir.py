@@ -192,8 +192,7 @@ def main():
     s = a.probe_size
     g = torch.Generator().manual_seed(0)
     image = {0: "n", 2: "h", 3: "w"}
-    out = OutDir(a.out)
-    try:
+    with OutDir(a.out) as out:
         # a size that is not a multiple of 64 exercises the padding
         s1 = s - 8 if s % STAGE1_MULTIPLE == 0 else s
         lq = torch.rand(1, 3, s1, s1, generator=g)
@@ -266,10 +265,6 @@ def main():
             "exportedFrom": {"repository": "DiffBIR", "layout": package, "dtype": a.dtype,
                              "stage1": os.path.basename(a.stage1_config)},
         })
-        out.commit()
-    except BaseException:
-        out.abandon()
-        raise
     print(f"wrote {os.path.join(a.out, 'pipeline.json')} and its five networks ({package}, {a.dtype})")
 
 

@@ -126,15 +126,10 @@ def main():
             "dtype": a.dtype,
         },
     }
-    out = OutDir(a.out)
-    try:
+    with OutDir(a.out) as out:
         inputs, expected = export(out, "model", Noise(), args, names, ["noise"], axes, a.dtype)
         save_probe(out, "model", names, inputs, expected, (1e-3, 1e-4))
         out.write_json("model.json", manifest)
-        out.commit()
-    except BaseException:
-        out.abandon()
-        raise
     variant = which if conditional else f"{which}, DenoisingSDE variant"
     print(f"wrote {os.path.join(a.out, 'model.onnx')} and model.json ({variant}, {a.dtype})")
 
