@@ -9,7 +9,7 @@
 
 import denoJson from "./deno.json" with { type: "json" };
 import { UserError } from "./lib/errors.ts";
-import { closest } from "./cli/args.ts";
+import { closest, UsageError } from "./cli/args.ts";
 import { trace } from "./lib/trace.ts";
 import { COMMANDS as _COMMANDS } from "./cli/registry.ts";
 import "./cli/commands.ts";
@@ -51,7 +51,7 @@ export async function main(args: string[]): Promise<number> {
     const cmd = _COMMANDS[name];
     if (!cmd) {
       const hint = closest(name, Object.keys(_COMMANDS));
-      throw new UserError(
+      throw new UsageError(
         `unknown command '${name}'` + (hint ? ` (did you mean '${hint}'?)` : "") +
           "; see 'cli.ts --help'",
       );
@@ -61,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
     if (debug) console.error(e);
     if (e instanceof UserError) {
       console.error(`error: ${e.message}`);
-      return 1;
+      return e instanceof UsageError ? 2 : 1;
     }
     const err = e as Error;
     if (err?.name === "AbortError") {

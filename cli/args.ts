@@ -7,6 +7,29 @@
 import { parseArgs } from "node:util";
 import { UserError } from "../lib/errors.ts";
 
+/**
+ * A usage error: an unknown flag, a bad or missing value. The command line exits with 2 for
+ * it (1 for every other failure).
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./args.ts";
+ * const e = new UsageError("restore needs --method ddnm, irsde or diffbir");
+ * console.log(e instanceof Error); // true
+ * ```
+ */
+export class UsageError extends UserError {
+  /**
+   * Create a usage error.
+   *
+   * @param message What was expected and what was found.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
 /** Declared flags of a subcommand, in `node:util` `parseArgs` form. */
 export type FlagSpec = Record<
   string,
@@ -105,12 +128,12 @@ export function parseFlags(args: string[], spec: FlagSpec, command: string): Par
     if (unknown) {
       const name = unknown.replace(/^-+/, "").split("=")[0];
       const hint = closest(name, Object.keys(spec));
-      throw new UserError(
+      throw new UsageError(
         `${command}: unknown flag ${unknown}` + (hint ? ` (did you mean --${hint}?)` : "") +
           `; see '${command} --help'`,
       );
     }
-    throw new UserError(`${command}: ${msg.split("\n")[0]}`);
+    throw new UsageError(`${command}: ${msg.split("\n")[0]}`);
   }
 }
 
@@ -134,14 +157,14 @@ export function numberFlag(
   const v = Number(raw);
   const where = `--${name} ${raw}`;
   if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v)) {
-    throw new UserError(`${where}: not a number`);
+    throw new UsageError(`${where}: not a number`);
   }
-  if (check.integer && !Number.isInteger(v)) throw new UserError(`${where}: must be an integer`);
+  if (check.integer && !Number.isInteger(v)) throw new UsageError(`${where}: must be an integer`);
   if (check.min !== undefined && v < check.min) {
-    throw new UserError(`${where}: must be at least ${check.min}`);
+    throw new UsageError(`${where}: must be at least ${check.min}`);
   }
   if (check.max !== undefined && v > check.max) {
-    throw new UserError(`${where}: must be at most ${check.max}`);
+    throw new UsageError(`${where}: must be at most ${check.max}`);
   }
   return v;
 }

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { numberFlag, parseFlags } from "./args.ts";
-import { UserError } from "../lib/errors.ts";
+import { numberFlag, parseFlags, UsageError } from "./args.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { GaussianNoise } from "../lib/noise.ts";
 import { DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
@@ -44,7 +43,7 @@ async function _bench(args: string[]): Promise<number> {
   }
   const method = typeof values.method === "string" ? values.method : "ddnm";
   if (method !== "ddnm" && method !== "irsde") {
-    throw new UserError(`bench --method must be ddnm or irsde, got '${method}'`);
+    throw new UsageError(`bench --method must be ddnm or irsde, got '${method}'`);
   }
   const size = numberFlag(values, "size", 256, { integer: true, min: 8 });
   const steps = numberFlag(values, "steps", 20, { integer: true, min: 1, max: 1000 });
@@ -52,7 +51,7 @@ async function _bench(args: string[]): Promise<number> {
   const runtime = (typeof values.ort === "string" ? values.ort : "auto") as OrtChoice;
   const backendName = typeof values.backend === "string" ? values.backend : "cpu";
   if (backendName !== "cpu" && backendName !== "webgpu") {
-    throw new UserError(`--backend must be cpu or webgpu`);
+    throw new UsageError(`--backend must be cpu or webgpu`);
   }
   const backend = await chooseBackend(backendName, (m) => console.error(`note: ${m}`));
   const threads = values.threads === undefined
@@ -60,7 +59,7 @@ async function _bench(args: string[]): Promise<number> {
     : numberFlag(values, "threads", 1, { integer: true, min: 1 });
   const spec = typeof values.model === "string" ? values.model : DEFAULT_MODEL;
   if (method === "irsde" && spec === DEFAULT_MODEL) {
-    throw new UserError("bench --method irsde needs --model (an IR-SDE network)");
+    throw new UsageError("bench --method irsde needs --model (an IR-SDE network)");
   }
   const t0 = performance.now();
   const model = await loadModel(spec, {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { numberFlag, parseFlags } from "./args.ts";
+import { numberFlag, parseFlags, UsageError } from "./args.ts";
 import { UserError } from "../lib/errors.ts";
 import { DEFAULT_MAX_PIXELS, imageToTensor, readImage, tensorToPng } from "../lib/image.ts";
 import { encodeNpy } from "../lib/npy.ts";
@@ -60,14 +60,14 @@ async function _degrade(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new UserError(`degrade takes one clean image, got ${positionals.length}`);
+    throw new UsageError(`degrade takes one clean image, got ${positionals.length}`);
   }
   const output = typeof values.output === "string" ? values.output : undefined;
-  if (!output) throw new UserError("degrade needs -o <lq.png|lq.npy>");
+  if (!output) throw new UsageError("degrade needs -o <lq.png|lq.npy>");
   if (!/\.(png|npy)$/i.test(output)) {
-    throw new UserError(`${output}: output must end in .png or .npy`);
+    throw new UsageError(`${output}: output must end in .png or .npy`);
   }
-  if (typeof values.task !== "string") throw new UserError("degrade needs --task");
+  if (typeof values.task !== "string") throw new UsageError("degrade needs --task");
   const task: DdnmTask = {
     name: values.task as DdnmTaskName,
     scale: values.scale === undefined
@@ -86,13 +86,13 @@ async function _degrade(args: string[]): Promise<number> {
   const maxPixels = numberFlag(values, "max-pixels", DEFAULT_MAX_PIXELS, { integer: true, min: 1 });
   const measured = ddnmTaskSpec(task.name).measured;
   if (measured && !output.toLowerCase().endsWith(".npy")) {
-    throw new UserError(`${task.name} measurements are not an image: write them to a .npy file`);
+    throw new UsageError(`${task.name} measurements are not an image: write them to a .npy file`);
   }
   const clean = imageToTensor(await readImage(positionals[0], { maxPixels }), 3);
   let mask: Uint8Array | undefined;
   if (task.name === "inpaint") {
     if (typeof values.mask !== "string") {
-      throw new UserError("degrade --task inpaint needs --mask M.png");
+      throw new UsageError("degrade --task inpaint needs --mask M.png");
     }
     const m = await readMask(values.mask, maxPixels);
     if (m.width !== clean.w || m.height !== clean.h) {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseFlags } from "./args.ts";
+import { parseFlags, UsageError } from "./args.ts";
 import { BUILTIN_MODELS, loadModel } from "../model/builtin_models.ts";
 import {
   createSession,
@@ -49,7 +49,7 @@ async function _info(args: string[]): Promise<number> {
   const runtime = (values.ort as OrtChoice) ?? "auto";
   if (values.verify === true) {
     // a check of the export only: no environment report, no GPU probe
-    if (typeof values.model !== "string") throw new UserError("--verify needs --model");
+    if (typeof values.model !== "string") throw new UsageError("--verify needs --model");
     return await _verify(values.model, runtime);
   }
   if (typeof values.model === "string") {

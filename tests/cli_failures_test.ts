@@ -207,3 +207,56 @@ Deno.test("--compare with --reference writes a sheet and prints PSNR/SSIM", asyn
   assert.equal(decodeNpy(await Deno.readFile(`${dir}/o.npy`)).shape[3], 16);
   assert.ok((await Deno.stat(`${dir}/sheet.png`)).size > 100);
 });
+
+Deno.test("CLI exit status: 2 for usage errors (with the closest name), 1 for everything else", async () => {
+  const d = await Deno.makeTempDir();
+  await Deno.writeFile(`${d}/in.png`, encodePng(new Float32Array(3 * 8 * 8).fill(0.5), 8, 8, 3));
+  const cases: [string[], number, RegExp][] = [
+    [
+      ["restore", "in.png", "-o", "o.png", "--method", "ddnm", "--task", "sr", "--scael", "2"],
+      2,
+      /did you mean --scale/,
+    ],
+    [
+      ["restore", "in.png", "-o", "o.png", "--method", "ddnm", "--task", "sr", "--scale", "x"],
+      2,
+      /--scale x: not a number/,
+    ],
+    [["restore", "in.png", "-o", "o.png", "--method", "ddmn"], 2, /did you mean 'ddnm'/],
+    [
+      ["restore", "in.png", "-o", "o.png", "--method", "ddnm", "--task", "colorise"],
+      2,
+      /did you mean 'colorize'/,
+    ],
+    [["restore", "in.png", "-o", "o.png"], 2, /needs --method/],
+    [["restoer"], 2, /did you mean 'restore'/],
+    [
+      ["restore", "nothere.png", "-o", "o.png", "--method", "ddnm", "--task", "denoise"],
+      1,
+      /nothere\.png: no such file/,
+    ],
+    [
+      [
+        "restore",
+        "in.png",
+        "-o",
+        "o.png",
+        "--method",
+        "ddnm",
+        "--task",
+        "denoise",
+        "--model",
+        "missing.onnx",
+      ],
+      1,
+      /model missing\.onnx not found/,
+    ],
+  ];
+  for (const [args, code, pattern] of cases) {
+    const r = await runCli(args, d);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    const lines = errorLines(r.stderr);
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], pattern);
+  }
+});

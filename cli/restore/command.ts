@@ -6,7 +6,7 @@
  * @module
  */
 
-import { numberFlag } from "../args.ts";
+import { closest, numberFlag, UsageError } from "../args.ts";
 import { UserError } from "../../lib/errors.ts";
 import { trace } from "../../lib/trace.ts";
 import { DEFAULT_MAX_PIXELS, writeImageTensor } from "../../lib/image.ts";
@@ -41,27 +41,35 @@ async function _restore(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) {
-    throw new UserError(
+    throw new UsageError(
       "restore needs an input image (or several, or a directory); see 'restore --help'",
     );
   }
   const output = stringFlag(values.output);
   if (!output) {
-    throw new UserError("restore needs -o <output.png|output.npy> (or -o DIR/ for several inputs)");
+    throw new UsageError(
+      "restore needs -o <output.png|output.npy> (or -o DIR/ for several inputs)",
+    );
   }
   const method = stringFlag(values.method);
-  if (!method) throw new UserError("restore needs --method ddnm, irsde or diffbir");
+  if (!method) throw new UsageError("restore needs --method ddnm, irsde or diffbir");
   const runner = METHOD_RUNNERS[method];
-  if (!runner) throw new UserError(`unknown --method '${method}' (ddnm, irsde or diffbir)`);
+  if (!runner) {
+    const hint = closest(method, Object.keys(METHOD_RUNNERS));
+    throw new UsageError(
+      `unknown --method '${method}' (ddnm, irsde or diffbir)` +
+        (hint ? `; did you mean '${hint}'?` : ""),
+    );
+  }
   const maxPixels = numberFlag(values, "max-pixels", DEFAULT_MAX_PIXELS, { integer: true, min: 1 });
   const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
   const runtime = (stringFlag(values.ort) ?? "auto") as OrtChoice;
   if (!["auto", "native", "wasm", "webgpu"].includes(runtime)) {
-    throw new UserError(`--ort must be auto, native, wasm or webgpu, got '${runtime}'`);
+    throw new UsageError(`--ort must be auto, native, wasm or webgpu, got '${runtime}'`);
   }
   const backendName = stringFlag(values.backend) ?? "auto";
   if (!["cpu", "webgpu", "auto"].includes(backendName)) {
-    throw new UserError(`--backend must be cpu, webgpu or auto, got '${backendName}'`);
+    throw new UsageError(`--backend must be cpu, webgpu or auto, got '${backendName}'`);
   }
   const quiet = values.quiet === true || values.json === true;
   // notes wait until the run has started: a run that fails prints only its error line
@@ -81,7 +89,7 @@ async function _restore(args: string[]): Promise<number> {
   const cache = new Map<string, Promise<unknown>>();
   const sha256 = stringFlag(values.sha256);
   if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
-    throw new UserError(`--sha256 needs 64 hexadecimal digits, got '${sha256}'`);
+    throw new UsageError(`--sha256 needs 64 hexadecimal digits, got '${sha256}'`);
   }
   const downloads = quiet ? null : new ProgressBar({ label: "MB" });
   const onDownload = downloads
@@ -116,15 +124,15 @@ async function _restore(args: string[]): Promise<number> {
     ? 0
     : numberFlag(values, "save-every", 0, { integer: true, min: 1 });
   const saveDir = stringFlag(values["save-dir"]);
-  if (saveEvery && !saveDir) throw new UserError("--save-every K needs --save-dir DIR");
+  if (saveEvery && !saveDir) throw new UsageError("--save-every K needs --save-dir DIR");
   if (saveEvery) await Deno.mkdir(saveDir!, { recursive: true });
   const inputs = await expandInputs(positionals);
   const batch = inputs.length > 1 || (await isDirectory(positionals[0]));
   if (batch && !output.endsWith("/") && !(await isDirectory(output))) {
-    throw new UserError(`several inputs need -o DIR/ (a directory), got ${output}`);
+    throw new UsageError(`several inputs need -o DIR/ (a directory), got ${output}`);
   }
   if (!batch && !/\.(png|npy)$/i.test(output)) {
-    throw new UserError(`${output}: output must end in .png or .npy`);
+    throw new UsageError(`${output}: output must end in .png or .npy`);
   }
   if (batch) await Deno.mkdir(output, { recursive: true });
   const controller = new AbortController();

@@ -4,8 +4,7 @@
  * @module
  */
 
-import { numberFlag } from "../args.ts";
-import { UserError } from "../../lib/errors.ts";
+import { closest, numberFlag, UsageError } from "../args.ts";
 import { DEFAULT_MODEL } from "../../model/builtin_models.ts";
 import { DDNM_TASKS, type DdnmTask, type DdnmTaskName } from "../../operators/ddnm_tasks.ts";
 import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
@@ -29,8 +28,15 @@ export async function runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
   const v = ctx.values;
   const name = stringFlag(v.task);
   if (!name) {
-    throw new UserError(
+    throw new UsageError(
       `--method ddnm needs --task (${DDNM_TASKS.join(", ")})`,
+    );
+  }
+  if (!(DDNM_TASKS as readonly string[]).includes(name)) {
+    const hint = closest(name, DDNM_TASKS);
+    throw new UsageError(
+      `unknown task '${name}' (one of ${DDNM_TASKS.join(", ")})` +
+        (hint ? `; did you mean '${hint}'?` : ""),
     );
   }
   const task: DdnmTask = {
@@ -51,29 +57,29 @@ export async function runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
     } else if (ctx.image?.alpha) {
       mask = Uint8Array.from(ctx.image.alpha, (a) => (a >= 0.5 ? 1 : 0));
     } else {
-      throw new UserError(
+      throw new UsageError(
         "--task inpaint needs --mask M.png, or an input whose transparent pixels mark the holes",
       );
     }
   } else if (v.mask !== undefined) {
-    throw new UserError(`--mask applies to --task inpaint, not ${task.name}`);
+    throw new UsageError(`--mask applies to --task inpaint, not ${task.name}`);
   }
   const variant = stringFlag(v.variant) ?? "svd";
   if (variant !== "svd" && variant !== "simplified") {
-    throw new UserError(`--variant must be svd or simplified, got '${variant}'`);
+    throw new UsageError(`--variant must be svd or simplified, got '${variant}'`);
   }
   const ddnmSampler = stringFlag(v.sampler) ?? "ddnm";
   if (ddnmSampler !== "ddnm" && ddnmSampler !== "hq-demo") {
-    throw new UserError(
+    throw new UsageError(
       `--sampler for --method ddnm must be ddnm or hq-demo, got '${ddnmSampler}'`,
     );
   }
   if (v["paper-lambda"] === true && ddnmSampler !== "hq-demo") {
-    throw new UserError("--paper-lambda applies to --sampler hq-demo");
+    throw new UsageError("--paper-lambda applies to --sampler hq-demo");
   }
   const maskShift = stringFlag(v["mask-shift"]) ?? "fresh";
   if (maskShift !== "fresh" && maskShift !== "reference") {
-    throw new UserError(`--mask-shift must be fresh or reference, got '${maskShift}'`);
+    throw new UsageError(`--mask-shift must be fresh or reference, got '${maskShift}'`);
   }
   return await restoreDdnm(ctx.observed, {
     task,

@@ -4,8 +4,7 @@
  * @module
  */
 
-import { numberFlag } from "../args.ts";
-import { UserError } from "../../lib/errors.ts";
+import { numberFlag, UsageError } from "../args.ts";
 import { readNpyFile } from "../../lib/npy.ts";
 import { grayToRgb } from "../../lib/tensor.ts";
 import type { RestoreResult } from "../../pipelines/run.ts";
@@ -28,24 +27,24 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   const v = ctx.values;
   const model = stringFlag(v.model);
   if (!model) {
-    throw new UserError(
+    throw new UsageError(
       '--method diffbir needs --model pipeline.json (a "diffbir-pipeline" manifest)',
     );
   }
   const upscale = numberFlag(v, "upscale", 1, { min: 1 });
   checkOutputSize(ctx, upscale, `--upscale ${upscale}`);
   if (v.task !== undefined) {
-    throw new UserError("--task applies to --method ddnm or irsde; DiffBIR is blind restoration");
+    throw new UsageError("--task applies to --method ddnm or irsde; DiffBIR is blind restoration");
   }
   const space = stringFlag(v["guidance-space"]) ?? "latent";
   if (space !== "latent") {
-    throw new UserError(
+    throw new UsageError(
       `--guidance-space ${space}: only latent guidance is offered (rgb guidance needs the VAE decoder's gradient, which an ONNX inference graph does not give)`,
     );
   }
   const loss = stringFlag(v["guidance-loss"]) ?? "mse";
   if (loss !== "mse" && loss !== "wmse") {
-    throw new UserError(`--guidance-loss must be mse or wmse, got '${loss}'`);
+    throw new UsageError(`--guidance-loss must be mse or wmse, got '${loss}'`);
   }
   const tileSize = v["tile-size"] === undefined
     ? undefined
@@ -54,14 +53,14 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
     ? undefined
     : numberFlag(v, "tile-stride", 256, { integer: true, min: 8 });
   if ((tileSize === undefined) !== (tileStride === undefined)) {
-    throw new UserError("--tile-size and --tile-stride go together");
+    throw new UsageError("--tile-size and --tile-stride go together");
   }
   const colorFix = stringFlag(v["color-fix"]) ?? "wavelet";
   const sampler = stringFlag(v.sampler) ?? "spaced";
   if (!sampler.startsWith("edm_")) {
     for (const flag of ["s-churn", "s-tmin", "s-tmax", "s-noise", "order"]) {
       if (v[flag] !== undefined) {
-        throw new UserError(`--${flag} applies to the edm_* samplers, not --sampler ${sampler}`);
+        throw new UsageError(`--${flag} applies to the edm_* samplers, not --sampler ${sampler}`);
       }
     }
   }

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { type FlagSpec, type ParsedArgs, parseFlags } from "../args.ts";
-import { UserError } from "../../lib/errors.ts";
+import { type FlagSpec, type ParsedArgs, parseFlags, UsageError } from "../args.ts";
 
 /** Flags shared by every method. */
 export const COMMON_FLAGS: FlagSpec = {
@@ -119,7 +118,7 @@ export function parseRestoreFlags(args: string[]): ParsedArgs {
       const owner = Object.entries(METHOD_FLAGS).filter(([, s]) => k in s).map(([n]) => n).join(
         " or ",
       );
-      throw new UserError(`--${k} applies to --method ${owner}, not ${method}`);
+      throw new UsageError(`--${k} applies to --method ${owner}, not ${method}`);
     }
   }
   return parsed;

@@ -4,8 +4,7 @@
  * @module
  */
 
-import { numberFlag } from "../args.ts";
-import { UserError } from "../../lib/errors.ts";
+import { numberFlag, UsageError } from "../args.ts";
 import { grayToRgb } from "../../lib/tensor.ts";
 import type { SdeSettings, ThetaScheduleName } from "../../schedules/irsde_schedule.ts";
 import type { IrsdeSolver } from "../../samplers/irsde.ts";
@@ -30,13 +29,15 @@ export async function runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
   const v = ctx.values;
   const model = stringFlag(v.model);
   if (!model) {
-    throw new UserError(
+    throw new UsageError(
       "--method irsde needs --model F.onnx (an IR-SDE noise network with its manifest)",
     );
   }
   const taskName = stringFlag(v.task);
   if (taskName !== undefined && !["sr", "inpaint", "denoise"].includes(taskName)) {
-    throw new UserError(`--method irsde: --task must be sr, inpaint or denoise, got '${taskName}'`);
+    throw new UsageError(
+      `--method irsde: --task must be sr, inpaint or denoise, got '${taskName}'`,
+    );
   }
   const task: IrsdeTask = { name: taskName as IrsdeTask["name"] };
   if (task.name === "sr") {
@@ -45,10 +46,10 @@ export async function runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
   }
   if (task.name === "inpaint") {
     if (typeof v.mask !== "string") {
-      throw new UserError("--method irsde --task inpaint needs --mask M.png");
+      throw new UsageError("--method irsde --task inpaint needs --mask M.png");
     }
     task.mask = await inputMask(ctx, v.mask);
-  } else if (v.mask !== undefined) throw new UserError(`--mask applies to --task inpaint`);
+  } else if (v.mask !== undefined) throw new UsageError(`--mask applies to --task inpaint`);
   if (v["noise-level"] !== undefined) task.noiseLevel = numberFlag(v, "noise-level", 0, { min: 0 });
   const sde: Partial<SdeSettings> = {};
   if (v.steps !== undefined) {
