@@ -72,6 +72,7 @@ export {
   readImage,
   tensorToPng,
   writeImageTensor,
+  type WriteOptions,
 } from "./lib/image.ts";
 export { readMask } from "./lib/mask.ts";
 export { decodeNpy, encodeNpy, type NpyArray, readNpyFile } from "./lib/npy.ts";

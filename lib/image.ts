@@ -5,7 +5,7 @@
  */
 
 import { UserError } from "./errors.ts";
-import { decodeJpeg, isJpeg } from "./jpeg.ts";
+import { decodeJpeg, encodeJpeg, isJpeg } from "./jpeg.ts";
 import { decodePng, encodePng, isPng } from "./png.ts";
 import { Tensor } from "./tensor.ts";
 import { encodeNpy } from "./npy.ts";
@@ -152,9 +152,20 @@ export function tensorToPng(t: Tensor, bitDepth: 8 | 16 = 8): Uint8Array<ArrayBu
   return encodePng(t.data, t.w, t.h, t.c as 1 | 3, bitDepth);
 }
 
+/** How {@linkcode writeImageTensor} encodes an image. */
+export interface WriteOptions {
+  /** PNG sample depth (default 8). */
+  bitDepth?: 8 | 16;
+  /** JPEG quality, 1 to 100 (default 95). */
+  quality?: number;
+  /** An alpha plane (H·W values in [0,1]) for a PNG output (RGBA); ignored otherwise. */
+  alpha?: Float32Array | null;
+}
+
 /**
- * Write an image tensor ([0,1] units) as `.png` (8-bit RGB, clamped, rounded) or `.npy`
- * (float32 `[1, C, H, W]`, unclipped), chosen by the path's extension; atomically.
+ * Write an image tensor ([0,1] units) as `.png` (RGB, or RGBA with `alpha`; 8 or 16 bits;
+ * clamped, rounded), `.jpg`/`.jpeg` (`quality`) or `.npy` (float32 `[1, C, H, W]`,
+ * unclipped), chosen by the path's extension; atomically.
  *
  * @example
  * ```ts ignore
@@ -163,19 +174,51 @@ export function tensorToPng(t: Tensor, bitDepth: 8 | 16 = 8): Uint8Array<ArrayBu
  * await writeImageTensor("gray.png", new Tensor([1, 1, 8, 8], new Float32Array(64).fill(0.5)));
  * ```
  *
- * @param path Destination ending in `.png` or `.npy`.
+ * @param path Destination ending in `.png`, `.jpg`, `.jpeg` or `.npy`.
  * @param t The image tensor.
+ * @param options Bit depth, JPEG quality, alpha.
  */
-export async function writeImageTensor(path: string, t: Tensor): Promise<void> {
-  const lower = path.toLowerCase();
-  if (lower.endsWith(".npy")) {
+export async function writeImageTensor(
+  path: string,
+  t: Tensor,
+  options: WriteOptions = {},
+): Promise<void> {
+  const format = outputFormat(path);
+  if (format === "npy") {
     await writeFileAtomic(path, encodeNpy(t.shape, t.data));
-  } else if (lower.endsWith(".png")) {
-    const rgb = t.c === 1 ? imageToTensor(_asImage(t), 3) : t;
-    await writeFileAtomic(path, tensorToPng(rgb));
-  } else {
-    throw new UserError(`${path}: output must end in .png or .npy`);
+    return;
   }
+  const rgb = t.c === 1 ? imageToTensor(_asImage(t), 3) : t;
+  if (format === "jpeg") {
+    await writeFileAtomic(path, encodeJpeg(rgb, options.quality ?? 95));
+    return;
+  }
+  const alpha = options.alpha ?? null;
+  if (alpha && alpha.length !== rgb.h * rgb.w) {
+    throw new RangeError(`alpha has ${alpha.length} values for a ${rgb.w}x${rgb.h} image`);
+  }
+  const planes = alpha ? new Float32Array(4 * rgb.h * rgb.w) : rgb.data;
+  if (alpha) {
+    planes.set(rgb.data);
+    planes.set(alpha, 3 * rgb.h * rgb.w);
+  }
+  await writeFileAtomic(
+    path,
+    encodePng(planes, rgb.w, rgb.h, alpha ? 4 : 3, options.bitDepth ?? 8),
+  );
+}
+
+/**
+ * The output format a path asks for, by extension.
+ *
+ * @param path The output path.
+ * @returns `png`, `jpeg` or `npy`; a {@linkcode UserError} for anything else.
+ */
+export function outputFormat(path: string): "png" | "jpeg" | "npy" {
+  const ext = /\.([^./]+)$/.exec(path.toLowerCase())?.[1];
+  if (ext === "png" || ext === "npy") return ext;
+  if (ext === "jpg" || ext === "jpeg") return "jpeg";
+  throw new UserError(`${path}: output must end in .png, .jpg, .jpeg or .npy`);
 }
 
 function _asImage(t: Tensor): DecodedImage {

@@ -7,6 +7,7 @@
 import jpeg from "jpeg-js";
 import { UserError } from "./errors.ts";
 import type { DecodedImage } from "./image.ts";
+import type { Tensor } from "./tensor.ts";
 
 /** True when the bytes start with a JPEG SOI marker. */
 export function isJpeg(bytes: Uint8Array): boolean {
@@ -100,5 +101,133 @@ export function decodeJpeg(bytes: Uint8Array, name: string, maxPixels: number): 
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < channels; c++) pixels[c * plane + p] = d[4 * p + c] / 255;
   }
-  return { width, height, channels, pixels, alpha: null };
+  return orient({ width, height, channels, pixels, alpha: null }, exifOrientation(bytes));
+}
+
+/**
+ * The EXIF orientation of a JPEG (1 to 8, tag 0x0112 of its APP1 Exif block), 1 when absent.
+ *
+ * @param bytes The file's bytes.
+ * @returns The orientation.
+ */
+export function exifOrientation(bytes: Uint8Array): number {
+  let pos = 2;
+  while (pos + 4 <= bytes.length && bytes[pos] === 0xff) {
+    const marker = bytes[pos + 1], len = (bytes[pos + 2] << 8) | bytes[pos + 3];
+    if (marker === 0xda || marker === 0xd9) break; // image data: no more metadata
+    const start = pos + 4;
+    if (
+      marker === 0xe1 && len >= 16 && bytes[start] === 0x45 && bytes[start + 1] === 0x78 &&
+      bytes[start + 2] === 0x69 && bytes[start + 3] === 0x66 // "Exif"
+    ) {
+      const tiff = start + 6;
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const little = bytes[tiff] === 0x49;
+      const u16 = (o: number) => (o + 2 <= start + len - 2 ? view.getUint16(o, little) : 0);
+      const u32 = (o: number) => (o + 4 <= start + len - 2 ? view.getUint32(o, little) : 0);
+      const ifd = tiff + u32(tiff + 4);
+      const count = u16(ifd);
+      for (let k = 0; k < count; k++) {
+        const entry = ifd + 2 + 12 * k;
+        if (u16(entry) === 0x0112) {
+          const v = u16(entry + 8);
+          return v >= 1 && v <= 8 ? v : 1;
+        }
+      }
+      return 1;
+    }
+    pos = start + len - 2;
+  }
+  return 1;
+}
+
+/**
+ * An image turned upright for an EXIF orientation (2: mirrored, 3: turned 180°, 4: flipped,
+ * 5 to 8: transposed and turned, as the EXIF specification defines them).
+ *
+ * @example
+ * ```ts
+ * import { orient } from "./jpeg.ts";
+ * const img = { width: 2, height: 1, channels: 1, pixels: Float32Array.of(0, 1), alpha: null };
+ * const up = orient(img, 6); // a phone photo taken turned: rotate 90° clockwise
+ * console.log(up.width, up.height, Array.from(up.pixels)); // 1 2 [0, 1]
+ * ```
+ *
+ * @param img The decoded image.
+ * @param orientation The EXIF orientation (1 leaves it as it is).
+ * @returns The upright image.
+ */
+export function orient(img: DecodedImage, orientation: number): DecodedImage {
+  if (orientation <= 1 || orientation > 8) return img;
+  const { width: w, height: h, channels } = img;
+  const swap = orientation >= 5;
+  const W = swap ? h : w, H = swap ? w : h;
+  // for each output pixel (x, y), the source pixel it shows
+  const source = (x: number, y: number): number => {
+    switch (orientation) {
+      case 2:
+        return y * w + (w - 1 - x);
+      case 3:
+        return (h - 1 - y) * w + (w - 1 - x);
+      case 4:
+        return (h - 1 - y) * w + x;
+      case 5:
+        return x * w + y;
+      case 6:
+        return (h - 1 - x) * w + y;
+      case 7:
+        return (h - 1 - x) * w + (w - 1 - y);
+      default:
+        return x * w + (w - 1 - y); // 8
+    }
+  };
+  const plane = w * h;
+  const remap = (src: Float32Array, planes: number) => {
+    const out = new Float32Array(src.length);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const from = source(x, y);
+        for (let c = 0; c < planes; c++) out[c * plane + y * W + x] = src[c * plane + from];
+      }
+    }
+    return out;
+  };
+  return {
+    width: W,
+    height: H,
+    channels,
+    pixels: remap(img.pixels, channels),
+    alpha: img.alpha ? remap(img.alpha, 1) : null,
+  };
+}
+
+/**
+ * Encode an RGB image tensor ([0,1], clamped, rounded) as a baseline JPEG with jpeg-js.
+ *
+ * @example
+ * ```ts
+ * import { encodeJpeg } from "./jpeg.ts";
+ * import { Tensor } from "./tensor.ts";
+ * const jpg = encodeJpeg(new Tensor([1, 3, 8, 8], new Float32Array(192).fill(0.5)), 90);
+ * console.log(jpg[0].toString(16), jpg[1].toString(16)); // ff d8
+ * ```
+ *
+ * @param t The image, [1, 3, H, W].
+ * @param quality 1 to 100.
+ * @returns The JPEG file's bytes.
+ */
+export function encodeJpeg(t: Tensor, quality: number): Uint8Array<ArrayBuffer> {
+  if (!(quality >= 1 && quality <= 100)) {
+    throw new RangeError(`JPEG quality must be 1..100, got ${quality}`);
+  }
+  const plane = t.h * t.w, rgba = new Uint8Array(4 * plane);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) {
+      const v = t.data[c * plane + p];
+      rgba[4 * p + c] = Math.round(Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v)) * 255);
+    }
+    rgba[4 * p + 3] = 255;
+  }
+  const out = jpeg.encode({ data: rgba, width: t.w, height: t.h }, quality);
+  return new Uint8Array(out.data);
 }

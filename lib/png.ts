@@ -168,7 +168,7 @@ export function decodePng(bytes: Uint8Array, name: string, maxPixels: number): D
 }
 
 /**
- * Encode planar [0,1] samples (1 or 3 channels) as a PNG, clamped and rounded to nearest.
+ * Encode planar [0,1] samples (gray, RGB or RGBA) as a PNG, clamped and rounded to nearest.
  *
  * @example
  * ```ts
@@ -180,7 +180,7 @@ export function decodePng(bytes: Uint8Array, name: string, maxPixels: number): D
  * @param pixels Planar samples, channel-major.
  * @param width Width in pixels.
  * @param height Height in pixels.
- * @param channels 1 (gray) or 3 (RGB).
+ * @param channels 1 (gray), 3 (RGB) or 4 (RGBA, alpha last).
  * @param bitDepth 8 or 16.
  * @returns The PNG file's bytes.
  */
@@ -188,7 +188,7 @@ export function encodePng(
   pixels: Float32Array,
   width: number,
   height: number,
-  channels: 1 | 3,
+  channels: 1 | 3 | 4,
   bitDepth: 8 | 16 = 8,
 ): Uint8Array<ArrayBuffer> {
   const plane = width * height;
@@ -220,7 +220,7 @@ export function encodePng(
   hv.setUint32(0, width);
   hv.setUint32(4, height);
   ihdr[8] = bitDepth;
-  ihdr[9] = channels === 3 ? 2 : 0;
+  ihdr[9] = channels === 4 ? 6 : channels === 3 ? 2 : 0; // RGBA, RGB or gray
   const idat = new Uint8Array(deflateSync(raw, { level: 6 }));
   const chunks = [
     pngChunk("IHDR", ihdr),

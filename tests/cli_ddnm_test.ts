@@ -130,8 +130,8 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
     "out.png",
   );
   await expectError(
-    ["restore", "lr.png", "-o", "out.jpg", "--method", "ddnm", "--task", "denoise"],
-    /must end in \.png or \.npy/,
+    ["restore", "lr.png", "-o", "out.gif", "--method", "ddnm", "--task", "denoise"],
+    /must end in \.png, \.jpg, \.jpeg or \.npy/,
   );
 });
 

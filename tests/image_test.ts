@@ -181,7 +181,10 @@ Deno.test("image files: read, tensor conversion, atomic .png and .npy writes", a
     writeImageTensor(`${dir}/missing/o.png`, t),
     isUser(/directory .*missing does not exist/),
   );
-  await assert.rejects(writeImageTensor(`${dir}/o.jpg`, t), isUser(/must end in .png or .npy/));
+  await assert.rejects(
+    writeImageTensor(`${dir}/o.gif`, t),
+    isUser(/must end in .png, .jpg, .jpeg or .npy/),
+  );
   await assert.rejects(readImage(`${dir}/none.png`), isUser(/none\.png: no such file/));
   const gray = imageToTensor(await readImage(`${dir}/o.png`), 1);
   assert.equal(gray.c, 1);

@@ -20,7 +20,14 @@ import { chooseBackend } from "../../kernels/choose_backend.ts";
 import { cachedModel, type LoadContext, type MethodRunner } from "./context.ts";
 import { parseRestoreFlags, stringFlag } from "./flags.ts";
 import { RESTORE_HELP } from "./help.ts";
-import { expandInputs, isDirectory, readObserved, stem } from "./inputs.ts";
+import {
+  expandInputs,
+  isDirectory,
+  outputTargets,
+  passThroughAlpha,
+  readObserved,
+  stem,
+} from "./inputs.ts";
 import { compareSheet, report } from "./report.ts";
 import { runDdnm } from "./ddnm.ts";
 import { runIrsde } from "./irsde.ts";
@@ -131,9 +138,15 @@ async function _restore(args: string[]): Promise<number> {
   if (batch && !output.endsWith("/") && !(await isDirectory(output))) {
     throw new UsageError(`several inputs need -o DIR/ (a directory), got ${output}`);
   }
-  if (!batch && !/\.(png|npy)$/i.test(output)) {
-    throw new UsageError(`${output}: output must end in .png or .npy`);
+  if (!batch && !/\.(png|jpe?g|npy)$/i.test(output)) {
+    throw new UsageError(`${output}: output must end in .png, .jpg, .jpeg or .npy`);
   }
+  const targets = outputTargets(inputs, output, batch);
+  const bitDepth = numberFlag(values, "bit-depth", 8, { integer: true, min: 8, max: 16 });
+  if (bitDepth !== 8 && bitDepth !== 16) {
+    throw new UsageError(`--bit-depth must be 8 or 16, got ${bitDepth}`);
+  }
+  const quality = numberFlag(values, "quality", 95, { integer: true, min: 1, max: 100 });
   if (batch) await Deno.mkdir(output, { recursive: true });
   const controller = new AbortController();
   const onSigint = () => controller.abort(new DOMException("interrupted", "AbortError"));
@@ -141,7 +154,7 @@ async function _restore(args: string[]): Promise<number> {
   let failures = 0;
   try {
     for (const [k, input] of inputs.entries()) {
-      const target = batch ? `${output.replace(/\/$/, "")}/${stem(input)}.png` : output;
+      const target = targets[k];
       const prefix = batch ? `[${k + 1}/${inputs.length}] ${input} ` : "";
       try {
         trace("inputs parsed");
@@ -189,7 +202,11 @@ async function _restore(args: string[]): Promise<number> {
         await Promise.all(saves);
         flushNotes();
         if (!quiet) bar.done();
-        await writeImageTensor(target, result.image);
+        await writeImageTensor(target, result.image, {
+          bitDepth: bitDepth as 8 | 16,
+          quality,
+          alpha: passThroughAlpha(image, result.image, values),
+        });
         trace("output written");
         await compareSheet(values, observed, result.image, quiet);
         report(values, quiet, target, method, seed, result);

@@ -15,6 +15,8 @@ export const COMMON_FLAGS: FlagSpec = {
   model: { type: "string" },
   "model-spec": { type: "string" },
   sha256: { type: "string" },
+  "bit-depth": { type: "string" },
+  quality: { type: "string" },
   steps: { type: "string" },
   seed: { type: "string" },
   noise: { type: "string" },

@@ -22,7 +22,9 @@ common options:
   --backend cpu|webgpu|auto    where the per-step math runs (auto: webgpu on a hardware GPU, else cpu)
   --ort auto|native|wasm|webgpu  how the networks run (auto: native when it loads, else wasm)
   --threads N                  CPU threads of the ONNX runtime
+  -o OUT.png|.jpg|.jpeg|.npy   the output, by extension; --bit-depth 16 (PNG), --quality Q (JPEG, 95)
   --quiet, --json              no progress bar; a JSON summary on stdout
+  --debug                      the stack of an internal error
   --compare S.png              write a sheet: input (nearest), output, and --reference R.png (PSNR/SSIM printed)
   --save-every K --save-dir D  write the x0 estimate every K steps
   several inputs or a directory, with -o DIR/: batch mode (one model session, failures reported per file)

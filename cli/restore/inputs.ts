@@ -5,6 +5,7 @@
  */
 
 import { UserError } from "../../lib/errors.ts";
+import { type ParsedArgs, UsageError } from "../args.ts";
 import { type DecodedImage, imageToTensor, readImage } from "../../lib/image.ts";
 import { readNpyFile } from "../../lib/npy.ts";
 import { Tensor } from "../../lib/tensor.ts";
@@ -73,4 +74,71 @@ export async function readObserved(
   }
   const image = await readImage(path, { maxPixels });
   return { image, observed: imageToTensor(image) };
+}
+
+/**
+ * Where each input's result goes: `output` itself for one input; in a batch, `DIR/<stem>.png`,
+ * and `DIR/<name>.png` (`a.jpg.png`) for an input whose stem an earlier one took. No output
+ * may land on an input or on another output.
+ *
+ * @param inputs The input files.
+ * @param output The output file, or the folder of a batch.
+ * @param batch Several inputs or a folder.
+ * @returns One output path per input.
+ */
+export function outputTargets(inputs: string[], output: string, batch: boolean): string[] {
+  const dir = output.replace(/\/$/, "");
+  const taken = new Set<string>();
+  const targets = inputs.map((input) => {
+    if (!batch) return output;
+    const base = input.split("/").pop() ?? input;
+    let name = `${stem(input)}.png`;
+    if (taken.has(name.toLowerCase())) name = `${base}.png`;
+    for (let k = 2; taken.has(name.toLowerCase()); k++) name = `${base}-${k}.png`;
+    taken.add(name.toLowerCase());
+    return `${dir}/${name}`;
+  });
+  const absolute = (p: string) => _normalize(p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
+  const ins = new Set(inputs.map(absolute));
+  for (const t of targets) {
+    if (ins.has(absolute(t))) {
+      throw new UsageError(`${t}: the output would overwrite an input; choose another -o`);
+    }
+  }
+  return targets;
+}
+
+function _normalize(path: string): string {
+  const parts: string[] = [];
+  for (const p of path.split("/")) {
+    if (p === "..") parts.pop();
+    else if (p !== "." && p !== "") parts.push(p);
+  }
+  return "/" + parts.join("/");
+}
+
+/**
+ * The input's alpha for a PNG output, resized (nearest) to the output's size: it passes
+ * through every task but inpainting without `--mask`, whose holes it marks.
+ *
+ * @param image The decoded input (null for `.npy`).
+ * @param result The restored image.
+ * @param values The flags.
+ * @returns The alpha plane, or null.
+ */
+export function passThroughAlpha(
+  image: DecodedImage | null,
+  result: Tensor,
+  values: ParsedArgs["values"],
+): Float32Array | null {
+  if (!image?.alpha || (values.task === "inpaint" && values.mask === undefined)) return null;
+  const { width: w, height: h, alpha } = image;
+  const out = new Float32Array(result.h * result.w);
+  for (let y = 0; y < result.h; y++) {
+    const sy = Math.min(h - 1, Math.floor((y * h) / result.h));
+    for (let x = 0; x < result.w; x++) {
+      out[y * result.w + x] = alpha[sy * w + Math.min(w - 1, Math.floor((x * w) / result.w))];
+    }
+  }
+  return out;
 }
