@@ -24,7 +24,8 @@ function _usage(): string {
     "commands:",
     ...lines,
     "",
-    "Run 'deno run -A cli.ts <command> --help' for a command's options.",
+    "Run 'deno run -A cli.ts <command> --help' for a command's options; --debug shows the",
+    "stack of an internal error. Exit status: 0 done, 2 usage error, 1 any other failure.",
   ].join("\n");
 }
 

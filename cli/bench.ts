@@ -14,16 +14,17 @@ import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
 import { restoreIrsde } from "../pipelines/restore_irsde.ts";
 import { chooseBackend } from "../kernels/choose_backend.ts";
 
-const _HELP =
-  `usage: deno run -A cli.ts bench [--method ddnm|irsde] [--model F.onnx] [--size 256] [--steps 20]
-                              [--repeat 3] [--backend cpu|webgpu] [--ort auto|native|wasm|webgpu] [--threads N]
+const _HELP = `usage: deno run -A cli.ts bench [--method ddnm|irsde] [--model F.onnx] [--size 256]
+       [--steps 20] [--repeat 3] [--backend cpu|webgpu] [--ort auto|native|wasm|webgpu]
+       [--threads N]
 
 Runs the sampler on a random observation (DDNM: SR x4 at --size output; IR-SDE: --size image)
 and prints, per run, the wall time, the network's time and the sampler's own time per step.
 
 examples:
   deno run -A cli.ts bench --steps 50
-  deno run -A cli.ts bench --method ddnm --model 256x256_diffusion_uncond.onnx --size 256 --ort native`;
+  deno run -A cli.ts bench --method ddnm --model 256x256_diffusion_uncond.onnx --size 256 \\
+    --ort native`;
 
 async function _bench(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {

@@ -10,11 +10,13 @@ import { createPreviewHandler } from "../preview/handler.ts";
 const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0.1] [--max-steps 50]
                               [--concurrency 2] [--queue 8] [--timeout 60] [--max-body-mb 10]
 
-Serves the preview page at /, GET /healthz and POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S.
+Serves the preview page at /, GET /healthz and
+POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S.
 
 example:
   deno run -A cli.ts serve --port 8000
-  curl -s --data-binary @photo.png -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/restore?task=sr&scale=4' -o out.png`;
+  curl -s --data-binary @photo.png -H 'content-type: image/png' \\
+    'http://127.0.0.1:8000/v1/restore?task=sr&scale=4' -o out.png`;
 
 async function _serve(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {

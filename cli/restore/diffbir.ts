@@ -31,8 +31,13 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
       '--method diffbir needs --model pipeline.json (a "diffbir-pipeline" manifest)',
     );
   }
-  const upscale = numberFlag(v, "upscale", 1, { min: 1 });
-  checkOutputSize(ctx, upscale, `--upscale ${upscale}`);
+  // --scale, as the other methods say it; --upscale, as DiffBIR says it
+  if (v.scale !== undefined && v.upscale !== undefined) {
+    throw new UsageError("--scale and --upscale are the same setting: give one");
+  }
+  const flag = v.scale !== undefined ? "scale" : "upscale";
+  const upscale = numberFlag(v, flag, 1, { min: 1 });
+  checkOutputSize(ctx, upscale, `--${flag} ${upscale}`);
   if (v.task !== undefined) {
     throw new UsageError("--task applies to --method ddnm or irsde; DiffBIR is blind restoration");
   }
