@@ -9,7 +9,8 @@
 
 import denoJson from "./deno.json" with { type: "json" };
 import { UserError } from "./lib/errors.ts";
-import { closest, UsageError } from "./cli/args.ts";
+import { asFlags, closest, UsageError } from "./cli/args.ts";
+import { ALL_RESTORE_FLAGS } from "./cli/restore/flags.ts";
 import { trace } from "./lib/trace.ts";
 import { COMMANDS as _COMMANDS } from "./cli/registry.ts";
 import "./cli/commands.ts";
@@ -61,7 +62,9 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     if (debug) console.error(e);
     if (e instanceof UserError) {
-      console.error(`error: ${e.message}`);
+      console.error(
+        `error: ${e instanceof UsageError ? e.message : asFlags(e.message, ALL_RESTORE_FLAGS)}`,
+      );
       return e instanceof UsageError ? 2 : 1;
     }
     const err = e as Error;

@@ -168,3 +168,27 @@ export function numberFlag(
   }
   return v;
 }
+
+/**
+ * A library error said in the command line's words: option names at the start of the message
+ * (`steps`, `sigmaY`, `sTmin/sTmax`) become the flags that set them (`--steps`, `--sigma-y`,
+ * `--s-tmin/--s-tmax`), where `flags` has them; the library names its options, not flags.
+ *
+ * @example
+ * ```ts
+ * import { asFlags } from "./args.ts";
+ * console.log(asFlags("sigmaY must be >= 0, got -1", new Set(["sigma-y"]))); // --sigma-y must be >= 0, got -1
+ * ```
+ *
+ * @param message The library's message.
+ * @param flags The command's flag names.
+ * @returns The message with its leading option names as flags.
+ */
+export function asFlags(message: string, flags: ReadonlySet<string>): string {
+  const m = /^[a-z][A-Za-z0-9]*(\/[a-z][A-Za-z0-9]*)*(?=[ :])/.exec(message);
+  if (!m) return message;
+  const kebab = (w: string) => w.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const names = m[0].split("/").map((w) => (w === "classLabel" ? "class" : kebab(w)));
+  if (!names.every((n) => flags.has(n))) return message;
+  return names.map((n) => `--${n}`).join("/") + message.slice(m[0].length);
+}

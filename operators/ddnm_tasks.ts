@@ -96,7 +96,7 @@ const _same = (_task: DdnmTask, h: number, w: number): [number, number] => [h, w
 
 function _divisible(f: number, site: OperatorSite): void {
   if (site.height % f !== 0 || site.width % f !== 0) {
-    throw new UserError(`--scale ${f} does not divide the image size ${site.width}x${site.height}`);
+    throw new UserError(`scale ${f} does not divide the image size ${site.width}x${site.height}`);
   }
 }
 
@@ -158,7 +158,7 @@ export const DDNM_TASK_TABLE: Readonly<Record<DdnmTaskName, DdnmTaskSpec>> = {
     build(_task, { channels, height, width, mask }) {
       if (!mask) {
         throw new UserError(
-          "--task inpaint needs --mask m.png (or an input with transparent pixels)",
+          "task inpaint needs --mask m.png (or an input with transparent pixels)",
         );
       }
       return inpainting(channels, height, width, mask);
@@ -280,20 +280,20 @@ export function ddnmTaskHelp(indent = "  "): string {
 export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
   const spec = ddnmTaskSpec(task.name);
   if (spec.needs === "scale" && (!Number.isInteger(task.scale) || (task.scale as number) < 1)) {
-    throw new UserError(`--task ${task.name} needs --scale K, an integer >= 1 (got ${task.scale})`);
+    throw new UserError(`task ${task.name} needs --scale K, an integer >= 1 (got ${task.scale})`);
   }
   if (spec.needs === "ratio" && (!Number.isInteger(task.ratio) || (task.ratio as number) < 1)) {
-    throw new UserError(`--task ${task.name} needs --ratio R, an integer >= 1 (got ${task.ratio})`);
+    throw new UserError(`task ${task.name} needs --ratio R, an integer >= 1 (got ${task.ratio})`);
   }
   if (
     task.name === "deblur" && task.kernel && !["gauss", "uniform", "aniso"].includes(task.kernel)
   ) {
-    throw new UserError(`--kernel must be gauss, uniform or aniso, got '${task.kernel}'`);
+    throw new UserError(`kernel must be gauss, uniform or aniso, got '${task.kernel}'`);
   }
   if (variant === "simplified" && !spec.simplified) {
     const offered = DDNM_TASKS.filter((n) => DDNM_TASK_TABLE[n].simplified).join(", ");
     throw new UserError(
-      `--variant simplified has no '${task.name}' operator (the reference offers ${offered})`,
+      `variant simplified has no '${task.name}' operator (the reference offers ${offered})`,
     );
   }
 }

@@ -87,12 +87,12 @@ function _checkEdmSettings(s: EdmSettings): void {
   const bad = (name: string, value: number, rule: string) => {
     throw new UserError(`${name} must be ${rule}, got ${value}`);
   };
-  if (!(s.eta >= 0) || !Number.isFinite(s.eta)) bad("--eta", s.eta, ">= 0");
-  if (!(s.sChurn >= 0) || !Number.isFinite(s.sChurn)) bad("--s-churn", s.sChurn, ">= 0");
-  if (!(s.sNoise >= 0) || !Number.isFinite(s.sNoise)) bad("--s-noise", s.sNoise, ">= 0");
-  if (Number.isNaN(s.sTmin) || Number.isNaN(s.sTmax)) bad("--s-tmin/--s-tmax", NaN, "numbers");
+  if (!(s.eta >= 0) || !Number.isFinite(s.eta)) bad("eta", s.eta, ">= 0");
+  if (!(s.sChurn >= 0) || !Number.isFinite(s.sChurn)) bad("sChurn", s.sChurn, ">= 0");
+  if (!(s.sNoise >= 0) || !Number.isFinite(s.sNoise)) bad("sNoise", s.sNoise, ">= 0");
+  if (Number.isNaN(s.sTmin) || Number.isNaN(s.sTmax)) bad("sTmin/sTmax", NaN, "numbers");
   if (!Number.isInteger(s.order) || s.order < 1 || s.order > 4) {
-    bad("--order", s.order, "an integer in [1, 4]");
+    bad("order", s.order, "an integer in [1, 4]");
   }
 }
 
@@ -136,7 +136,7 @@ export function resolveDiffbirSampling(options: DiffbirRestoreOptions): DiffbirS
   const samplerName = options.sampler ?? "spaced";
   if (!DIFFBIR_SAMPLERS.includes(samplerName)) {
     throw new UserError(
-      `--sampler must be one of ${DIFFBIR_SAMPLERS.join(", ")}, got '${samplerName}'`,
+      `sampler must be one of ${DIFFBIR_SAMPLERS.join(", ")}, got '${samplerName}'`,
     );
   }
   const edmSolver = samplerName.startsWith("edm_") ? samplerName.slice(4) as EdmSolver : null;
@@ -144,7 +144,7 @@ export function resolveDiffbirSampling(options: DiffbirRestoreOptions): DiffbirS
     ? Number(samplerName.slice(7)) as 1 | 2 | 3
     : 0;
   if (dpmOrder && steps < dpmOrder) {
-    throw new UserError(`--sampler ${samplerName} needs --steps >= ${dpmOrder}`);
+    throw new UserError(`sampler ${samplerName} needs --steps >= ${dpmOrder}`);
   }
   const e = options.edm ?? {};
   const edmSettings: EdmSettings = {
@@ -156,14 +156,14 @@ export function resolveDiffbirSampling(options: DiffbirRestoreOptions): DiffbirS
     order: e.order ?? EDM_DEFAULTS.order,
   };
   if (samplerName === "ddim" && !((options.eta ?? 0) >= 0 && (options.eta ?? 0) <= 1)) {
-    throw new UserError(`--eta must be in [0, 1] for ddim, got ${options.eta}`);
+    throw new UserError(`eta must be in [0, 1] for ddim, got ${options.eta}`);
   }
   if (edmSolver) _checkEdmSettings(edmSettings);
   if (options.startPoint !== undefined && !["noise", "cond"].includes(options.startPoint)) {
-    throw new UserError(`--start-point must be noise or cond, got '${options.startPoint}'`);
+    throw new UserError(`startPoint must be noise or cond, got '${options.startPoint}'`);
   }
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000) {
-    throw new UserError(`--steps must be an integer in [1, 1000], got ${steps}`);
+    throw new UserError(`steps must be an integer in [1, 1000], got ${steps}`);
   }
   if (samplerName === "spaced" && steps < 2) {
     throw new UserError(
@@ -171,19 +171,19 @@ export function resolveDiffbirSampling(options: DiffbirRestoreOptions): DiffbirS
     );
   }
   const cfg = options.cfg ?? 1;
-  if (!(cfg >= 0) || !Number.isFinite(cfg)) throw new UserError(`--cfg must be >= 0, got ${cfg}`);
+  if (!(cfg >= 0) || !Number.isFinite(cfg)) throw new UserError(`cfg must be >= 0, got ${cfg}`);
   if (
     !(options.minSize === undefined || (Number.isInteger(options.minSize) && options.minSize >= 0))
   ) {
-    throw new UserError(`--min-size must be an integer >= 0, got ${options.minSize}`);
+    throw new UserError(`minSize must be an integer >= 0, got ${options.minSize}`);
   }
   const upscale = options.upscale ?? 1;
   if (!(upscale >= 1) || !Number.isFinite(upscale)) {
-    throw new UserError(`--upscale must be >= 1, got ${upscale}`);
+    throw new UserError(`upscale must be >= 1, got ${upscale}`);
   }
   const colorFix = options.colorFix ?? "wavelet";
   if (!["wavelet", "adain", "none"].includes(colorFix)) {
-    throw new UserError(`--color-fix must be wavelet, adain or none, got '${colorFix}'`);
+    throw new UserError(`colorFix must be wavelet, adain or none, got '${colorFix}'`);
   }
   const g = options.guidance;
   const guiding = !!g && g.scale !== 0;
@@ -196,15 +196,15 @@ export function resolveDiffbirSampling(options: DiffbirRestoreOptions): DiffbirS
     throw new UserError("restoration guidance cannot be combined with tiling (as in DiffBIR v2)");
   }
   if (guiding && !(g!.repeat === undefined || (Number.isInteger(g!.repeat) && g!.repeat >= 1))) {
-    throw new UserError(`--guidance-repeat must be an integer >= 1, got ${g!.repeat}`);
+    throw new UserError(`guidanceRepeat must be an integer >= 1, got ${g!.repeat}`);
   }
   if (options.tile) {
     const { size, stride } = options.tile;
     if (!Number.isInteger(size) || size < 8 || size % 8 !== 0) {
-      throw new UserError(`--tile-size must be a multiple of 8, got ${size}`);
+      throw new UserError(`tileSize must be a multiple of 8, got ${size}`);
     }
     if (!Number.isInteger(stride) || stride < 8 || stride % 8 !== 0 || stride > size) {
-      throw new UserError(`--tile-stride must be a multiple of 8 in [8, tile size], got ${stride}`);
+      throw new UserError(`tileStride must be a multiple of 8 in [8, tile size], got ${stride}`);
     }
   }
   return {
@@ -235,7 +235,7 @@ export function checkDiffbirModels(
 ): void {
   if ((options.prompt !== undefined || options.negativePrompt !== undefined) && !models.text) {
     throw new UserError(
-      "--prompt needs a pipeline with a text encoder (tools/export/diffbir.py exports one); or give --context f.npy",
+      "prompt needs a pipeline with a text encoder (tools/export/diffbir.py exports one); or give --context f.npy",
     );
   }
   const den = models.denoiser.manifest, name = models.denoiser.name;
@@ -243,19 +243,19 @@ export function checkDiffbirModels(
   const augmentAt = options.noiseAug ?? 0;
   if (!Number.isInteger(augmentAt) || augmentAt < 0 || augmentAt >= den.schedule.trainSteps) {
     throw new UserError(
-      `--noise-aug must be an integer in [0, ${
+      `noiseAug must be an integer in [0, ${
         den.schedule.trainSteps - 1
       }], got ${options.noiseAug}`,
     );
   }
   if ((edmSolver || dpmOrder) && den.prediction !== "eps" && den.prediction !== "v") {
     throw new UserError(
-      `--sampler ${sampler} needs an eps or v denoiser; ${name} predicts ${den.prediction}`,
+      `sampler ${sampler} needs an eps or v denoiser; ${name} predicts ${den.prediction}`,
     );
   }
   if (dpmOrder && den.timestepDtype !== "float32") {
     throw new UserError(
-      `--sampler ${sampler} feeds fractional timesteps: ${name} takes ${den.timestepDtype} (it needs "timestep": {"dtype": "float32"})`,
+      `sampler ${sampler} feeds fractional timesteps: ${name} takes ${den.timestepDtype} (it needs "timestep": {"dtype": "float32"})`,
     );
   }
   if (den.inputs.context !== undefined && !options.context && !models.text) {
@@ -264,6 +264,6 @@ export function checkDiffbirModels(
     );
   }
   if (cfg !== 1 && !options.negativeContext && !models.text) {
-    throw new UserError(`--cfg ${cfg} needs both --context and --negative-context`);
+    throw new UserError(`cfg ${cfg} needs both --context and --negative-context`);
   }
 }

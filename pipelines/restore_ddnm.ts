@@ -92,11 +92,11 @@ export interface DdnmRestoreOptions extends RunOptions {
  */
 export function validateDdnmSettings(s: DdnmSettings, trainSteps: number): void {
   if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > trainSteps) {
-    throw new UserError(`--steps must be an integer in [1, ${trainSteps}], got ${s.steps}`);
+    throw new UserError(`steps must be an integer in [1, ${trainSteps}], got ${s.steps}`);
   }
-  if (!(s.eta >= 0 && s.eta <= 1)) throw new UserError(`--eta must be in [0, 1], got ${s.eta}`);
+  if (!(s.eta >= 0 && s.eta <= 1)) throw new UserError(`eta must be in [0, 1], got ${s.eta}`);
   if (!(s.sigmaY >= 0) || !Number.isFinite(s.sigmaY)) {
-    throw new UserError(`--sigma-y must be >= 0, got ${s.sigmaY}`);
+    throw new UserError(`sigmaY must be >= 0, got ${s.sigmaY}`);
   }
   for (
     const [k, v] of [["travel-length", s.travelLength], ["travel-repeat", s.travelRepeat]] as const
@@ -106,7 +106,7 @@ export function validateDdnmSettings(s: DdnmSettings, trainSteps: number): void 
     }
   }
   if (s.variant !== "svd" && s.variant !== "simplified") {
-    throw new UserError(`--variant must be svd or simplified, got '${s.variant}'`);
+    throw new UserError(`variant must be svd or simplified, got '${s.variant}'`);
   }
 }
 
@@ -164,7 +164,7 @@ async function _restoreDdnm(
   }
   const sampler = options.sampler ?? "ddnm";
   if (sampler !== "ddnm" && sampler !== "hq-demo") {
-    throw new UserError(`--sampler for ddnm must be ddnm or hq-demo, got '${sampler}'`);
+    throw new UserError(`sampler for ddnm must be ddnm or hq-demo, got '${sampler}'`);
   }
   const hq = sampler === "hq-demo";
   const settings: DdnmSettings = {
@@ -178,7 +178,7 @@ async function _restoreDdnm(
     fixedLambdaNoise: options.fixedLambdaNoise ?? false,
   };
   if (!((options.sigmaY ?? 0) >= 0)) {
-    throw new UserError(`--sigma-y must be >= 0, got ${options.sigmaY}`);
+    throw new UserError(`sigmaY must be >= 0, got ${options.sigmaY}`);
   }
   validateDdnmSettings(settings, m.schedule.trainSteps);
   const channels = m.channels;

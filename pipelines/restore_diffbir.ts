@@ -96,7 +96,7 @@ function _grow(t: Tensor, minSize: number): Tensor {
     : [Math.trunc(h * (minSize / w)), minSize];
   if (oh * ow > _MAX_GROWN_PIXELS) {
     throw new UserError(
-      `--min-size ${minSize} would enlarge the ${w}x${h} image to ${ow}x${oh}; the limit is ${_MAX_GROWN_PIXELS} pixels`,
+      `minSize ${minSize} would enlarge the ${w}x${h} image to ${ow}x${oh}; the limit is ${_MAX_GROWN_PIXELS} pixels`,
     );
   }
   return resizeBicubicAntialias(t, oh, ow);

@@ -62,13 +62,13 @@ export function irsdeMu(lq: Tensor, task: IrsdeTask = {}): Tensor {
   if (task.name === "sr") {
     const k = task.scale ?? 1;
     if (!Number.isInteger(k) || k < 1) {
-      throw new UserError(`--scale must be an integer >= 1, got ${task.scale}`);
+      throw new UserError(`scale must be an integer >= 1, got ${task.scale}`);
     }
     return resizeBicubic(lq, lq.h * k, lq.w * k);
   }
   if (task.name === "inpaint") {
     const m = task.mask;
-    if (!m) throw new UserError("--task inpaint needs --mask M.png");
+    if (!m) throw new UserError("task inpaint needs --mask M.png");
     if (m.length !== lq.h * lq.w) {
       throw new UserError(`the mask has ${m.length} pixels, the image ${lq.h * lq.w}`);
     }
@@ -105,20 +105,20 @@ async function _restoreIrsde(
 ): Promise<RestoreResult> {
   const solver = options.solver;
   if (solver !== undefined && !["sde", "ode", "posterior"].includes(solver)) {
-    throw new UserError(`--solver must be sde, ode or posterior, got '${solver}'`);
+    throw new UserError(`solver must be sde, ode or posterior, got '${solver}'`);
   }
   const o = options.sde ?? {};
   if (o.schedule !== undefined && !["cosine", "linear", "constant"].includes(o.schedule)) {
-    throw new UserError(`--schedule must be cosine, linear or constant, got '${o.schedule}'`);
+    throw new UserError(`schedule must be cosine, linear or constant, got '${o.schedule}'`);
   }
   if (o.T !== undefined && (!Number.isInteger(o.T) || o.T < 1 || o.T > 10000)) {
-    throw new UserError(`--steps must be an integer in [1, 10000], got ${o.T}`);
+    throw new UserError(`steps must be an integer in [1, 10000], got ${o.T}`);
   }
   if (o.maxSigma !== undefined && !(o.maxSigma > 0)) {
-    throw new UserError(`--max-sigma must be > 0, got ${o.maxSigma}`);
+    throw new UserError(`maxSigma must be > 0, got ${o.maxSigma}`);
   }
   if (o.eps !== undefined && !(o.eps > 0 && o.eps < 1)) {
-    throw new UserError(`--eps must be in (0, 1), got ${o.eps}`);
+    throw new UserError(`eps must be in (0, 1), got ${o.eps}`);
   }
   const mu01 = irsdeMu(lq, options.task);
   const model = await run.model(options.model, options.modelSpec);

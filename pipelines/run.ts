@@ -191,7 +191,7 @@ export interface PreparedRun {
 export function prepareRun(options: RunOptions): PreparedRun {
   const t0 = performance.now();
   if (options.seed !== undefined && (!Number.isSafeInteger(options.seed) || options.seed < 0)) {
-    throw new UserError(`--seed must be an integer >= 0, got ${options.seed}`);
+    throw new UserError(`seed must be an integer >= 0, got ${options.seed}`);
   }
   const backend = options.backend ?? new CpuBackend();
   const noise = options.noise ?? new GaussianNoise(options.seed ?? 0);

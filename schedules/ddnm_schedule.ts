@@ -41,10 +41,10 @@ export function timeTravelSchedule(
   travelRepeat: number,
 ): number[] {
   if (!Number.isInteger(travelLength) || travelLength < 1) {
-    throw new UserError(`--travel-length must be an integer >= 1, got ${travelLength}`);
+    throw new UserError(`travelLength must be an integer >= 1, got ${travelLength}`);
   }
   if (!Number.isInteger(travelRepeat) || travelRepeat < 1) {
-    throw new UserError(`--travel-repeat must be an integer >= 1, got ${travelRepeat}`);
+    throw new UserError(`travelRepeat must be an integer >= 1, got ${travelRepeat}`);
   }
   const jumps = new Map<number, number>();
   for (let j = 0; j < steps - travelLength; j += travelLength) jumps.set(j, travelRepeat - 1);

@@ -208,7 +208,7 @@ Deno.test("start point and noise augmentation: cond differs from noise except un
   await assert.rejects(() => run({ noiseAug: 50, noise: latents(5) }), /needs 1536 values/);
   await assert.rejects(
     () => run({ noiseAug: 1000 }),
-    /--noise-aug must be an integer in \[0, 999\]/,
+    /noiseAug must be an integer in \[0, 999\]/,
   );
   // zero terminal SNR (with v prediction, as v2.1): ā'_999 = 0, so q_sample(c, 999, z) = z
   const den = JSON.parse(await Deno.readTextFile(`${dir}/den.json`));
@@ -236,11 +236,11 @@ Deno.test("HEAD's size rule: a short edge below --min-size is enlarged for diffu
     assert.ok(grown.data.every(Number.isFinite));
     assert.notDeepEqual(grown.data, plain.data, "diffusion ran at 76x64");
   }
-  await assert.rejects(() => run({ minSize: -1 }), /--min-size must be an integer >= 0/);
+  await assert.rejects(() => run({ minSize: -1 }), /minSize must be an integer >= 0/);
   const strip = new Tensor([1, 3, 8, 4000], new Float32Array(3 * 8 * 4000).fill(0.5));
   await assert.rejects(
     () => restoreDiffbir(strip, { ...base, minSize: 4096, runtime: "native" }),
-    /--min-size 4096 would enlarge the 4000x8 image to 2048000x4096/,
+    /minSize 4096 would enlarge the 4000x8 image to 2048000x4096/,
   );
   await Deno.remove(dir, { recursive: true });
 });

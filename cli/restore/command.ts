@@ -6,7 +6,7 @@
  * @module
  */
 
-import { closest, numberFlag, UsageError } from "../args.ts";
+import { asFlags, closest, numberFlag, UsageError } from "../args.ts";
 import { UserError } from "../../lib/errors.ts";
 import { trace } from "../../lib/trace.ts";
 import { DEFAULT_MAX_PIXELS, writeImageTensor } from "../../lib/image.ts";
@@ -18,7 +18,7 @@ import { DEFAULT_MODEL } from "../../model/builtin_models.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { chooseBackend } from "../../kernels/choose_backend.ts";
 import { cachedModel, type LoadContext, type MethodRunner } from "./context.ts";
-import { parseRestoreFlags, stringFlag } from "./flags.ts";
+import { ALL_RESTORE_FLAGS, parseRestoreFlags, stringFlag } from "./flags.ts";
 import { RESTORE_HELP } from "./help.ts";
 import {
   expandInputs,
@@ -214,7 +214,9 @@ async function _restore(args: string[]): Promise<number> {
         if (!batch || (e as Error)?.name === "AbortError") throw e;
         failures++;
         notes.length = 0;
-        const msg = e instanceof UserError ? e.message : (e as Error).message;
+        const msg = e instanceof UserError && !(e instanceof UsageError)
+          ? asFlags(e.message, ALL_RESTORE_FLAGS)
+          : (e as Error).message;
         console.error(`error: ${msg.startsWith(input) ? msg : `${input}: ${msg}`}`);
       }
     }

@@ -125,3 +125,9 @@ export function parseRestoreFlags(args: string[]): ParsedArgs {
   }
   return parsed;
 }
+
+/** Every flag name of `restore`, for saying library errors in the command line's words. */
+export const ALL_RESTORE_FLAGS: ReadonlySet<string> = new Set([
+  ...Object.keys(COMMON_FLAGS),
+  ...Object.values(METHOD_FLAGS).flatMap((f) => Object.keys(f)),
+]);
