@@ -243,9 +243,7 @@ export function checkDiffbirModels(
   const augmentAt = options.noiseAug ?? 0;
   if (!Number.isInteger(augmentAt) || augmentAt < 0 || augmentAt >= den.schedule.trainSteps) {
     throw new UserError(
-      `noiseAug must be an integer in [0, ${
-        den.schedule.trainSteps - 1
-      }], got ${options.noiseAug}`,
+      `noiseAug must be an integer in [0, ${den.schedule.trainSteps - 1}], got ${options.noiseAug}`,
     );
   }
   if ((edmSolver || dpmOrder) && den.prediction !== "eps" && den.prediction !== "v") {
