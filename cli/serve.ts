@@ -8,7 +8,8 @@ import { numberFlag, parseFlags } from "./args.ts";
 import { createPreviewHandler } from "../preview/handler.ts";
 
 const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0.1] [--max-steps 50]
-                              [--concurrency 2] [--queue 8] [--timeout 60] [--max-body-mb 10]
+       [--concurrency 2] [--queue 8] [--timeout 60] [--max-body-mb 10] [--model builtin:gmm]
+       [--threads 1] [--steps 20] [--max-side 256]
 
 Serves the preview page at /, GET /healthz and
 POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S.
@@ -28,6 +29,10 @@ async function _serve(args: string[]): Promise<number> {
     queue: { type: "string" },
     timeout: { type: "string" },
     "max-body-mb": { type: "string" },
+    model: { type: "string" },
+    threads: { type: "string" },
+    steps: { type: "string" },
+    "max-side": { type: "string" },
   }, "serve");
   if (values.help) {
     console.log(_HELP);
@@ -39,6 +44,16 @@ async function _serve(args: string[]): Promise<number> {
     queue: numberFlag(values, "queue", 8, { integer: true, min: 0 }),
     timeoutMs: numberFlag(values, "timeout", 60, { min: 1 }) * 1000,
     maxBodyBytes: numberFlag(values, "max-body-mb", 10, { min: 0.001 }) * 1024 * 1024,
+    model: typeof values.model === "string" ? values.model : undefined,
+    threads: values.threads === undefined
+      ? undefined
+      : numberFlag(values, "threads", 1, { integer: true, min: 1 }),
+    defaultSteps: values.steps === undefined
+      ? undefined
+      : numberFlag(values, "steps", 20, { integer: true, min: 1, max: 1000 }),
+    maxSide: values["max-side"] === undefined
+      ? undefined
+      : numberFlag(values, "max-side", 256, { integer: true, min: 16, max: 4096 }),
   });
   const hostname = typeof values.hostname === "string" ? values.hostname : "127.0.0.1";
   const port = numberFlag(values, "port", 8000, { integer: true, min: 0, max: 65535 });

@@ -221,6 +221,8 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
       }, 3)
       : input;
     const result = await gate.run(async () => {
+      // a client that left while its request waited costs nothing
+      if (req.signal.aborted) throw new DOMException("client gone", "AbortError");
       const model = await takeModel();
       // the budget is checked at every step too: a busy loop may not let timers fire
       const budget = options.timeoutMs ?? 60_000, deadline = performance.now() + budget;
@@ -229,6 +231,9 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         () => controller.abort(new DOMException("time budget", "TimeoutError")),
         budget,
       );
+      // a client that goes away stops its run within one step
+      const gone = () => controller.abort(new DOMException("client gone", "AbortError"));
+      req.signal.addEventListener("abort", gone);
       try {
         return await restoreDdnm(observed, {
           task: ddnmTask,
@@ -245,6 +250,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         });
       } finally {
         clearTimeout(timer);
+        req.signal.removeEventListener("abort", gone);
         idle.push(model);
       }
     });
@@ -275,6 +281,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
       if (e instanceof BodyTooLarge) return _json(413, e.message);
       if (e instanceof UserError) return _json(400, e.message);
       const err = e as Error;
+      if (req.signal.aborted) return _json(499, "the client closed the request");
       if (err?.name === "TimeoutError" || err?.name === "AbortError") {
         return _json(504, "the restoration ran past its time budget");
       }

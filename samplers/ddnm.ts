@@ -17,7 +17,7 @@ import {
 } from "../operators/operator.ts";
 
 import type { DdnmVariant } from "../operators/operator.ts";
-import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
+import { betweenSteps, type SamplerRun } from "./sampler_run.ts";
 
 /** Settings of a DDNM run. */
 export interface DdnmSettings {
@@ -247,7 +247,7 @@ export async function ddnmSample(options: DdnmSampleOptions): Promise<Tensor> {
   const x = init ? init.clone() : backend.randn(Tensor.zeros(shape), noise);
   let done = 0;
   for (const tr of transitions) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     const abS = alphaBarAt(alphaBars, tr.to);
     if (tr.denoise) {
       // draw z while the network runs: its values depend only on their index in the stream

@@ -11,7 +11,7 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
-import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
+import { betweenSteps, type SamplerRun } from "./sampler_run.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { betaSchedule, betasFromAlphaBar } from "../schedules/beta_schedule.ts";
 import { latentAlphaBar, type LatentSchedule } from "./spaced_ddpm.ts";
@@ -165,7 +165,7 @@ export async function dpmSolverSample(options: DpmSolverSampleOptions): Promise<
   const models: Tensor[] = [await predict(x, times[0], Tensor.zeros(x.shape))];
   const at: number[] = [times[0]];
   for (let step = 1; step <= steps; step++) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     const stepOrder = step < order ? step : steps < 10 ? Math.min(order, steps + 1 - step) : order;
     _update(backend, x, models, at, times[step], stepOrder, v);
     hooks?.onStep?.({ step, total: steps, x0: models[0] });

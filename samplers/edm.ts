@@ -18,7 +18,7 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
-import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
+import { betweenSteps, type SamplerRun } from "./sampler_run.ts";
 import type { NoiseSource } from "../lib/noise.ts";
 import type { Prediction } from "../model/manifest.ts";
 import { Tensor } from "../lib/tensor.ts";
@@ -466,7 +466,7 @@ export async function edmSample(options: EdmSampleOptions): Promise<Tensor> {
   };
   const n = s.sigmas.length - 1;
   for (let i = 0; i < n; i++) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     await _STEPS[solver](r, i);
     // the multistep solvers keep the last two denoised estimates
     r.den = [r.den[2], r.den[0], r.den[1]];

@@ -12,7 +12,7 @@ import type { DegradationOperator, SpectralScale } from "../operators/operator.t
 import type { RespacedSchedule } from "../schedules/respacing.ts";
 import { timeTravelSchedule } from "../schedules/ddnm_schedule.ts";
 import type { DdnmProblem, EpsPredictor } from "./ddnm.ts";
-import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
+import { betweenSteps, type SamplerRun } from "./sampler_run.ts";
 
 /** Settings of the hq_demo sampler. */
 export interface HqDemoSettings {
@@ -154,7 +154,7 @@ export async function hqDemoSample(options: HqDemoSampleOptions): Promise<Tensor
   const x = init ? init.clone() : backend.randn(Tensor.zeros(shape), noise);
   const total = ts.length - 1;
   for (let i = 0; i < total; i++) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     const k = ts[i], down = ts[i + 1] < k;
     if (down) {
       const t = s.timesteps[k];

@@ -10,7 +10,7 @@
 import type { Backend } from "../kernels/backend.ts";
 import { Tensor } from "../lib/tensor.ts";
 import type { IrsdeSchedule } from "../schedules/irsde_schedule.ts";
-import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
+import { betweenSteps, type SamplerRun } from "./sampler_run.ts";
 
 /** The reverse solvers. */
 export type IrsdeSolver = "sde" | "ode" | "posterior";
@@ -273,7 +273,7 @@ export async function irsdeSample(options: IrsdeSampleOptions): Promise<Tensor> 
   backend.randn(buf.z, noise);
   const x = backend.combine(Tensor.zeros(mu.shape), [[1, mu], [s.lambda, buf.z]]);
   for (let t = T; t >= 1; t--) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     const pending = predict(x, mu, t, `step ${T - t + 1}/${T} (t=${t})`);
     if (solver !== "ode") backend.randn(buf.z, noise);
     const eps = await pending;
@@ -309,7 +309,7 @@ export async function denoisingSdeSample(options: DenoisingSdeSampleOptions): Pr
   const x = lq.clone();
   const z = Tensor.zeros(lq.shape), x0 = Tensor.zeros(lq.shape);
   for (let t = start; t >= 1; t--) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     const pending = predict(x, lq, t, `step ${start - t + 1}/${start} (t=${t})`);
     if (solver === "sde") backend.randn(z, noise);
     const eps = await pending;

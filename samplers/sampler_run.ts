@@ -75,3 +75,23 @@ export function throwIfAborted(hooks: SamplerHooks | undefined): void {
   const signal = hooks?.signal;
   if (signal?.aborted) throw signal.reason ?? new DOMException("aborted", "AbortError");
 }
+
+/**
+ * Between two steps: with a signal to watch, let the event loop run once (so a timer, a
+ * SIGINT or a client that went away can abort the signal; a sampling loop otherwise never
+ * yields to them), then throw the abort reason if it was aborted.
+ *
+ * @example
+ * ```ts
+ * import { betweenSteps } from "./sampler_run.ts";
+ * const stop = new AbortController();
+ * setTimeout(() => stop.abort(), 0);
+ * await betweenSteps({ signal: stop.signal }).catch((e) => console.log(e.name)); // AbortError
+ * ```
+ *
+ * @param hooks The loop's hooks.
+ */
+export async function betweenSteps(hooks: SamplerHooks | undefined): Promise<void> {
+  if (hooks?.signal) await new Promise((resolve) => setTimeout(resolve, 0));
+  throwIfAborted(hooks);
+}

@@ -6,7 +6,7 @@
  */
 
 import type { Backend } from "../kernels/backend.ts";
-import { type SamplerRun, throwIfAborted } from "./sampler_run.ts";
+import { betweenSteps, type SamplerRun } from "./sampler_run.ts";
 import { Tensor } from "../lib/tensor.ts";
 import type { Prediction } from "../model/manifest.ts";
 import {
@@ -296,7 +296,7 @@ export async function spacedSample(
   const steps = s.timesteps.length;
   const x0 = like(x), z = like(x);
   for (let k = steps - 1; k >= 0; k--) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     const t = s.timesteps[k];
     const out = await predict(x, t, `step ${steps - k}/${steps} (t=${t})`);
     predictX0(backend, x0, x, out, s.alphaBar[k], settings.prediction);
@@ -322,7 +322,7 @@ export async function ddimSample(options: LatentSampleOptions<DdimSchedule>): Pr
   const total = s.timesteps.length;
   const z = like(x), scratch = { eps: like(x), x0: like(x) };
   for (let k = total - 1; k >= 0; k--) {
-    throwIfAborted(hooks);
+    await betweenSteps(hooks);
     const t = s.timesteps[k];
     const out = await predict(x, t, `step ${total - k}/${total} (t=${t})`);
     backend.randn(z, noise);

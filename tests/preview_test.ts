@@ -165,3 +165,33 @@ Deno.test("fitWithin: box downscale keeps means and never upscales", () => {
   assert.ok(f.data.every((v) => Math.abs(v - 0.5) < 1e-6));
   assert.equal(fitWithin(t, 100), t);
 });
+
+Deno.test("preview: a client that goes away stops its run within a step", async () => {
+  const h = createPreviewHandler({ defaultSteps: 50, maxSteps: 50 });
+  // warm the model up so the run below is all sampling
+  await h(
+    new Request("http://x/v1/restore?task=sr&scale=4&steps=1", { method: "POST", body: photo }),
+  );
+  const client = new AbortController();
+  const req = new Request("http://x/v1/restore?task=sr&scale=4&steps=50", {
+    method: "POST",
+    body: photo,
+    signal: client.signal,
+  });
+  const t0 = performance.now();
+  const pending = h(req);
+  await new Promise((r) => setTimeout(r, 300));
+  const aborted = performance.now();
+  client.abort();
+  const res = await pending;
+  const after = performance.now() - aborted;
+  assert.equal(res.status, 499);
+  assert.equal(h.running, 0, "the slot is free again");
+  // 50 steps take seconds; stopping takes at most about one
+  assert.ok(
+    after < 500,
+    `stopped ${after.toFixed(0)} ms after the client left (run began ${
+      (aborted - t0).toFixed(0)
+    } ms in)`,
+  );
+});
