@@ -8,8 +8,8 @@ import { numberFlag, parseFlags } from "./args.ts";
 import { createPreviewHandler } from "../preview/handler.ts";
 
 const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0.1] [--max-steps 50]
-       [--concurrency 2] [--queue 8] [--timeout 60] [--max-body-mb 10] [--model builtin:gmm]
-       [--threads 1] [--steps 20] [--max-side 256]
+       [--concurrency 1] [--queue 8] [--timeout 60] [--max-body-mb 10] [--model builtin:gmm]
+       [--threads 2] [--steps 8] [--max-side 256]
 
 Serves the preview page at /, GET /healthz and
 POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S.
@@ -40,7 +40,7 @@ async function _serve(args: string[]): Promise<number> {
   }
   const handler = createPreviewHandler({
     maxSteps: numberFlag(values, "max-steps", 50, { integer: true, min: 1, max: 1000 }),
-    concurrency: numberFlag(values, "concurrency", 2, { integer: true, min: 1 }),
+    concurrency: numberFlag(values, "concurrency", 1, { integer: true, min: 1 }),
     queue: numberFlag(values, "queue", 8, { integer: true, min: 0 }),
     timeoutMs: numberFlag(values, "timeout", 60, { min: 1 }) * 1000,
     maxBodyBytes: numberFlag(values, "max-body-mb", 10, { min: 0.001 }) * 1024 * 1024,
@@ -50,7 +50,7 @@ async function _serve(args: string[]): Promise<number> {
       : numberFlag(values, "threads", 1, { integer: true, min: 1 }),
     defaultSteps: values.steps === undefined
       ? undefined
-      : numberFlag(values, "steps", 20, { integer: true, min: 1, max: 1000 }),
+      : numberFlag(values, "steps", 8, { integer: true, min: 1, max: 1000 }),
     maxSide: values["max-side"] === undefined
       ? undefined
       : numberFlag(values, "max-side", 256, { integer: true, min: 16, max: 4096 }),

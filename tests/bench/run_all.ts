@@ -10,6 +10,7 @@ const suite = [
   ["DDNM Mask-Shift 1024", "ddnm_maskshift.ts"],
   ["built-in GMM prior: time and memory per runtime", "prior_memory.ts"],
   ["a 1 GB model: load and one call, peak memory per runtime", "model_memory.ts"],
+  ["the edge preview's budget: latency, concurrency, disconnects, memory", "preview_budget.ts"],
   ["JPEG decoders", "jpeg_decode.ts"],
 ];
 for (const [title, file] of suite) {

@@ -1,0 +1,84 @@
+// The edge preview's budget, measured against a real `cli.ts serve` process with its defaults:
+// the latency of a default preview (a 64 px photo, task sr x4: a 256 px answer), eight
+// concurrent requests (all answered, 200 or 429, within 20 s), the server's peak RSS (target
+// 350 MB), and the CPU it spends in the 2 s after a client disconnects mid-run (target 0.3 s).
+// Run: deno run -A tests/bench/preview_budget.ts
+import { decodeImage, imageToTensor, tensorToPng } from "../../lib/image.ts";
+import { fitWithin } from "../../preview/handler.ts";
+
+const cli = new URL("../../cli.ts", import.meta.url).pathname;
+const photo = imageToTensor(
+  decodeImage(await Deno.readFile(new URL("../../assets/rocket_256.png", import.meta.url)), "r"),
+  3,
+);
+const body = tensorToPng(fitWithin(photo, 64));
+
+const server = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", cli, "serve", "--port", "0"],
+  stderr: "piped",
+  stdout: "null",
+}).spawn();
+const reader = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
+let base = "";
+while (!base) {
+  const { value, done } = await reader.read();
+  if (done) throw new Error("the server did not start");
+  base = /(http:\/\/[\d.]+:\d+)/.exec(value)?.[1] ?? "";
+}
+const proc = (field: "cpu" | "peak") => {
+  if (field === "peak") {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${server.pid}/status`));
+    return Number(m![1]) / 1024;
+  }
+  const stat = Deno.readTextFileSync(`/proc/${server.pid}/stat`).split(") ")[1].split(" ");
+  return (Number(stat[11]) + Number(stat[12])) / 100; // utime + stime, in clock ticks of 10 ms
+};
+const preview = (signal?: AbortSignal) =>
+  fetch(`${base}/v1/restore?task=sr&scale=4`, { method: "POST", body, signal });
+
+try {
+  await (await preview()).arrayBuffer(); // the first request loads the model
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const r = await preview();
+    await r.arrayBuffer();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  console.log(
+    `default preview: median ${times[2].toFixed(2)} s over 5 (target 2.0 s); ${
+      times.map((t) => t.toFixed(2)).join(" ")
+    }`,
+  );
+  const t0 = performance.now();
+  const statuses = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const r = await preview();
+      await r.arrayBuffer();
+      return [r.status, (performance.now() - t0) / 1000] as const;
+    }),
+  );
+  const last = Math.max(...statuses.map(([, t]) => t));
+  console.log(
+    `8 concurrent: statuses ${statuses.map(([s]) => s).join(" ")}, the last answered after ${
+      last.toFixed(1)
+    } s (target 20 s)`,
+  );
+  const stop = new AbortController();
+  const gone = preview(stop.signal).catch(() => null);
+  await new Promise((r) => setTimeout(r, 400));
+  stop.abort();
+  await gone;
+  const cpu0 = proc("cpu");
+  await new Promise((r) => setTimeout(r, 2000));
+  console.log(
+    `disconnect mid-run: ${
+      (proc("cpu") - cpu0).toFixed(2)
+    } s of server CPU in the 2 s after (target 0.3 s)`,
+  );
+  console.log(`server peak RSS: ${proc("peak").toFixed(0)} MB (target 350 MB)`);
+} finally {
+  server.kill();
+  await server.status;
+}
