@@ -4,6 +4,8 @@
  * @module
  */
 
+import { bytesToBase64 } from "./base64.ts";
+
 const _f32 = new Float32Array(1);
 const _u32 = new Uint32Array(_f32.buffer);
 
@@ -96,11 +98,7 @@ export function encodeHalfBase64(values: ArrayLike<number>): string {
     bytes[2 * i] = h & 0xff;
     bytes[2 * i + 1] = h >> 8;
   }
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
+  return bytesToBase64(bytes);
 }
 
 /**

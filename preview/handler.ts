@@ -14,6 +14,9 @@ import type { Model } from "../model/model.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
 import type { DdnmTask } from "../operators/ddnm_tasks.ts";
 import { BodyTooLarge, Gate, readCapped } from "./limits.ts";
+import { eventStream } from "./event_stream.ts";
+import { bytesToBase64 } from "../lib/base64.ts";
+import type { RestoreProgress } from "../pipelines/run.ts";
 import { PREVIEW_PAGE } from "./page.ts";
 
 /** Options of {@linkcode createPreviewHandler}. */
@@ -55,6 +58,35 @@ function _json(status: number, error: string): Response {
     status,
     headers: { "content-type": "application/json" },
   });
+}
+
+const _BUSY = "busy: too many requests are waiting; try again shortly";
+
+// the status and message an exception answers with
+function _failure(e: unknown, client: AbortSignal): [number, string] {
+  if (e instanceof BodyTooLarge) return [413, e.message];
+  if (e instanceof UserError) return [400, e.message];
+  const err = e as Error;
+  if (client.aborted) return [499, "the client closed the request"];
+  if (err?.name === "TimeoutError" || err?.name === "AbortError") {
+    return [504, "the restoration ran past its time budget"];
+  }
+  console.error(`preview: internal error: ${err?.stack ?? e}`);
+  return [500, "internal error"];
+}
+
+function _dataUrl(image: Tensor): string {
+  const clipped = image.map((v) => Math.min(1, Math.max(0, v)));
+  return `data:image/png;base64,${bytesToBase64(tensorToPng(clipped))}`;
+}
+
+/** A parsed preview request. */
+interface _Job {
+  observed: Tensor;
+  task: DdnmTask;
+  mask?: Uint8Array;
+  steps: number;
+  seed: number;
 }
 
 function _int(
@@ -126,6 +158,10 @@ function _maskFrom(img: DecodedImage, width: number, height: number): Uint8Array
  * restores the body (image bytes, or multipart with `image` and `mask`) at a preview size and
  * answers a PNG; the same request and seed give the same bytes. Errors are JSON
  * `{"error": ...}`: 400 bad input, 413 body too large, 429 busy, 504 over the time budget.
+ * With `stream=1` (or `Accept: text/event-stream`) the answer is server-sent events instead:
+ * `queued`, one `progress` per step with the x0 estimate as a PNG data URL, then `done` with
+ * the result or `error` with the status it would have had. Closing the connection stops the
+ * run within one step.
  *
  * @example
  * ```ts ignore
@@ -159,7 +195,8 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
     return await p;
   };
 
-  const restore = async (req: Request, url: URL): Promise<Response> => {
+  // the request, parsed and fitted to the preview size
+  const parse = async (req: Request, url: URL): Promise<_Job> => {
     const params = url.searchParams;
     const task = params.get("task") ?? "sr";
     if (!(_TASKS as readonly string[]).includes(task)) {
@@ -224,9 +261,18 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         alpha: null,
       }, 3)
       : input;
-    const result = await gate.run(async () => {
+    return { observed, task: ddnmTask, mask, steps, seed };
+  };
+
+  // the job through the gate: null when refused, the image in [0,1] otherwise
+  const run = (
+    job: _Job,
+    client: AbortSignal,
+    onProgress?: (p: RestoreProgress) => void,
+  ): Promise<Tensor | null> =>
+    gate.run(async () => {
       // a client that left while its request waited costs nothing
-      if (req.signal.aborted) throw new DOMException("client gone", "AbortError");
+      if (client.aborted) throw new DOMException("client gone", "AbortError");
       const model = await takeModel();
       // the budget is checked at every step too: a busy loop may not let timers fire
       const budget = options.timeoutMs ?? 60_000, deadline = performance.now() + budget;
@@ -237,33 +283,65 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
       );
       // a client that goes away stops its run within one step
       const gone = () => controller.abort(new DOMException("client gone", "AbortError"));
-      req.signal.addEventListener("abort", gone);
+      client.addEventListener("abort", gone);
       try {
-        return await restoreDdnm(observed, {
-          task: ddnmTask,
+        const result = await restoreDdnm(job.observed, {
+          task: job.task,
           model,
-          mask,
-          steps,
-          seed,
+          mask: job.mask,
+          steps: job.steps,
+          seed: job.seed,
           signal: controller.signal,
-          onProgress: () => {
+          onProgress: (p) => {
             if (performance.now() > deadline) {
               controller.abort(new DOMException("time budget", "TimeoutError"));
             }
+            onProgress?.(p);
           },
         });
+        return result.image.map((v) => Math.min(1, Math.max(0, v)));
       } finally {
         clearTimeout(timer);
-        req.signal.removeEventListener("abort", gone);
+        client.removeEventListener("abort", gone);
         idle.push(model);
       }
     });
-    if (result === null) {
-      return _json(429, "busy: too many requests are waiting; try again shortly");
-    }
-    const png = tensorToPng(result.image.map((v) => Math.min(1, Math.max(0, v))));
-    return new Response(png, {
-      headers: { "content-type": "image/png", "x-steps": String(steps), "x-seed": String(seed) },
+
+  const restore = async (req: Request, url: URL): Promise<Response> => {
+    const job = await parse(req, url);
+    const image = await run(job, req.signal);
+    if (image === null) return _json(429, _BUSY);
+    return new Response(tensorToPng(image), {
+      headers: {
+        "content-type": "image/png",
+        "x-steps": String(job.steps),
+        "x-seed": String(job.seed),
+      },
+    });
+  };
+
+  // the same restoration as server-sent events: queued, progress (x0 previews), done or error
+  const restoreStreamed = async (req: Request, url: URL): Promise<Response> => {
+    const job = await parse(req, url);
+    if (gate.full) return _json(429, _BUSY);
+    return eventStream(req.signal, async (send, client) => {
+      const meta = { steps: job.steps, seed: job.seed };
+      if (gate.running >= gate.concurrency) send("queued", { ...meta, ahead: gate.waiting });
+      try {
+        const image = await run(job, client, (p) => {
+          // the preview is read inside the callback: the sampler reuses the buffer next step
+          p.preview?.().then((x0) => {
+            send("progress", { step: p.step, total: p.total, image: _dataUrl(x0) });
+          });
+        });
+        if (image === null) send("error", { status: 429, error: _BUSY });
+        else {
+          send("done", { ...meta, width: image.w, height: image.h, image: _dataUrl(image) });
+        }
+      } catch (e) {
+        const [status, error] = _failure(e, client);
+        send("error", { status, error });
+      }
     });
   };
 
@@ -278,19 +356,14 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
       if (req.method === "GET" && url.pathname === "/healthz") return new Response("ok");
       if (url.pathname === "/v1/restore") {
         if (req.method !== "POST") return _json(405, "use POST with the image as the body");
-        return await restore(req, url);
+        const streamed = url.searchParams.get("stream") === "1" ||
+          (req.headers.get("accept") ?? "").includes("text/event-stream");
+        return await (streamed ? restoreStreamed : restore)(req, url);
       }
       return _json(404, `no route ${req.method} ${url.pathname}`);
     } catch (e) {
-      if (e instanceof BodyTooLarge) return _json(413, e.message);
-      if (e instanceof UserError) return _json(400, e.message);
-      const err = e as Error;
-      if (req.signal.aborted) return _json(499, "the client closed the request");
-      if (err?.name === "TimeoutError" || err?.name === "AbortError") {
-        return _json(504, "the restoration ran past its time budget");
-      }
-      console.error(`preview: internal error: ${err?.stack ?? e}`);
-      return _json(500, "internal error");
+      const [status, error] = _failure(e, req.signal);
+      return _json(status, error);
     }
   };
   return Object.defineProperty(handler, "running", { get: () => gate.running }) as PreviewHandler;

@@ -85,6 +85,11 @@ export class Gate {
     return this.#queue.length;
   }
 
+  /** Whether a new job would be refused now (every slot busy and the queue full). */
+  get full(): boolean {
+    return this.#running >= this.concurrency && this.#queue.length >= this.queueLimit;
+  }
+
   /**
    * Run `job` when a slot is free; null (without running it) when the queue is full.
    *

@@ -23,6 +23,7 @@ export const PREVIEW_PAGE: string = `<!doctype html>
   select { width: 190px; }
   button { background: #2b7bd6; color: #fff; border: 0; border-radius: 6px; padding: 9px 18px; font-size: 15px; cursor: pointer; }
   button:disabled { background: #444; cursor: wait; }
+  button.secondary { background: #8a2f2f; }
   #status { min-height: 22px; color: #aaa; }
   #compare { position: relative; display: none; margin-top: 12px; max-width: 100%; user-select: none; }
   #compare img { display: block; width: 100%; image-rendering: pixelated; }
@@ -39,11 +40,12 @@ export const PREVIEW_PAGE: string = `<!doctype html>
   <div class="controls">
     <label>task<select id="task"><option value="sr">super-resolution</option><option value="colorize">colorize</option><option value="denoise">denoise</option><option value="inpaint">inpaint (transparent = hole)</option></select></label>
     <label>scale<input id="scale" type="number" min="1" max="8" value="4"></label>
-    <label>steps<input id="steps" type="number" min="1" max="50" value="20"></label>
+    <label>steps<input id="steps" type="number" min="1" max="50" value="8"></label>
     <label>seed<input id="seed" type="number" min="0" value="0"></label>
     <button id="go" disabled>Restore</button>
+    <button id="cancel" class="secondary" hidden>Cancel</button>
   </div>
-  <progress id="progress" hidden></progress>
+  <progress id="progress" max="1" value="0" hidden></progress>
   <div id="status">Pick an image to start.</div>
   <div id="compare"><img id="before" alt="before"><img id="after" alt="after"></div>
   <input id="slider" type="range" min="0" max="100" value="50" hidden>
@@ -64,33 +66,79 @@ $("drop").ondragover = (e) => { e.preventDefault(); $("drop").classList.add("ove
 $("drop").ondragleave = () => $("drop").classList.remove("over");
 $("drop").ondrop = (e) => { e.preventDefault(); $("drop").classList.remove("over"); pick(e.dataTransfer.files[0]); };
 $("slider").oninput = (e) => { $("after").style.clipPath = "inset(0 0 0 " + e.target.value + "%)"; };
+let stop = null;
+const show = (src) => {
+  $("before").src = URL.createObjectURL(file);
+  $("after").src = src;
+  $("compare").style.display = "block";
+  $("slider").hidden = false;
+  $("legend").hidden = false;
+};
+// server-sent events over a POST: split the streamed body on blank lines
+async function* events(res) {
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buf += value;
+    let cut;
+    while ((cut = buf.indexOf("\\n\\n")) >= 0) {
+      const block = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      const name = (block.match(/^event: (.*)$/m) || [])[1] || "message";
+      const data = (block.match(/^data: (.*)$/m) || [])[1];
+      yield [name, data ? JSON.parse(data) : null];
+    }
+  }
+}
+$("cancel").onclick = () => stop && stop.abort();
 $("go").onclick = async () => {
   if (!file) return;
-  const q = new URLSearchParams({ task: $("task").value, scale: $("scale").value, steps: $("steps").value, seed: $("seed").value });
+  const q = new URLSearchParams({ task: $("task").value, scale: $("scale").value, steps: $("steps").value, seed: $("seed").value, stream: "1" });
+  const status = $("status");
+  delete status.dataset.done; delete status.dataset.error; delete status.dataset.cancelled; delete status.dataset.step;
   $("go").disabled = true;
+  $("cancel").hidden = false;
   $("progress").hidden = false;
+  $("progress").value = 0;
+  stop = new AbortController();
   const t0 = performance.now();
-  const tick = setInterval(() => { $("status").textContent = "Restoring... " + ((performance.now() - t0) / 1000).toFixed(1) + " s"; }, 100);
+  const secs = () => ((performance.now() - t0) / 1000).toFixed(1) + " s";
+  status.textContent = "Sending...";
   try {
     const form = new FormData();
     form.append("image", file);
-    const res = await fetch("/v1/restore?" + q, { method: "POST", body: form });
+    const res = await fetch("/v1/restore?" + q, { method: "POST", body: form, signal: stop.signal });
     if (!res.ok) throw new Error((await res.json()).error);
-    const blob = await res.blob();
-    const after = URL.createObjectURL(blob);
-    $("before").src = URL.createObjectURL(file);
-    $("after").src = after;
-    await $("after").decode();
-    $("compare").style.display = "block";
-    $("slider").hidden = false;
-    $("legend").hidden = false;
-    $("status").textContent = "Done in " + ((performance.now() - t0) / 1000).toFixed(1) + " s: " + $("after").naturalWidth + "x" + $("after").naturalHeight;
-    $("status").dataset.done = $("after").naturalWidth + "x" + $("after").naturalHeight;
+    for await (const [name, ev] of events(res)) {
+      if (name === "queued") status.textContent = "Waiting for a free slot (" + ev.ahead + " ahead)...";
+      if (name === "progress") {
+        // each step's x0 estimate replaces the after image as it comes
+        show(ev.image);
+        $("progress").value = ev.step / ev.total;
+        status.textContent = "Step " + ev.step + " of " + ev.total + ", " + secs();
+        status.dataset.step = ev.step + "/" + ev.total;
+      }
+      if (name === "error") throw new Error(ev.error);
+      if (name === "done") {
+        show(ev.image);
+        await $("after").decode();
+        status.textContent = "Done in " + secs() + ": " + ev.width + "x" + ev.height + ", " + ev.steps + " steps, seed " + ev.seed;
+        status.dataset.done = ev.width + "x" + ev.height;
+      }
+    }
   } catch (err) {
-    $("status").textContent = "Error: " + err.message;
-    $("status").dataset.error = err.message;
+    if (stop.signal.aborted) {
+      status.textContent = "Cancelled after " + secs() + ".";
+      status.dataset.cancelled = "1";
+    } else {
+      status.textContent = "Error: " + err.message;
+      status.dataset.error = err.message;
+    }
   } finally {
-    clearInterval(tick);
+    stop = null;
+    $("cancel").hidden = true;
     $("progress").hidden = true;
     $("go").disabled = false;
   }

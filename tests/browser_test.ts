@@ -1,5 +1,6 @@
 // The preview page in a real headless Chromium (Debian's package, driven by playwright-core):
-// upload a photo, wait for the result, check its size, save a screenshot. Skipped, with a
+// upload a photo, watch the step progress and x0 previews stream in, wait for the result, check
+// its size, save a screenshot; then start a long run and cancel it from the page. Skipped, with a
 // printed reason, when Chromium is not installed (.ci/run installs it).
 import assert from "node:assert/strict";
 import { createPreviewHandler } from "../preview/handler.ts";
@@ -11,16 +12,14 @@ if (!have) {
 }
 
 Deno.test({
-  name: "browser: upload on the preview page, see before/after, screenshot",
+  name: "browser: upload, streamed progress, before/after, cancel; screenshots",
   ignore: !have,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const { chromium } = await import("playwright-core");
-    const server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      createPreviewHandler({ defaultSteps: 8 }),
-    );
+    const handler = createPreviewHandler({ defaultSteps: 8 });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -33,6 +32,9 @@ Deno.test({
       ],
     });
     try {
+      const dir = Deno.env.get("ARTIFACTS") ??
+        (await Deno.makeTempDir({ prefix: "diffrestore-browser-" }));
+      await Deno.mkdir(dir, { recursive: true });
       const page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
       await page.goto(`http://127.0.0.1:${server.addr.port}/`);
       assert.equal(await page.title(), "diffrestore preview");
@@ -44,6 +46,11 @@ Deno.test({
       await page.fill("#scale", "4");
       await page.fill("#steps", "10");
       await page.click("#go");
+      // a step's x0 preview is on the page before the run ends
+      await page.waitForSelector("#status[data-step]", { timeout: 60_000 });
+      const firstStep = await page.getAttribute("#status", "data-step");
+      assert.match(firstStep ?? "", /^\d+\/10$/);
+      assert.match((await page.getAttribute("#after", "src")) ?? "", /^data:image\/png;base64,/);
       await page.waitForSelector("#status[data-done], #status[data-error]", { timeout: 60_000 });
       const error = await page.getAttribute("#status", "data-error");
       assert.equal(error, null, `the page reported: ${error}`);
@@ -58,14 +65,32 @@ Deno.test({
         ],
       );
       assert.deepEqual(natural, [256, 256]);
+      assert.equal(await page.getAttribute("#status", "data-step"), "10/10");
       await page.fill("#slider", "20");
-      const dir = Deno.env.get("ARTIFACTS") ??
-        (await Deno.makeTempDir({ prefix: "diffrestore-browser-" }));
-      await Deno.mkdir(dir, { recursive: true });
       const shot = `${dir}/preview_page.png`;
       await page.screenshot({ path: shot, fullPage: true });
       console.log(`browser test screenshot: ${shot}`);
       assert.ok((await Deno.stat(shot)).size > 10_000);
+
+      // cancel: a 50-step run stopped from the page frees the server's slot within a step
+      await page.fill("#steps", "50");
+      await page.click("#go");
+      await page.waitForSelector("#status[data-step]", { timeout: 60_000 });
+      const progressShot = `${dir}/preview_progress.png`;
+      await page.screenshot({ path: progressShot, fullPage: true });
+      console.log(`browser test screenshot: ${progressShot}`);
+      await page.click("#cancel");
+      await page.waitForSelector("#status[data-cancelled]", { timeout: 10_000 });
+      const t0 = performance.now();
+      while (handler.running > 0 && performance.now() - t0 < 5_000) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(handler.running, 0, "the server stopped the cancelled run");
+      assert.equal(await page.isHidden("#cancel"), true);
+      assert.equal(await page.isEnabled("#go"), true);
+      const cancelShot = `${dir}/preview_cancelled.png`;
+      await page.screenshot({ path: cancelShot, fullPage: true });
+      console.log(`browser test screenshot: ${cancelShot}`);
     } finally {
       await browser.close();
       await server.shutdown();

@@ -195,3 +195,104 @@ Deno.test("preview: a client that goes away stops its run within a step", async 
     } ms in)`,
   );
 });
+
+// the events of a streamed answer, as they come
+async function* sse(res: Response): AsyncGenerator<[string, Record<string, unknown>]> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buf += value;
+      for (let cut; (cut = buf.indexOf("\n\n")) >= 0; buf = buf.slice(cut + 2)) {
+        const block = buf.slice(0, cut);
+        yield [block.match(/^event: (.*)$/m)![1], JSON.parse(block.match(/^data: (.*)$/m)![1])];
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+const pngOf = (dataUrl: unknown) => {
+  const [head, b64] = String(dataUrl).split(",");
+  assert.equal(head, "data:image/png;base64");
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+};
+
+Deno.test("preview: streamed progress carries every step's x0 and ends with the plain answer's bytes", async () => {
+  const plain = new Uint8Array(await (await post("task=sr&scale=4&seed=3", photo)).arrayBuffer());
+  const res = await post("task=sr&scale=4&seed=3&stream=1", photo);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+  const steps: number[] = [];
+  const previews: Float32Array[] = [];
+  let done: Record<string, unknown> | null = null;
+  for await (const [name, data] of sse(res)) {
+    if (name === "progress") {
+      steps.push(data.step as number);
+      assert.equal(data.total, 6);
+      const img = decodeImage(pngOf(data.image), "x0");
+      assert.deepEqual([img.width, img.height], [256, 256]);
+      previews.push(img.pixels);
+    } else if (name === "done") done = data;
+    else assert.fail(`unexpected event ${name}: ${JSON.stringify(data)}`);
+  }
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
+  assert.ok(done);
+  assert.deepEqual([done.width, done.height, done.steps, done.seed], [256, 256, 6, 3]);
+  assert.deepEqual(pngOf(done.image), plain, "streamed and plain results are the same PNG");
+  // the x0 estimates approach the result
+  const final = decodeImage(plain, "result").pixels;
+  const gap = (p: Float32Array) => p.reduce((s, v, i) => s + Math.abs(v - final[i]), 0) / p.length;
+  assert.ok(
+    gap(previews.at(-1)!) < gap(previews[0]) / 2,
+    `${gap(previews[0])} -> ${gap(previews.at(-1)!)}`,
+  );
+});
+
+Deno.test("preview: streamed errors keep their status; bad input still answers JSON 400", async () => {
+  const bad = await post("task=sr&steps=0&stream=1", photo);
+  assert.equal(bad.status, 400);
+  assert.match(await errorOf(bad), /steps=0/);
+  const h = createPreviewHandler({ defaultSteps: 6, timeoutMs: 1 });
+  const res = await h(
+    new Request("http://x/v1/restore?task=sr", {
+      method: "POST",
+      body: photo,
+      headers: { accept: "text/event-stream" },
+    }),
+  );
+  const events = [];
+  for await (const e of sse(res)) events.push(e);
+  assert.deepEqual(events.at(-1), [
+    "error",
+    { status: 504, error: "the restoration ran past its time budget" },
+  ]);
+});
+
+Deno.test("preview: cancelling a stream stops its run on the server within a step", async () => {
+  const h = createPreviewHandler({ defaultSteps: 50, maxSteps: 50 });
+  const res = await h(
+    new Request("http://x/v1/restore?task=sr&scale=4&steps=50&stream=1", {
+      method: "POST",
+      body: photo,
+    }),
+  );
+  let seen = 0;
+  for await (const [name] of sse(res)) {
+    if (name === "progress" && ++seen === 2) break; // leaving the loop cancels the stream
+  }
+  assert.equal(seen, 2);
+  const left = performance.now();
+  while (h.running > 0 && performance.now() - left < 5_000) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(h.running, 0, "the run stopped: its slot is free long before 48 more steps");
+  // the next request gets the slot at once and completes
+  const next = await h(
+    new Request("http://x/v1/restore?task=sr&scale=4&steps=2", { method: "POST", body: photo }),
+  );
+  assert.equal(next.status, 200);
+});

@@ -1,0 +1,61 @@
+/**
+ * A server-sent-events response whose producer stops when the client goes away: the
+ * producer's signal aborts when the stream is cancelled or the request's signal fires
+ * (docs/cli.md, "serve").
+ *
+ * @module
+ */
+
+/** Sends one named event with a JSON payload. */
+export type SendEvent = (event: string, data: unknown) => void;
+
+/**
+ * Answer `text/event-stream`, filled by `produce`; the stream closes when it settles.
+ *
+ * @example
+ * ```ts
+ * import { eventStream } from "./event_stream.ts";
+ * const res = eventStream(new AbortController().signal, async (send) => {
+ *   send("progress", { step: 1, total: 2 });
+ *   send("done", { ok: true });
+ * });
+ * console.log(await res.text()); // "event: progress\ndata: {...}\n\nevent: done\n..."
+ * ```
+ *
+ * @param requestSignal The request's signal (it fires when the client disconnects).
+ * @param produce Sends the events; its signal aborts when the client is gone.
+ * @returns The streamed response.
+ */
+export function eventStream(
+  requestSignal: AbortSignal,
+  produce: (send: SendEvent, signal: AbortSignal) => Promise<void>,
+): Response {
+  const gone = new AbortController();
+  const leave = () => gone.abort(new DOMException("client gone", "AbortError"));
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      requestSignal.addEventListener("abort", leave, { once: true });
+      const send: SendEvent = (event, data) => {
+        if (gone.signal.aborted) return;
+        controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      };
+      produce(send, gone.signal).catch((e) => {
+        console.error(`preview: internal error: ${(e as Error)?.stack ?? e}`);
+        send("error", { status: 500, error: "internal error" });
+      }).finally(() => {
+        requestSignal.removeEventListener("abort", leave);
+        if (!gone.signal.aborted) controller.close();
+      });
+    },
+    cancel: leave,
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      // proxies must pass each event on as it comes
+      "x-accel-buffering": "no",
+    },
+  });
+}
