@@ -12,7 +12,8 @@ const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0
        [--threads 2] [--steps 8] [--max-side 256]
 
 Serves the preview page at /, GET /healthz and
-POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S.
+POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S
+(add &stream=1 for server-sent step progress with x0 previews).
 
 example:
   deno run -A cli.ts serve --port 8000

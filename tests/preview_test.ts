@@ -207,6 +207,7 @@ async function* sse(res: Response): AsyncGenerator<[string, Record<string, unkno
       buf += value;
       for (let cut; (cut = buf.indexOf("\n\n")) >= 0; buf = buf.slice(cut + 2)) {
         const block = buf.slice(0, cut);
+        if (block.startsWith(":")) continue; // heartbeat
         yield [block.match(/^event: (.*)$/m)![1], JSON.parse(block.match(/^data: (.*)$/m)![1])];
       }
     }
