@@ -75,9 +75,9 @@ function _failure(e: unknown, client: AbortSignal): [number, string] {
   return [500, "internal error"];
 }
 
+// an image in [0,1] units as a PNG data URL (the encoder clips)
 function _dataUrl(image: Tensor): string {
-  const clipped = image.map((v) => Math.min(1, Math.max(0, v)));
-  return `data:image/png;base64,${bytesToBase64(tensorToPng(clipped))}`;
+  return `data:image/png;base64,${bytesToBase64(tensorToPng(image))}`;
 }
 
 /** A parsed preview request. */
@@ -264,7 +264,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
     return { observed, task: ddnmTask, mask, steps, seed };
   };
 
-  // the job through the gate: null when refused, the image in [0,1] otherwise
+  // the job through the gate: null when refused, the image in [0,1] units otherwise
   const run = (
     job: _Job,
     client: AbortSignal,
@@ -299,7 +299,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
             onProgress?.(p);
           },
         });
-        return result.image.map((v) => Math.min(1, Math.max(0, v)));
+        return result.image;
       } finally {
         clearTimeout(timer);
         client.removeEventListener("abort", gone);

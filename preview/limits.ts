@@ -97,8 +97,8 @@ export class Gate {
    * @returns The job's result, or null when refused.
    */
   async run<T>(job: () => Promise<T>): Promise<T | null> {
+    if (this.full) return null;
     if (this.#running >= this.concurrency) {
-      if (this.#queue.length >= this.queueLimit) return null;
       await new Promise<void>((resolve) => this.#queue.push(resolve));
     }
     this.#running++;

@@ -68,7 +68,6 @@ $("drop").ondrop = (e) => { e.preventDefault(); $("drop").classList.remove("over
 $("slider").oninput = (e) => { $("after").style.clipPath = "inset(0 0 0 " + e.target.value + "%)"; };
 let stop = null;
 const show = (src) => {
-  $("before").src = URL.createObjectURL(file);
   $("after").src = src;
   $("compare").style.display = "block";
   $("slider").hidden = false;
@@ -103,6 +102,9 @@ $("go").onclick = async () => {
   $("progress").hidden = false;
   $("progress").value = 0;
   stop = new AbortController();
+  // the before image is set once per run; each step only replaces the after image
+  if ($("before").src) URL.revokeObjectURL($("before").src);
+  $("before").src = URL.createObjectURL(file);
   const t0 = performance.now();
   const secs = () => ((performance.now() - t0) / 1000).toFixed(1) + " s";
   status.textContent = "Sending...";

@@ -81,17 +81,14 @@ export async function compareSheet(
       );
     }
     panels.push(ref);
-    const p = psnr(clamp, ref);
-    const line = `PSNR ${p.toFixed(2)} dB, SSIM ${ssim(clamp, ref).toFixed(4)} against ${refPath}`;
+    const p = psnr(clamp, ref), q = ssim(clamp, ref);
     if (values.json) {
       console.log(
-        JSON.stringify({
-          reference: refPath,
-          psnr: Number.isFinite(p) ? p : "inf",
-          ssim: ssim(clamp, ref),
-        }),
+        JSON.stringify({ reference: refPath, psnr: Number.isFinite(p) ? p : "inf", ssim: q }),
       );
-    } else if (!quiet) console.error(line);
+    } else if (!quiet) {
+      console.error(`PSNR ${p.toFixed(2)} dB, SSIM ${q.toFixed(4)} against ${refPath}`);
+    }
   }
   if (sheet) await writeImageTensor(sheet, sideBySide(panels, output.h));
 }
