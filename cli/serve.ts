@@ -5,11 +5,11 @@
  */
 
 import { numberFlag, parseFlags } from "./args.ts";
-import { createPreviewHandler } from "../preview/handler.ts";
+import { createPreviewHandler, PREVIEW_MAX_SIDE } from "../preview/handler.ts";
 
 const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0.1] [--max-steps 50]
        [--concurrency 1] [--queue 8] [--timeout 60] [--max-body-mb 10] [--model builtin:gmm]
-       [--threads 2] [--steps 8] [--max-side 256]
+       [--threads 1] [--steps 8] [--max-side 192]
 
 Serves the preview page at /, GET /healthz and
 POST /v1/restore?task=sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S
@@ -54,7 +54,7 @@ async function _serve(args: string[]): Promise<number> {
       : numberFlag(values, "steps", 8, { integer: true, min: 1, max: 1000 }),
     maxSide: values["max-side"] === undefined
       ? undefined
-      : numberFlag(values, "max-side", 256, { integer: true, min: 16, max: 4096 }),
+      : numberFlag(values, "max-side", PREVIEW_MAX_SIDE, { integer: true, min: 16, max: 4096 }),
   });
   const hostname = typeof values.hostname === "string" ? values.hostname : "127.0.0.1";
   const port = numberFlag(values, "port", 8000, { integer: true, min: 0, max: 65535 });

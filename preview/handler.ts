@@ -19,6 +19,12 @@ import { bytesToBase64 } from "../lib/base64.ts";
 import type { RestoreProgress } from "../pipelines/run.ts";
 import { PREVIEW_PAGE } from "./page.ts";
 
+/**
+ * The default long side of a preview in pixels: 192 px keeps one network call near 80 ms on two
+ * cores, so a client that leaves costs under 0.2 s of CPU (docs/cli.md, "serve").
+ */
+export const PREVIEW_MAX_SIDE = 192;
+
 /** Options of {@linkcode createPreviewHandler}. */
 export interface PreviewOptions {
   /** The model (default the built-in one), run with the wasm runtime. */
@@ -37,9 +43,9 @@ export interface PreviewOptions {
   queue?: number;
   /** Time budget per request in milliseconds (default 60 s); past it, 504. */
   timeoutMs?: number;
-  /** Long side of the output in pixels (default 256). */
+  /** Long side of the output in pixels (default {@linkcode PREVIEW_MAX_SIDE}). */
   maxSide?: number;
-  /** Threads of the wasm runtime (default 2, or 1 on a 1-core machine). */
+  /** Threads of the wasm runtime (default 1: see docs/cli.md, "serve", on more). */
   threads?: number;
 }
 
@@ -176,9 +182,9 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
   const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const maxPixels = options.maxPixels ?? 16 * 1024 * 1024;
   const maxSteps = options.maxSteps ?? 50;
-  const maxSide = options.maxSide ?? 256;
-  // one run at a time on its two threads: the same throughput as two runs of one thread each,
-  // with one model's memory (two concurrent runs peaked at 352 MB, measured)
+  const maxSide = options.maxSide ?? PREVIEW_MAX_SIDE;
+  // one run at a time: a second session would cost another 100 MB for no more throughput on two
+  // cores (two concurrent runs peaked at 352 MB, measured)
   const gate = new Gate(options.concurrency ?? 1, options.queue ?? 8);
   const models: Promise<Model>[] = [];
   const idle: Model[] = [];
@@ -188,8 +194,8 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
     if (m) return m;
     const p = loadModel(options.model ?? DEFAULT_MODEL, {
       runtime: "wasm",
-      // two threads halve a preview's time on a 2-core machine (1.55 s instead of 2.9 s at 10 steps)
-      threads: options.threads ?? Math.min(2, navigator.hardwareConcurrency || 1),
+      // one thread: ONNX Runtime Web's thread pool can deadlock on a first call (docs/cli.md)
+      threads: options.threads ?? 1,
     });
     models.push(p);
     return await p;
@@ -203,7 +209,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
       throw new UserError(`task must be one of ${_TASKS.join(", ")}, got '${task}'`);
     }
     const scale = task === "sr" ? _int(params, "scale", 4, 1, 8) : 1;
-    // 8 steps: 1.2 to 1.6 s at 256 px on 2 cores, 34.8 dB from the 50-step result (README)
+    // 8 steps: about 0.7 s at 192 px on 2 cores, 34.7 dB from the 50-step result (README)
     const steps = _int(params, "steps", options.defaultSteps ?? 8, 1, maxSteps);
     const seed = _int(params, "seed", 0, 0, 2 ** 31 - 1);
     const body = await readCapped(req, maxBody);

@@ -3,7 +3,7 @@
 // its size, save a screenshot; then start a long run and cancel it from the page. Skipped, with a
 // printed reason, when Chromium is not installed (.ci/run installs it).
 import assert from "node:assert/strict";
-import { createPreviewHandler } from "../preview/handler.ts";
+import { createPreviewHandler, PREVIEW_MAX_SIDE } from "../preview/handler.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const have = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -54,7 +54,10 @@ Deno.test({
       await page.waitForSelector("#status[data-done], #status[data-error]", { timeout: 60_000 });
       const error = await page.getAttribute("#status", "data-error");
       assert.equal(error, null, `the page reported: ${error}`);
-      assert.equal(await page.getAttribute("#status", "data-done"), "256x256");
+      assert.equal(
+        await page.getAttribute("#status", "data-done"),
+        `${PREVIEW_MAX_SIDE}x${PREVIEW_MAX_SIDE}`,
+      );
       const natural = await page.$eval(
         "#after",
         (
@@ -64,7 +67,7 @@ Deno.test({
           (img as { naturalHeight: number }).naturalHeight,
         ],
       );
-      assert.deepEqual(natural, [256, 256]);
+      assert.deepEqual(natural, [PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE]);
       assert.equal(await page.getAttribute("#status", "data-step"), "10/10");
       await page.fill("#slider", "20");
       const shot = `${dir}/preview_page.png`;

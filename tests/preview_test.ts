@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createPreviewHandler, fitWithin } from "../preview/handler.ts";
+import { createPreviewHandler, fitWithin, PREVIEW_MAX_SIDE } from "../preview/handler.ts";
 import { decodeImage } from "../lib/image.ts";
 import { encodePng } from "../lib/png.ts";
 import { Tensor } from "../lib/tensor.ts";
@@ -18,7 +18,7 @@ async function errorOf(res: Response): Promise<string> {
   return (await res.json()).error;
 }
 
-Deno.test("preview: page, health, and a restored PNG whose long side is at most 256", async () => {
+Deno.test("preview: page, health, and a restored PNG whose long side is the default 192", async () => {
   const page = await handler(new Request("http://x/"));
   assert.equal(page.status, 200);
   assert.match(
@@ -31,8 +31,9 @@ Deno.test("preview: page, health, and a restored PNG whose long side is at most 
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(res.headers.get("content-type"), "image/png");
   const img = decodeImage(new Uint8Array(await res.arrayBuffer()), "out.png");
-  assert.equal(Math.max(img.width, img.height), 256);
-  // a wide input: the output keeps the aspect ratio within 256
+  assert.equal(PREVIEW_MAX_SIDE, 192);
+  assert.equal(Math.max(img.width, img.height), PREVIEW_MAX_SIDE);
+  // a wide input: the output keeps the aspect ratio within the long side
   const wide = encodePng(randomValues(3 * 40 * 120, 1).map((v) => 0.5 + 0.3 * v), 120, 40, 3);
   const w = decodeImage(
     new Uint8Array(await (await post("task=denoise&steps=3", wide)).arrayBuffer()),
@@ -61,8 +62,10 @@ Deno.test("preview: inpainting from a multipart mask and from transparent pixels
   assert.equal(res.status, 200, await res.clone().text());
   const out = decodeImage(new Uint8Array(await res.arrayBuffer()), "o.png");
   const src = decodeImage(photo, "p.png");
+  const fitted = fitWithin(new Tensor([1, 3, src.height, src.width], src.pixels), PREVIEW_MAX_SIDE);
   // known pixels are kept (up to 8-bit rounding)
-  assert.ok(Math.abs(out.pixels[10 * 256 + 10] - src.pixels[10 * 256 + 10]) < 1.5 / 255);
+  const at = 10 * out.width + 10;
+  assert.ok(Math.abs(out.pixels[at] - fitted.data[at]) < 1.5 / 255);
   const noMask = await post("task=inpaint", photo);
   assert.equal(noMask.status, 400);
   assert.match(await errorOf(noMask), /needs a 'mask' field or a PNG with transparent pixels/);
@@ -235,14 +238,19 @@ Deno.test("preview: streamed progress carries every step's x0 and ends with the 
       steps.push(data.step as number);
       assert.equal(data.total, 6);
       const img = decodeImage(pngOf(data.image), "x0");
-      assert.deepEqual([img.width, img.height], [256, 256]);
+      assert.deepEqual([img.width, img.height], [PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE]);
       previews.push(img.pixels);
     } else if (name === "done") done = data;
     else assert.fail(`unexpected event ${name}: ${JSON.stringify(data)}`);
   }
   assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
   assert.ok(done);
-  assert.deepEqual([done.width, done.height, done.steps, done.seed], [256, 256, 6, 3]);
+  assert.deepEqual([done.width, done.height, done.steps, done.seed], [
+    PREVIEW_MAX_SIDE,
+    PREVIEW_MAX_SIDE,
+    6,
+    3,
+  ]);
   assert.deepEqual(pngOf(done.image), plain, "streamed and plain results are the same PNG");
   // the x0 estimates approach the result
   const final = decodeImage(plain, "result").pixels;

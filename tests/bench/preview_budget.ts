@@ -3,8 +3,11 @@
 // concurrent requests (all answered, 200 or 429, within 20 s), the server's peak RSS (target
 // 350 MB), and the CPU it spends in the 2 s after a client disconnects mid-run (target 0.3 s);
 // also the streamed page's cost: time to the first x0 preview and to the end of the stream.
-// Run: deno run -A tests/bench/preview_budget.ts
+// Its last line is the quality cost of the default steps: PSNR against the 50-step result.
+// Run: deno run -A tests/bench/preview_budget.ts [serve flags, e.g. --max-side 256 --steps 8]
+// or, for the Deploy-style entry under restricted permissions: ... preview_budget.ts --deploy
 import { decodeImage, imageToTensor, tensorToPng } from "../../lib/image.ts";
+import { psnr } from "../../lib/metrics.ts";
 import { fitWithin } from "../../preview/handler.ts";
 
 const cli = new URL("../../cli.ts", import.meta.url).pathname;
@@ -14,8 +17,21 @@ const photo = imageToTensor(
 );
 const body = tensorToPng(fitWithin(photo, 64));
 
+const deploy = new URL("../../preview/deploy.ts", import.meta.url).pathname;
 const server = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", cli, "serve", "--port", "0"],
+  args: Deno.args[0] === "--deploy"
+    ? [
+      "serve",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      deploy,
+    ]
+    : ["run", "-A", cli, "serve", "--port", "0", ...Deno.args],
   stderr: "piped",
   stdout: "null",
 }).spawn();
@@ -106,6 +122,18 @@ try {
     );
   }
   console.log(`server peak RSS: ${proc("peak").toFixed(0)} MB (target 350 MB)`);
+  const answer = async (query: string) => {
+    const r = await preview(undefined, query);
+    const png = new Uint8Array(await r.arrayBuffer());
+    return { steps: r.headers.get("x-steps"), image: imageToTensor(decodeImage(png, "answer"), 3) };
+  };
+  const [fast, full] = [await answer(""), await answer("&steps=50")];
+  console.log(
+    `quality cost: ${fast.steps} steps are ${
+      psnr(fast.image, full.image).toFixed(1)
+    } dB from the ` +
+      `50-step result (${fast.image.w}x${fast.image.h})`,
+  );
 } finally {
   server.kill();
   await server.status;
