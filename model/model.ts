@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ConvRewrite } from "./webgpu_conv_guard.ts";
 import { UserError } from "../lib/errors.ts";
 import { trace } from "../lib/trace.ts";
 import { manifestPathFor, type ModelManifest, readManifest } from "./manifest.ts";
@@ -242,6 +243,11 @@ export class Model {
   /** Which runtime runs the network. */
   get runtime(): string {
     return this.#session.runtime;
+  }
+
+  /** The `Conv` rewrites the WebGPU provider's guard made to this network (docs/ort_webgpu.md). */
+  get rewrites(): readonly ConvRewrite[] {
+    return this.#session.rewrites;
   }
 
   /**

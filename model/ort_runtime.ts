@@ -11,15 +11,22 @@ import { optimizedModelPath } from "./ort_cache.ts";
 import { externalDataFiles } from "./onnx_external.ts";
 import { gpuAdapter, requestGpuDevice } from "../lib/gpu.ts";
 import { halfArray, halfToFloat32 } from "../lib/float16.ts";
+import { type ConvRewrite, guardWebGpuConvs } from "./webgpu_conv_guard.ts";
+import { CONV_PROBE_TOLERANCE, probeConvConfigs } from "./webgpu_conv_probe.ts";
+import { checkedAgainstWasm } from "./runtime_check.ts";
+import {
+  type ElementType,
+  type OrtChoice,
+  ortModule,
+  type OrtModuleApi,
+  type OrtSessionApi,
+  type OrtTensorApi,
+  readModelBytes,
+  resolveRuntime,
+  type RuntimeName,
+} from "./ort_modules.ts";
 
-/** The runtime asked for: `auto` picks native when it loads, else wasm. */
-export type OrtChoice = "auto" | "native" | "wasm" | "webgpu";
-
-/** The runtime actually running a session. */
-export type RuntimeName = "native" | "wasm" | "webgpu";
-
-/** Element types the model layer feeds and reads. */
-export type ElementType = "float32" | "int64";
+export { type OrtChoice, readModelBytes, resolveRuntime, type RuntimeName } from "./ort_modules.ts";
 
 /** Name, element type and shape (symbolic dimensions as strings) of a session input or output. */
 export interface IoMeta {
@@ -91,6 +98,8 @@ export interface OrtSession {
     feeds: Record<string, HostTensor | GpuFeed>,
     outputs: string[],
   ): Promise<Record<string, GpuOutput>>;
+  /** The graph rewrites the WebGPU guard made (empty elsewhere). */
+  readonly rewrites: readonly ConvRewrite[];
   /** Free the session. */
   release(): Promise<void>;
 }
@@ -111,111 +120,14 @@ export interface SessionOptions {
   onDownload?: (file: string, done: number, total: number | null) => void;
   /** The expected SHA-256 (hex) of a model given by URL. */
   sha256?: string;
-}
-
-// The part of the onnxruntime API this module uses (common to -node and -web).
-interface _OrtTensor {
-  data: unknown;
-  dims: readonly number[];
-  type: string;
-  location?: string;
-  gpuBuffer?: GPUBuffer;
-  getData?(releaseData?: boolean): Promise<unknown>;
-  dispose?(): void;
-}
-interface _OrtInferenceSession {
-  inputNames: readonly string[];
-  outputNames: readonly string[];
-  inputMetadata?: readonly {
-    name: string;
-    isTensor: boolean;
-    type?: string;
-    shape?: readonly (number | string)[];
-  }[];
-  outputMetadata?: readonly {
-    name: string;
-    isTensor: boolean;
-    type?: string;
-    shape?: readonly (number | string)[];
-  }[];
-  run(
-    feeds: Record<string, _OrtTensor>,
-    fetches?: readonly string[],
-  ): Promise<Record<string, _OrtTensor>>;
-  release(): Promise<void>;
-}
-interface _OrtModule {
-  Tensor: new (
-    type: ElementType | "float16",
-    data: Float32Array | BigInt64Array | Uint16Array,
-    dims: readonly number[],
-  ) => _OrtTensor;
-  InferenceSession: {
-    create(
-      model: Uint8Array | string,
-      options?: Record<string, unknown>,
-    ): Promise<_OrtInferenceSession>;
-  };
-  env: { wasm: { numThreads?: number }; logLevel?: string };
-}
-
-const _loaded = new Map<RuntimeName, Promise<_OrtModule>>();
-let _nativeFailure: string | undefined;
-
-async function _importRuntime(name: RuntimeName): Promise<_OrtModule> {
-  if (name === "native") return (await import("onnxruntime-node")) as unknown as _OrtModule;
-  if (name === "webgpu") return (await import("onnxruntime-web/webgpu")) as unknown as _OrtModule;
-  return (await import("onnxruntime-web")) as unknown as _OrtModule;
-}
-
-function _runtimeModule(name: RuntimeName): Promise<_OrtModule> {
-  let p = _loaded.get(name);
-  if (!p) {
-    p = _importRuntime(name);
-    _loaded.set(name, p);
-    p.catch(() => _loaded.delete(name));
-  }
-  return p;
-}
-
-/**
- * Resolve a runtime choice to the runtime that will run, loading it.
- *
- * `auto` tries onnxruntime-node and falls back to wasm, saying so through `onNote`.
- *
- * @param choice The runtime asked for.
- * @param onNote Receives a line when `auto` falls back.
- * @returns The runtime's name.
- */
-export async function resolveRuntime(
-  choice: OrtChoice,
-  onNote?: (message: string) => void,
-): Promise<RuntimeName> {
-  if (choice !== "auto") {
-    try {
-      await _runtimeModule(choice);
-    } catch (e) {
-      throw new UserError(
-        `--ort ${choice}: the runtime does not load here (${(e as Error).message})`,
-      );
-    }
-    return choice;
-  }
-  if (_nativeFailure === undefined) {
-    try {
-      await _runtimeModule("native");
-      return "native";
-    } catch (e) {
-      _nativeFailure = (e as Error).message.split("\n")[0];
-    }
-  }
-  onNote?.(`onnxruntime-node does not load here (${_nativeFailure}); using onnxruntime-web (wasm)`);
-  await _runtimeModule("wasm");
-  return "wasm";
+  /** Probe and rewrite `Conv` nodes for the WebGPU provider (default true; docs/ort_webgpu.md). */
+  guard?: boolean;
+  /** Repeat the first network call on wasm and stop on a difference (`--check-ort`). */
+  checkOrt?: boolean;
 }
 
 function _meta(
-  list: _OrtInferenceSession["inputMetadata"],
+  list: OrtSessionApi["inputMetadata"],
   names: readonly string[],
 ): IoMeta[] {
   return names.map((name) => {
@@ -225,38 +137,16 @@ function _meta(
 }
 
 /**
- * Read a model's bytes from a path, a `file:`/`http(s):` URL, or pass bytes through.
- *
- * @param source Where the model is.
- * @returns The bytes.
- */
-export async function readModelBytes(source: string | URL | Uint8Array): Promise<Uint8Array> {
-  if (source instanceof Uint8Array) return source;
-  const text = source.toString();
-  try {
-    if (source instanceof URL || /^https?:\/\//.test(text)) {
-      const res = await fetch(text);
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
-    }
-    return await Deno.readFile(text);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new UserError(`model ${text} not found`);
-    throw new UserError(`cannot read model ${text}: ${(e as Error).message}`);
-  }
-}
-
-/**
  * A float16 tensor from half-precision bits. onnxruntime-common turns a Uint16Array into a
  * Float16Array view where the global exists (Deno has it), which onnxruntime-node's binding
  * reads as empty; the native runtime keeps the Uint16Array (its `cpuData`, ORT 1.30).
  */
 function _halfTensor(
-  ort: _OrtModule,
+  ort: OrtModuleApi,
   bits: Uint16Array,
   dims: readonly number[],
   runtime: RuntimeName,
-): _OrtTensor {
+): OrtTensorApi {
   const t = new ort.Tensor("float16", bits, dims);
   if (runtime === "native") (t as unknown as { cpuData: Uint16Array }).cpuData = bits;
   return t;
@@ -299,10 +189,11 @@ export async function createSession(
   options: SessionOptions = {},
 ): Promise<OrtSession> {
   const runtime = await resolveRuntime(options.runtime ?? "auto", options.onNote);
-  const ort = await _runtimeModule(runtime);
+  const ort = await ortModule(runtime);
   trace(`onnxruntime ${runtime} loaded`);
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
   let sessionOptions: Record<string, unknown>;
+  let device: GPUDevice | undefined;
   if (runtime === "native") {
     sessionOptions = {
       intraOpNumThreads: threads,
@@ -320,7 +211,7 @@ export async function createSession(
     };
   } else {
     ort.env.wasm.numThreads = 1; // required by the WebGPU build under Deno
-    const device = options.device ?? (await _defaultDevice());
+    device = options.device ?? (await _defaultDevice());
     sessionOptions = {
       executionProviders: [{ name: "webgpu", device }],
       graphOptimizationLevel: "all",
@@ -345,7 +236,23 @@ export async function createSession(
       );
     }
   }
-  let session: _OrtInferenceSession;
+  // the WebGPU provider runs only Conv configurations that probe right (docs/ort_webgpu.md)
+  let guarded: Uint8Array | null = null, rewrites: ConvRewrite[] = [];
+  if (device && options.guard !== false) {
+    ({ bytes: guarded, rewrites } = await guardWebGpuConvs(
+      await readModelBytes(source),
+      (configs) => probeConvConfigs(configs, device),
+      CONV_PROBE_TOLERANCE,
+    ));
+    for (const r of rewrites) {
+      options.onNote?.(
+        `ONNX Runtime's WebGPU provider miscomputes Conv ${r.config} here (max |d| ${
+          r.maxDiff.toPrecision(3)
+        } against wasm): ${r.node} rewritten, ${r.action}`,
+      );
+    }
+  }
+  let session: OrtSessionApi;
   try {
     // an optimised graph saved in the cache would lose its way to the data files
     if (external.length && path) {
@@ -383,7 +290,7 @@ export async function createSession(
       await Deno.rename(tmp, cached).catch(() => Deno.remove(tmp).catch(() => {}));
     } else {
       session = await ort.InferenceSession.create(
-        path ?? (await readModelBytes(source)),
+        path ?? guarded ?? (await readModelBytes(source)),
         sessionOptions,
       );
     }
@@ -399,12 +306,13 @@ export async function createSession(
   const halfInputs = new Set(inputs.filter((i) => i.type === "float16").map((i) => i.name));
   // zero-copy GPU calls feed and fetch float32 buffers: a float16 network runs through the host
   const halfIo = halfInputs.size > 0 || outputs.some((o) => o.type === "float16");
-  return {
+  const created: OrtSession = {
     runtime,
     inputs,
     outputs,
+    rewrites,
     async run(feeds, outputs) {
-      const ortFeeds: Record<string, _OrtTensor> = {};
+      const ortFeeds: Record<string, OrtTensorApi> = {};
       for (const [k, v] of Object.entries(feeds)) {
         // a float16 input gets the float32 values rounded at the boundary
         ortFeeds[k] = v.type === "float32" && halfInputs.has(k)
@@ -434,9 +342,9 @@ export async function createSession(
     },
     runOnDevice: runtime !== "webgpu" || halfIo ? undefined : async (feeds, outputs) => {
       const fromGpu = (ort.Tensor as unknown as {
-        fromGpuBuffer(b: GPUBuffer, o: { dataType: string; dims: readonly number[] }): _OrtTensor;
+        fromGpuBuffer(b: GPUBuffer, o: { dataType: string; dims: readonly number[] }): OrtTensorApi;
       }).fromGpuBuffer;
-      const ortFeeds: Record<string, _OrtTensor> = {};
+      const ortFeeds: Record<string, OrtTensorApi> = {};
       for (const [k, v] of Object.entries(feeds)) {
         ortFeeds[k] = "gpuBuffer" in v
           ? fromGpu(v.gpuBuffer, { dataType: "float32", dims: v.dims })
@@ -453,6 +361,10 @@ export async function createSession(
     },
     release: () => session.release(),
   };
+  if (!options.checkOrt || runtime === "wasm") return created;
+  // the reference runs the file as given, on one thread (no pool to hang a first call)
+  const reference = () => createSession(source, { runtime: "wasm", threads: 1, guard: false });
+  return checkedAgainstWasm(created, reference, device);
 }
 
 let _device: Promise<GPUDevice> | undefined;

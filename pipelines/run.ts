@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ConvRewrite } from "../model/webgpu_conv_guard.ts";
 import { UserError } from "../lib/errors.ts";
 import type { Tensor } from "../lib/tensor.ts";
 import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
@@ -87,6 +88,8 @@ export interface RunOptions {
   runtime?: OrtChoice;
   /** Threads of the ONNX runtime. */
   threads?: number;
+  /** Repeat each network's first call on wasm and stop on a difference (docs/ort_webgpu.md). */
+  checkOrt?: boolean;
   /** Progress callback. */
   onProgress?: (p: RestoreProgress) => void;
   /**
@@ -114,6 +117,8 @@ export interface RestoreResult {
   calls: number;
   /** Wall time in seconds. */
   seconds: number;
+  /** `Conv` nodes the WebGPU provider's guard rewrote, in all of the run's networks. */
+  rewrites: readonly ConvRewrite[];
 }
 
 /** One run's prepared pieces (see {@linkcode prepareRun}). */
@@ -198,6 +203,7 @@ export function prepareRun(options: RunOptions): PreparedRun {
   const loading: SessionOptions = {
     runtime: options.runtime,
     threads: options.threads,
+    checkOrt: options.checkOrt,
     onNote: options.onNote,
     device: backend instanceof WebGpuBackend ? backend.device : undefined,
   };
@@ -243,6 +249,7 @@ export function prepareRun(options: RunOptions): PreparedRun {
       backend: backend.name,
       calls: model.stats.calls - (callsBefore.get(model) ?? 0),
       seconds: (performance.now() - t0) / 1000,
+      rewrites: [...new Set([model, ...callsBefore.keys()])].flatMap((m) => m.rewrites),
     }),
   };
 }

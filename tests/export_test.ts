@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { decodeNpy } from "../lib/npy.ts";
 import { encodePng } from "../lib/png.ts";
 import { errorLines, runCli } from "./_cli.ts";
+import { gpuAdapter } from "./_gpu.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const upstream = new URL("../../shared/upstream/", import.meta.url).pathname;
@@ -81,14 +82,38 @@ async function verified(model: string, count = 1): Promise<void> {
   }
 }
 
+/** `info --verify --ort webgpu`: the provider (with its Conv guard) against wasm, on the probe. */
+async function verifiedOnWebGpu(model: string): Promise<void> {
+  const r = await runCli(["info", "--model", model, "--verify", "--ort", "webgpu"]);
+  assert.equal(r.code, 0, `verify ${model} on webgpu: ${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, /webgpu against wasm, probe inputs\): max \|d\| .*: ok$/m);
+}
+
+/** The same restoration on the native runtime and with `--ort webgpu --backend webgpu`. */
+async function sameOnWebGpu(args: string[]): Promise<void> {
+  const cpu = await restore(args);
+  const gpu = await restore(args, ["--ort", "webgpu", "--backend", "webgpu"]);
+  let max = 0, sum = 0;
+  cpu.data.forEach((v, i) => {
+    const d = Math.abs(v - gpu.data[i]);
+    max = Math.max(max, d);
+    sum += d;
+  });
+  const mean = sum / cpu.data.length;
+  assert.ok(max <= 1e-3 && mean <= 1e-4, `${args.join(" ")}: max ${max}, mean ${mean}`);
+}
+
 async function image(name: string, w: number, h: number): Promise<void> {
   const px = new Float32Array(3 * w * h).map((_, i) => 0.5 + 0.3 * Math.sin(i / 7));
   await Deno.writeFile(`${dir}/${name}`, encodePng(px, w, h, 3));
 }
 
-async function restore(args: string[]): Promise<{ shape: number[]; data: Float32Array }> {
+async function restore(
+  args: string[],
+  on = ["--ort", "native"],
+): Promise<{ shape: number[]; data: Float32Array }> {
   const out = `${dir}/out_${crypto.randomUUID()}.npy`;
-  const r = await runCli(["restore", ...args, "-o", out, "--quiet", "--ort", "native"], dir);
+  const r = await runCli(["restore", ...args, "-o", out, "--quiet", ...on], dir);
   assert.equal(r.code, 0, `restore ${args.join(" ")}: ${r.stderr}`);
   const a = decodeNpy(await Deno.readFile(out));
   assert.ok(a.data.every(Number.isFinite), "finite output");
@@ -122,6 +147,7 @@ Deno.test({
       `${ckpt}/ddnm_simple.ckpt`,
     ], `${dir}/ddnm_simple`);
     await verified(`${dir}/ddnm_simple/model.onnx`);
+    if (gpuAdapter) await verifiedOnWebGpu(`${dir}/ddnm_openai/model.onnx`);
     const manifest = JSON.parse(await Deno.readTextFile(`${dir}/ddnm_openai/model.json`));
     assert.equal(manifest.learnedSigma, true);
     assert.deepEqual(manifest.size, [32, 32]);
@@ -237,14 +263,14 @@ Deno.test({
     // a size that is no multiple of 16: the networks pad inside the graph
     await image("blurry.png", 40, 24);
     for (const name of ["irsde_unet", "irsde_nafnet"]) {
-      const a = await restore([
-        "blurry.png",
-        "--method",
-        "irsde",
-        "--model",
-        `${dir}/${name}/model.onnx`,
-      ]);
+      const args = ["blurry.png", "--method", "irsde", "--model", `${dir}/${name}/model.onnx`];
+      const a = await restore(args);
       assert.deepEqual(a.shape, [1, 3, 24, 40]);
+      // both take [x − μ, μ] into their first Conv: six channels (docs/ort_webgpu.md)
+      if (gpuAdapter) {
+        await verifiedOnWebGpu(`${dir}/${name}/model.onnx`);
+        await sameOnWebGpu([...args, "--steps", "4"]);
+      }
     }
     const den = await restore([
       "blurry.png",

@@ -92,6 +92,7 @@ async function _restore(args: string[]): Promise<number> {
   const threads = values.threads === undefined
     ? undefined
     : numberFlag(values, "threads", 1, { integer: true, min: 1 });
+  const checkOrt = values["check-ort"] === true;
   // start building the network's session now: it runs on a native thread while inputs are read
   const cache = new Map<string, Promise<unknown>>();
   const sha256 = stringFlag(values.sha256);
@@ -111,6 +112,7 @@ async function _restore(args: string[]): Promise<number> {
     cache,
     runtime,
     threads,
+    checkOrt,
     backend,
     onNote: (m: string) => void notes.push(m),
     sha256,
@@ -172,6 +174,7 @@ async function _restore(args: string[]): Promise<number> {
           backend,
           runtime,
           threads,
+          checkOrt,
           maxPixels,
           cache,
           sha256,

@@ -39,6 +39,8 @@ export interface RestoreContext {
   runtime: OrtChoice;
   /** Runtime threads. */
   threads?: number;
+  /** `--check-ort`: each network's first call is repeated on wasm. */
+  checkOrt?: boolean;
   /** Progress callback. */
   onProgress: (p: RestoreProgress) => void;
   /** Whether progress reports should carry x0 previews (`--save-every`). */
@@ -102,14 +104,15 @@ export async function inputMask(ctx: RestoreContext, path: string): Promise<Uint
  * @returns The library's run options.
  */
 export function runOptions(ctx: RestoreContext): RunOptions {
-  const { seed, noise, backend, runtime, threads, onProgress, previews, signal, onNote } = ctx;
-  return { seed, noise, backend, runtime, threads, onProgress, previews, signal, onNote };
+  const { seed, noise, backend, runtime, threads, checkOrt, onProgress, previews, signal, onNote } =
+    ctx;
+  return { seed, noise, backend, runtime, threads, checkOrt, onProgress, previews, signal, onNote };
 }
 
 /** What loading a model needs of the context. */
 export type LoadContext = Pick<
   RestoreContext,
-  "cache" | "runtime" | "threads" | "backend" | "onNote" | "sha256" | "onDownload"
+  "cache" | "runtime" | "threads" | "checkOrt" | "backend" | "onNote" | "sha256" | "onDownload"
 >;
 
 /**
@@ -144,6 +147,7 @@ export function cachedModel(
     const options = {
       runtime: ctx.runtime,
       threads: ctx.threads,
+      checkOrt: ctx.checkOrt,
       onNote: ctx.onNote,
       device: ctx.backend instanceof WebGpuBackend ? ctx.backend.device : undefined,
       sha256: ctx.sha256,

@@ -23,6 +23,7 @@ export const COMMON_FLAGS: FlagSpec = {
   backend: { type: "string" },
   ort: { type: "string" },
   threads: { type: "string" },
+  "check-ort": { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
   json: { type: "boolean" },
   "max-pixels": { type: "string" },

@@ -25,6 +25,7 @@ common options:
   --backend cpu|webgpu|auto    where the per-step math runs (auto: webgpu on a hardware GPU)
   --ort auto|native|wasm|webgpu  how the networks run (auto: native when it loads, else wasm)
   --threads N                  CPU threads of the ONNX runtime
+  --check-ort                  repeat each network's first call on wasm; stop on a difference
   -o OUT.png|.jpg|.jpeg|.npy   the output, by extension; --bit-depth 16 (PNG), --quality Q
                                (JPEG, default 95); -o DIR/ for several inputs or a directory
   --quiet, --json              no progress bar; a JSON summary on stdout

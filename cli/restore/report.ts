@@ -41,6 +41,7 @@ export function report(
       calls: result.calls,
       seconds: Number(result.seconds.toFixed(3)),
       shape: result.image.shape,
+      rewrites: result.rewrites,
     }));
   } else if (!quiet) {
     console.error(
