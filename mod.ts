@@ -38,6 +38,7 @@ export { PromptEncoder, type TextContext } from "./model/prompt_encoder.ts";
 export type { IrsdeSolver } from "./samplers/irsde.ts";
 export type { EdmSettings, EdmSolver } from "./samplers/edm.ts";
 export { type RestoreProgress, type RestoreResult, type RunOptions } from "./pipelines/run.ts";
+export type { ConvRewrite } from "./model/webgpu_conv_guard.ts";
 
 // tasks and their operators
 export {

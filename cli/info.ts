@@ -27,7 +27,8 @@ Shows the Deno version, which ONNX runtimes load, the WebGPU adapter, the built-
 and with --model the manifest and the ONNX file's inputs and outputs; a model without a
 manifest gets a draft one (--write-manifest saves it beside the model). --verify runs an
 exported network (every network of a DiffBIR pipeline) on the probe inputs its exporter saved
-and fails when it differs from PyTorch's output beyond the probe's tolerance.
+and fails when it differs from PyTorch's output beyond the probe's tolerance; with --ort
+webgpu it compares the WebGPU provider with wasm on any model (docs/ort_webgpu.md).
 
 examples:
   deno run -A cli.ts info

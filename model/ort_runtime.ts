@@ -26,7 +26,13 @@ import {
   type RuntimeName,
 } from "./ort_modules.ts";
 
-export { type OrtChoice, readModelBytes, resolveRuntime, type RuntimeName } from "./ort_modules.ts";
+export {
+  type ElementType,
+  type OrtChoice,
+  readModelBytes,
+  resolveRuntime,
+  type RuntimeName,
+} from "./ort_modules.ts";
 
 /** Name, element type and shape (symbolic dimensions as strings) of a session input or output. */
 export interface IoMeta {

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../model/onnx_graph.ts";
 import { createSession } from "../model/ort_runtime.ts";
-import { convKey } from "../model/onnx_conv_sites.ts";
+import { type ConvConfig, convKey, convSites, decodeOnnx } from "../model/onnx_conv_sites.ts";
+import { type ConvProber, guardWebGpuConvs } from "../model/webgpu_conv_guard.ts";
 import { probeConvConfigs } from "../model/webgpu_conv_probe.ts";
 import { requestGpuDevice } from "../lib/gpu.ts";
 import { decodeNpy } from "../lib/npy.ts";
@@ -222,3 +223,50 @@ async function compareRaw(): Promise<number> {
   };
   return maxDiff(await run("webgpu"), await run("wasm"));
 }
+
+/** A prober that fails every configuration `bad` picks, as another adapter might. */
+function fakeProbe(bad: (c: ConvConfig) => boolean): ConvProber {
+  return (configs) => Promise.resolve(new Map(configs.map((c) => [convKey(c), bad(c) ? 5 : 0])));
+}
+
+async function onWasm(bytes: Uint8Array, cin: number): Promise<Float32Array> {
+  return (await runOn(bytes, "wasm", cin)).y;
+}
+
+Deno.test("the guard's rewrites are exact: zero pads, channel splits, float16 weights; refusal", async () => {
+  const bytes = convGraph(6, 3);
+  const want = await onWasm(bytes, 6);
+  // an adapter that fails 6 and 7 channels: padded to 8
+  const padded = await guardWebGpuConvs(bytes, fakeProbe((c) => c.cin === 6 || c.cin === 7), 1e-3);
+  assert.deepEqual(padded.rewrites.map((r) => r.action), [
+    "input channels padded with zeros 6 → 8",
+  ]);
+  assert.ok(maxDiff(await onWasm(padded.bytes, 6), want) < 1e-5);
+  // an adapter that fails everything above 4 channels: split 6 = 4 + 2
+  const split = await guardWebGpuConvs(bytes, fakeProbe((c) => c.cin > 4), 1e-3);
+  assert.deepEqual(split.rewrites.map((r) => r.action), ["split over input channels 6 = 4 + 2"]);
+  assert.ok(maxDiff(await onWasm(split.bytes, 6), want) < 1e-5);
+  // nothing fails: the same bytes come back
+  const clean = await guardWebGpuConvs(bytes, fakeProbe(() => false), 1e-3);
+  assert.equal(clean.bytes, bytes);
+  assert.deepEqual(clean.rewrites, []);
+  // nothing probes right: refused with one line, never run wrong
+  await assert.rejects(
+    guardWebGpuConvs(bytes, fakeProbe(() => true), 1e-3),
+    /WebGPU provider miscomputes Conv Conv#0 \(cin6 cout16 k3x3 .*max \|d\| 5\.00 .*--ort wasm or native/,
+  );
+  // a float16 export's weights reach the Conv through a Cast: the site is still found
+  const g = new GraphBuilder("half");
+  const x = g.input("x", "float32", [1, 6, "h", "w"]);
+  const w = g.node("Cast", [
+    g.node("Cast", [g.constant("w", randomValues(16 * 54, 7, 0.2), [16, 6, 3, 3])], { to: 10 }),
+  ], { to: 1 });
+  g.output(g.node("Conv", [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), "y", "float32", [
+    1,
+    16,
+    "h",
+    "w",
+  ]);
+  const sites = convSites(decodeOnnx(g.toBytes()));
+  assert.deepEqual(sites.map((s) => convKey(s.config)), ["cin6 cout16 k3x3 s1x1 d1x1 g1 p1,1,1,1"]);
+});
