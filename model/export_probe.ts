@@ -68,14 +68,22 @@ async function _probeFeeds(
   return feeds;
 }
 
-/** Inputs for a model without a probe: named dimensions become 1 (the first) or 64. */
+/**
+ * Inputs for a model without a probe: named dimensions become 1 (the first) or 64, images get
+ * standard-normal values and a one-value-per-item input (a timestep) the step 10.
+ */
 function _syntheticFeeds(session: OrtSession): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
   session.inputs.forEach((meta, i) => {
     const dims = (meta.shape ?? [1]).map((d, k) => typeof d === "number" && d > 0 ? d : k ? 64 : 1);
     const n = dims.reduce((a, b) => a * b, 1);
     if (meta.type === "int64") {
-      feeds[meta.name] = { type: "int64", data: new BigInt64Array(n).fill(1n), dims };
+      feeds[meta.name] = { type: "int64", data: new BigInt64Array(n).fill(10n), dims };
+      return;
+    }
+    // one value per batch item is a timestep: a plausible step index, not a random draw
+    if (n === dims[0]) {
+      feeds[meta.name] = { type: "float32", data: new Float32Array(n).fill(10), dims };
       return;
     }
     const data = new Float32Array(Math.ceil(n / 4) * 4);
