@@ -8,6 +8,7 @@ import { GraphBuilder } from "../../model/onnx_graph.ts";
 import { ortModule, type OrtTensorApi } from "../../model/ort_modules.ts";
 import { adapterName, gpuAdapter, requestGpuDevice } from "../../lib/gpu.ts";
 import { encodeNpy } from "../../lib/npy.ts";
+import { randomValues as values } from "../_graphs.ts";
 
 const adapter = await gpuAdapter();
 if (!adapter) {
@@ -16,18 +17,6 @@ if (!adapter) {
 }
 const device = await requestGpuDevice(adapter);
 const H = 48;
-
-function values(n: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296 * 2 - 1) * scale;
-  }
-  return out;
-}
 
 function oneConv(cin: number, k: number): Uint8Array {
   const g = new GraphBuilder("one_conv");
