@@ -11,7 +11,20 @@ import type { GpuFeed, GpuOutput, HostTensor, OrtSession } from "./ort_runtime.t
 /** Largest difference allowed, relative to the output's scale: max |d| ≤ tol · max(1, max |ref|). */
 export const CHECK_ORT_TOLERANCE = 1e-3;
 
-/** Copy a device buffer's first `bytes` bytes to the host. */
+/**
+ * Copy a device buffer's first `bytes` bytes to the host as float32 values.
+ *
+ * @example
+ * ```ts ignore
+ * import { readGpuBuffer } from "./runtime_check.ts";
+ * const values = await readGpuBuffer(device, output.buffer, 4 * 3 * 64 * 64);
+ * ```
+ *
+ * @param device The device owning the buffer.
+ * @param buffer The buffer (COPY_SRC usage).
+ * @param bytes How many bytes, a multiple of 4.
+ * @returns The values.
+ */
 export async function readGpuBuffer(
   device: GPUDevice,
   buffer: GPUBuffer,
