@@ -114,7 +114,7 @@ export interface OrtSession {
 export interface SessionOptions {
   /** Which runtime (default `auto`). */
   runtime?: OrtChoice;
-  /** CPU threads for native and wasm (default: all cores). */
+  /** CPU threads: native (default all cores) and wasm (default 1: several can hang). */
   threads?: number;
   /** The GPU device to share with the WebGPU provider. */
   device?: GPUDevice;
@@ -209,7 +209,15 @@ export async function createSession(
       logSeverityLevel: 3,
     };
   } else if (runtime === "wasm") {
-    ort.env.wasm.numThreads = threads;
+    // one thread unless asked: ONNX Runtime Web's pool can hang a session's first call for good
+    // (docs/cli.md, "serve"); the count only takes effect when the module first starts
+    ort.env.wasm.numThreads = options.threads ?? 1;
+    if ((options.threads ?? 1) > 1) {
+      options.onNote?.(
+        `wasm on ${options.threads} threads: ONNX Runtime Web 1.30 can hang the first call of a ` +
+          `session on several (docs/cli.md, "serve")`,
+      );
+    }
     sessionOptions = {
       executionProviders: ["wasm"],
       graphOptimizationLevel: "all",

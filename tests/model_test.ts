@@ -296,3 +296,31 @@ Deno.test("info --model on a model without a manifest: inputs, outputs, a draft;
   assert.match(again.stderr, /error: --write-manifest: .*net\.json exists already/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("wasm runs on one thread unless asked; asking for more says why it is risky", async () => {
+  // a process of its own: the thread count is fixed when the wasm module first starts
+  const threadsOf = async (threads: string) => {
+    const script = `
+      import { createSession } from "${new URL("../model/ort_runtime.ts", import.meta.url)}";
+      import { timesTGraph } from "${new URL("./_graphs.ts", import.meta.url)}";
+      const notes = [];
+      const ort = await import("onnxruntime-web");
+      const s = await createSession(timesTGraph(), {
+        runtime: "wasm", threads: ${threads}, onNote: (m) => notes.push(m),
+      });
+      console.log(JSON.stringify({ notes, threads: ort.env.wasm.numThreads }));
+      await s.release();
+      Deno.exit(0);`;
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--config", new URL("../deno.json", import.meta.url).pathname, script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+    return JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").at(-1)!);
+  };
+  assert.deepEqual(await threadsOf("undefined"), { notes: [], threads: 1 });
+  const two = await threadsOf("2");
+  assert.equal(two.threads, 2);
+  assert.match(two.notes[0], /wasm on 2 threads: ONNX Runtime Web 1\.30 can hang the first call/);
+});
