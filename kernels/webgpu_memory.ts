@@ -11,6 +11,7 @@
 import { Tensor } from "../lib/tensor.ts";
 import type { Shape4 } from "../lib/tensor.ts";
 import { WORKGROUP } from "../lib/wgsl_kernel.ts";
+import { downloadBuffer } from "../lib/gpu.ts";
 import type { BackendStats } from "./backend.ts";
 
 /** A tensor's device copy and which of its two copies are current. */
@@ -330,16 +331,8 @@ export class WebGpuMemory {
    */
   async download(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     this.flush();
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
-    const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(buffer, 0, staging, 0, Math.ceil(bytes / 4) * 4);
-    this.device.queue.submit([enc.finish()]);
     this.stats.submits++;
-    await staging.mapAsync(1); // READ
-    const out = staging.getMappedRange().slice(0, bytes);
-    staging.unmap();
-    staging.destroy();
-    return out;
+    return await downloadBuffer(this.device, buffer, bytes);
   }
 
   /**

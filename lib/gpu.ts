@@ -103,3 +103,35 @@ export async function requestGpuDevice(adapter: GPUAdapter): Promise<GPUDevice> 
     : [];
   return await adapter.requestDevice({ requiredFeatures });
 }
+
+/**
+ * Copy the first `bytes` bytes of a device buffer (COPY_SRC usage) to the host, through a
+ * mappable staging buffer of whole 4-byte words.
+ *
+ * @example
+ * ```ts ignore
+ * import { downloadBuffer } from "./gpu.ts";
+ * const values = new Float32Array(await downloadBuffer(device, buffer, 4 * 3 * 64 * 64));
+ * ```
+ *
+ * @param device The device owning the buffer.
+ * @param buffer The buffer.
+ * @param bytes How many bytes.
+ * @returns The bytes.
+ */
+export async function downloadBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  bytes: number,
+): Promise<ArrayBuffer> {
+  const words = Math.ceil(bytes / 4) * 4;
+  const staging = device.createBuffer({ size: words, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, 0, staging, 0, words);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(1); // READ
+  const out = staging.getMappedRange().slice(0, bytes);
+  staging.unmap();
+  staging.destroy();
+  return out;
+}

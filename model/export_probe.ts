@@ -17,6 +17,7 @@ import {
 } from "./ort_runtime.ts";
 import type { ConvRewrite } from "./webgpu_conv_guard.ts";
 import { philoxNormalsScalar } from "../lib/philox.ts";
+import { maxAbsDiff, meanAbsDiff } from "../lib/tensor.ts";
 import { readJsonFile } from "./manifest.ts";
 
 /** How one exported network compares with its probe. */
@@ -93,16 +94,9 @@ function _syntheticFeeds(session: OrtSession): Record<string, HostTensor> {
   return feeds;
 }
 
-/** Largest and mean absolute difference of two outputs. */
+/** Largest and mean absolute difference of two outputs of the same network. */
 function _diff(got: Float32Array, want: Float32Array): { max: number; mean: number } {
-  if (got.length !== want.length) return { max: Infinity, mean: Infinity };
-  let max = 0, sum = 0;
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
-    sum += d;
-  }
-  return { max, mean: sum / Math.max(1, got.length) };
+  return { max: maxAbsDiff(got, want), mean: meanAbsDiff(got, want) };
 }
 
 /** How ONNX Runtime's WebGPU provider compares with wasm on one network. */

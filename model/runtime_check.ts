@@ -6,56 +6,16 @@
  */
 
 import { UserError } from "../lib/errors.ts";
+import { downloadBuffer } from "../lib/gpu.ts";
+import { maxAbsDiff } from "../lib/tensor.ts";
 import type { GpuFeed, GpuOutput, HostTensor, OrtSession } from "./ort_runtime.ts";
 
 /** Largest difference allowed, relative to the output's scale: max |d| ≤ tol · max(1, max |ref|). */
 export const CHECK_ORT_TOLERANCE = 1e-3;
 
-/**
- * Copy a device buffer's first `bytes` bytes to the host as float32 values.
- *
- * @example
- * ```ts ignore
- * import { readGpuBuffer } from "./runtime_check.ts";
- * const values = await readGpuBuffer(device, output.buffer, 4 * 3 * 64 * 64);
- * ```
- *
- * @param device The device owning the buffer.
- * @param buffer The buffer (COPY_SRC usage).
- * @param bytes How many bytes, a multiple of 4.
- * @returns The values.
- */
-export async function readGpuBuffer(
-  device: GPUDevice,
-  buffer: GPUBuffer,
-  bytes: number,
-): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: bytes, usage: 0x0001 | 0x0008 }); // MAP_READ|COPY_DST
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(1); // READ
-  const out = new Float32Array(staging.getMappedRange().slice(0));
-  staging.unmap();
-  staging.destroy();
-  return out;
-}
-
-/**
- * The largest absolute difference and the reference's scale.
- *
- * @param got The runtime's output.
- * @param want The wasm output.
- * @returns max |d| and max |want|.
- */
-function _compare(got: Float32Array, want: Float32Array): { max: number; scale: number } {
-  let max = got.length === want.length ? 0 : Infinity, scale = 0;
-  for (let i = 0; i < Math.min(got.length, want.length); i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return { max, scale };
+/** A float32 tensor of `n` values left on the device, copied to the host. */
+async function _download(device: GPUDevice, buffer: GPUBuffer, n: number): Promise<Float32Array> {
+  return new Float32Array(await downloadBuffer(device, buffer, 4 * n));
 }
 
 /**
@@ -87,8 +47,8 @@ export function checkedAgainstWasm(
     const wasm = await reference();
     try {
       const want = (await wasm.run(feeds, [name]))[name].data;
-      const { max, scale } = _compare(got, want);
-      const tol = CHECK_ORT_TOLERANCE * Math.max(1, scale);
+      const max = maxAbsDiff(got, want);
+      const tol = CHECK_ORT_TOLERANCE * want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
       if (!(max <= tol)) {
         throw new UserError(
           `--check-ort: the ${session.runtime} runtime's first network call differs from wasm by ` +
@@ -103,7 +63,6 @@ export function checkedAgainstWasm(
   const runOnDevice = session.runOnDevice;
   return {
     ...session,
-    rewrites: session.rewrites,
     async run(feeds, outputs) {
       const out = await session.run(feeds, outputs);
       if (!checked) await check(feeds, outputs[0], out[outputs[0]].data);
@@ -117,20 +76,15 @@ export function checkedAgainstWasm(
           for (const [k, v] of Object.entries(feeds)) {
             const n = v.dims.reduce((a, b) => a * b, 1);
             host[k] = "gpuBuffer" in v
-              ? {
-                type: "float32",
-                data: await readGpuBuffer(device, v.gpuBuffer, 4 * n),
-                dims: v.dims,
-              }
+              ? { type: "float32", data: await _download(device, v.gpuBuffer, n), dims: v.dims }
               : v;
           }
           const o = out[outputs[0]];
           const n = o.dims.reduce((a, b) => a * b, 1);
-          await check(host, outputs[0], await readGpuBuffer(device, o.buffer, 4 * n));
+          await check(host, outputs[0], await _download(device, o.buffer, n));
         }
         return out;
       }
       : undefined,
-    release: () => session.release(),
   };
 }

@@ -8,6 +8,7 @@
  */
 
 import { philoxNormalsScalar } from "../lib/philox.ts";
+import { maxAbsDiff } from "../lib/tensor.ts";
 import { writeFileAtomic } from "../lib/atomic_write.ts";
 import { adapterName, gpuAdapter } from "../lib/gpu.ts";
 import { GraphBuilder } from "./onnx_graph.ts";
@@ -168,14 +169,7 @@ export async function probeConvConfigs(
     const list = [...todo.values()];
     const graph = convProbeGraph(list);
     const [gpu, cpu] = [await _runProbe("webgpu", graph, device), await _runProbe("wasm", graph)];
-    list.forEach((c, i) => {
-      let max = 0;
-      for (let k = 0; k < cpu[i].length; k++) {
-        const d = Math.abs(gpu[i][k] - cpu[i][k]);
-        if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
-      }
-      known!.set(convKey(c), max);
-    });
+    list.forEach((c, i) => known!.set(convKey(c), maxAbsDiff(gpu[i], cpu[i])));
     if (file) {
       // a cache that cannot be written costs a probe next time, nothing more
       const all = await _readCache(file);

@@ -194,8 +194,8 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
     if (m) return m;
     const p = loadModel(options.model ?? DEFAULT_MODEL, {
       runtime: "wasm",
-      // one thread: ONNX Runtime Web's thread pool can deadlock on a first call (docs/cli.md)
-      threads: options.threads ?? 1,
+      // the wasm runtime's default of one thread: its pool can hang a first call (docs/cli.md)
+      threads: options.threads,
     });
     models.push(p);
     return await p;

@@ -194,3 +194,20 @@ export const LDM_SCHEDULE = {
   betaEnd: 0.012,
   trainSteps: 1000,
 };
+
+/**
+ * One `Conv` with 16 outputs, a `k`x`k` kernel padded to keep the size, random weights scaled so
+ * outputs are of order 1 (docs/ort_webgpu.md's bug report); `side` fixes H and W, else dynamic.
+ */
+export function oneConvGraph(cin: number, k: number, side?: number): Uint8Array {
+  const g = new GraphBuilder("one_conv");
+  const hw = side ? [side, side] : ["h", "w"];
+  const x = g.input("x", "float32", [1, cin, ...hw]);
+  const fanIn = cin * k * k;
+  const w = g.constant("w", randomValues(16 * fanIn, 7, 1 / Math.sqrt(fanIn)), [16, cin, k, k]);
+  const b = g.constant("b", randomValues(16, 8, 0.1), [16]);
+  const p = k >> 1;
+  const y = g.node("Conv", [x, w, b], { kernel_shape: [k, k], pads: [p, p, p, p] });
+  g.output(y, "y", "float32", [1, 16, ...hw]);
+  return g.toBytes();
+}

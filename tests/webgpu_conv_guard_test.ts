@@ -13,7 +13,7 @@ import { requestGpuDevice } from "../lib/gpu.ts";
 import { decodeNpy } from "../lib/npy.ts";
 import { encodePng } from "../lib/png.ts";
 import { gpuAdapter, noGpu } from "./_gpu.ts";
-import { randomValues } from "./_graphs.ts";
+import { oneConvGraph, randomValues } from "./_graphs.ts";
 import { errorLines, runCli } from "./_cli.ts";
 
 const skip = noGpu("the WebGPU provider's Conv guard");
@@ -22,22 +22,6 @@ const cache = skip ? "" : await Deno.makeTempDir({ prefix: "diffrestore-probes-"
 if (cache) Deno.env.set("DIFFRESTORE_CACHE", cache);
 
 const H = 48;
-function convGraph(cin: number, k: number): Uint8Array {
-  const g = new GraphBuilder("one_conv");
-  const x = g.input("x", "float32", [1, cin, "h", "w"]);
-  const w = g.constant("w", randomValues(16 * cin * k * k, 7, 1 / Math.sqrt(cin * k * k)), [
-    16,
-    cin,
-    k,
-    k,
-  ]);
-  const b = g.constant("b", randomValues(16, 8, 0.1), [16]);
-  const p = k >> 1;
-  const y = g.node("Conv", [x, w, b], { kernel_shape: [k, k], pads: [p, p, p, p] });
-  g.output(y, "y", "float32", [1, 16, "h", "w"]);
-  return g.toBytes();
-}
-
 async function runOn(bytes: Uint8Array, runtime: "wasm" | "webgpu", cin: number, guard = true) {
   const s = await createSession(bytes, { runtime, threads: 1, guard });
   try {
@@ -64,7 +48,7 @@ Deno.test({
     const failing: string[] = [];
     for (const [k, channels] of [[3, 14], [7, 10], [1, 10]] as const) {
       for (let cin = 1; cin <= channels; cin++) {
-        const bytes = convGraph(cin, k);
+        const bytes = oneConvGraph(cin, k);
         const cpu = await runOn(bytes, "wasm", cin);
         const raw = await runOn(bytes, "webgpu", cin, false);
         const gpu = await runOn(bytes, "webgpu", cin);
@@ -109,7 +93,7 @@ Deno.test({
   async fn() {
     // the unguarded provider on every channel count up to 10: where it is wrong, the check says so
     for (let cin = 1; cin <= 10; cin++) {
-      const bytes = convGraph(cin, 3);
+      const bytes = oneConvGraph(cin, 3);
       const cpu = await runOn(bytes, "wasm", cin);
       const raw = await runOn(bytes, "webgpu", cin, false);
       const s = await createSession(bytes, { runtime: "webgpu", guard: false, checkOrt: true });
@@ -234,7 +218,7 @@ async function onWasm(bytes: Uint8Array, cin: number): Promise<Float32Array> {
 }
 
 Deno.test("the guard's rewrites are exact: zero pads, channel splits, float16 weights; refusal", async () => {
-  const bytes = convGraph(6, 3);
+  const bytes = oneConvGraph(6, 3);
   const want = await onWasm(bytes, 6);
   // an adapter that fails 6 and 7 channels: padded to 8
   const padded = await guardWebGpuConvs(bytes, fakeProbe((c) => c.cin === 6 || c.cin === 7), 1e-3);

@@ -4,11 +4,10 @@
 // `--out DIR` also writes the failing case (6 channels, 3x3) as files to attach: the graph, its
 // input and both outputs (.npy).
 // Run: deno run -A tests/bench/ort_webgpu_conv.ts [--out DIR]
-import { GraphBuilder } from "../../model/onnx_graph.ts";
 import { ortModule, type OrtTensorApi } from "../../model/ort_modules.ts";
 import { adapterName, gpuAdapter, requestGpuDevice } from "../../lib/gpu.ts";
 import { encodeNpy } from "../../lib/npy.ts";
-import { randomValues as values } from "../_graphs.ts";
+import { oneConvGraph, randomValues as values } from "../_graphs.ts";
 
 const adapter = await gpuAdapter();
 if (!adapter) {
@@ -17,31 +16,6 @@ if (!adapter) {
 }
 const device = await requestGpuDevice(adapter);
 const H = 48;
-
-function oneConv(cin: number, k: number): Uint8Array {
-  const g = new GraphBuilder("one_conv");
-  const x = g.input("x", "float32", [1, cin, H, H]);
-  const w = g.constant("w", values(16 * cin * k * k, 7, 1 / Math.sqrt(cin * k * k)), [
-    16,
-    cin,
-    k,
-    k,
-  ]);
-  const b = g.constant("b", values(16, 8, 0.1), [16]);
-  const p = k >> 1;
-  g.output(
-    g.node("Conv", [x, w, b], { kernel_shape: [k, k], pads: [p, p, p, p] }),
-    "y",
-    "float32",
-    [
-      1,
-      16,
-      H,
-      H,
-    ],
-  );
-  return g.toBytes();
-}
 
 async function run(runtime: "webgpu" | "wasm", bytes: Uint8Array, x: Float32Array, cin: number) {
   const ort = await ortModule(runtime);
@@ -63,7 +37,7 @@ console.log(
 for (const k of [3, 7, 1]) {
   const cells: string[] = [];
   for (let cin = 1; cin <= 16; cin++) {
-    const bytes = oneConv(cin, k), x = values(cin * H * H, 3, 1);
+    const bytes = oneConvGraph(cin, k, H), x = values(cin * H * H, 3, 1);
     const [a, b] = [await run("webgpu", bytes, x, cin), await run("wasm", bytes, x, cin)];
     let max = 0;
     for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
@@ -71,7 +45,7 @@ for (const k of [3, 7, 1]) {
   }
   console.log(`${k}x${k} kernel, max |webgpu − wasm| by input channels: ${cells.join(", ")}`);
 }
-const x = values(6 * H * H, 3, 1), bytes = oneConv(6, 3);
+const x = values(6 * H * H, 3, 1), bytes = oneConvGraph(6, 3, H);
 const [a, b] = [await run("webgpu", bytes, x, 6), await run("wasm", bytes, x, 6)];
 const show = (v: Float32Array) => [...v.subarray(0, 6)].map((u) => u.toFixed(4)).join(", ");
 console.log(`6 channels, 3x3, y[0, 0, 0, 0:6]: webgpu ${show(a)}; wasm ${show(b)}`);
