@@ -172,9 +172,11 @@ class OutDir:
         return False
 
 
-def export(out, name, module, args, input_names, output_names, dynamic_axes, dtype="float32"):
+def export(out, name, module, args, input_names, output_names, dynamic_axes, dtype="float32",
+           keep_float32=()):
     """Export `module(*args)` to `out/<name>.onnx` (opset 17) and return the ONNX inputs' and
-    the output's values on `args`, as the probe for `info --verify`."""
+    the output's values on `args`, as the probe for `info --verify`. With float16 weights,
+    initializers whose names contain a string of `keep_float32` stay float32."""
     torch = torch_modules()
     import onnx
 
@@ -195,7 +197,7 @@ def export(out, name, module, args, input_names, output_names, dynamic_axes, dty
         )
     model = onnx.load(path, load_external_data=True)
     if dtype == "float16":
-        _weights_to_float16(model)
+        _weights_to_float16(model, keep_float32)
     size = sum(t.ByteSize() for t in model.graph.initializer)
     data_name = f"{name}.onnx.data"
     leftovers = [f for f in os.listdir(out.tmp) if f not in out.files and f != data_name]
@@ -216,7 +218,7 @@ def export(out, name, module, args, input_names, output_names, dynamic_axes, dty
     return [a.detach().cpu().numpy() for a in args], expected.detach().cpu().numpy()
 
 
-def _weights_to_float16(model):
+def _weights_to_float16(model, keep=()):
     """Store float32 weights as float16 behind Cast nodes: half the file, float32 inputs and
     outputs, and the same arithmetic on the (rounded) weights."""
     import numpy as np
@@ -224,7 +226,8 @@ def _weights_to_float16(model):
 
     casts = []
     for init in model.graph.initializer:
-        if init.data_type != TensorProto.FLOAT or np.prod(init.dims) < 16:
+        if init.data_type != TensorProto.FLOAT or np.prod(init.dims) < 16 or any(
+                k in init.name for k in keep):
             continue
         name = init.name  # read before the element is overwritten in place
         half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), name + "_fp16")

@@ -1,0 +1,141 @@
+// The training tools (tools/train/) on tiny data: a few seeded iterations of each kind, a resume
+// that continues where the checkpoint stopped, an export whose ONNX file reproduces PyTorch and
+// whose manifest carries the pedigree. Never trains a shipped model. Needs Debian's PyTorch, ONNX
+// and Pillow; skipped, saying so, without them.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { loadModel } from "../model/builtin_models.ts";
+import { readNpyFile } from "../lib/npy.ts";
+import { maxAbsDiff, Tensor } from "../lib/tensor.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const python = await (async () => {
+  for (const py of ["/usr/bin/python3", "python3"]) {
+    const ok = await new Deno.Command(py, {
+      args: ["-c", "import torch, onnx, numpy, PIL"],
+      stdout: "null",
+      stderr: "null",
+    }).output().then((o) => o.success, () => false);
+    if (ok) return py;
+  }
+  return null;
+})();
+if (!python) {
+  console.log("training tool tests skipped: no python3 with torch, onnx, numpy and PIL (Debian)");
+}
+
+async function py(args: string[]): Promise<{ code: number; out: string }> {
+  const o = await new Deno.Command(python!, {
+    args,
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { PYTHONDONTWRITEBYTECODE: "1" },
+  }).output();
+  const td = new TextDecoder();
+  return { code: o.code, out: td.decode(o.stdout) + td.decode(o.stderr) };
+}
+
+for (const kind of ["denoiser", "irsde"] as const) {
+  Deno.test({
+    name: `train.py --kind ${kind}: seeded, resumable, exported with its pedigree`,
+    ignore: !python,
+    fn: async () => {
+      const dir = await Deno.makeTempDir();
+      // the first two training photos are in the repository: no package download
+      const common = [
+        "--kind",
+        kind,
+        "--arch",
+        "tiny",
+        "--photos",
+        "2",
+        "--batch",
+        "2",
+        "--crop",
+        "32",
+      ];
+      const train = (iters: number, out: string) =>
+        py([
+          "tools/train/train.py",
+          ...common,
+          "--iters",
+          String(iters),
+          "--data",
+          `${dir}/data`,
+          "--out",
+          out,
+        ]);
+      const first = await train(60, `${dir}/a`);
+      assert.equal(first.code, 0, first.out);
+      assert.match(first.out, /iter 50\/60 loss [\d.]+ [\d.]+ it\/s ETA [\d.]+ min/);
+      assert.match(first.out, /done: 60 iterations/);
+      // the same run in two parts (stopped at 40 by a changed plan would change the lr; resume
+      // needs the same arguments): interrupt with --minutes 0, then resume
+      const part = await py([
+        "tools/train/train.py",
+        ...common,
+        "--iters",
+        "60",
+        "--data",
+        `${dir}/data`,
+        "--out",
+        `${dir}/b`,
+        "--minutes",
+        "0",
+      ]);
+      assert.equal(part.code, 0, part.out);
+      assert.match(
+        part.out,
+        /budget of 0\.0 minutes spent at iteration (\d+); run again to resume/,
+      );
+      const rest = await train(60, `${dir}/b`);
+      assert.match(rest.out, /resumed at iteration \d+/);
+      assert.match(rest.out, /done: 60 iterations/);
+      const exp = await py([
+        "tools/train/export_builtin.py",
+        "--run",
+        `${dir}/b`,
+        "--name",
+        "net",
+        "--out",
+        `${dir}/x`,
+        "--probe",
+        `${dir}/x`,
+        "--steps",
+        "20",
+        "--eta",
+        "0.5",
+      ]);
+      assert.equal(exp.code, 0, exp.out);
+      const manifest = JSON.parse(await Deno.readTextFile(`${dir}/x/net.json`));
+      const onnx = await Deno.readFile(`${dir}/x/net.onnx`);
+      assert.equal(createHash("sha256").update(onnx).digest("hex"), manifest.sha256);
+      assert.equal(manifest.training.iterations, 60);
+      assert.equal(manifest.training.seed, 0);
+      assert.equal(
+        manifest.training.dataListSha256,
+        createHash("sha256").update(await Deno.readFile(`${root}tools/train/data_list.json`))
+          .digest("hex"),
+      );
+      assert.match(manifest.training.command, new RegExp(`--kind ${kind} --arch tiny --iters 60`));
+      // the ONNX file on the wasm runtime reproduces PyTorch at an odd size
+      const model = await loadModel(`${dir}/x/net.onnx`, { runtime: "wasm" });
+      const x = await readNpyFile(`${dir}/x/net.probe.x.npy`);
+      const shape = [1, 3, 23, 37] as const;
+      const out = kind === "denoiser"
+        ? await model.run({ x: new Tensor(shape, x.data), t: 400 })
+        : await model.run({
+          x: new Tensor(shape, x.data),
+          mu: new Tensor(shape, (await readNpyFile(`${dir}/x/net.probe.mu.npy`)).data),
+          t: 7,
+        });
+      const expected = await readNpyFile(
+        `${dir}/x/net.probe.${kind === "denoiser" ? "eps" : "noise"}.npy`,
+      );
+      const d = maxAbsDiff(out.data, expected.data);
+      assert.ok(d < 1e-4, `max |ONNX − PyTorch| = ${d}`);
+      await model.release();
+    },
+  });
+}
