@@ -1,8 +1,9 @@
 /**
  * `demo`: the main job of the README. Degrades a bundled photo three ways (x4 bicubic
  * downscaling, a hole of 1/8 of the image, noise of std 0.1), restores each with DDNM (DDNM+
- * for the noise) and the built-in model, and writes the outputs and side-by-side sheets (input,
- * output, original) to `demo-out/`.
+ * for the noise) and the built-in model, and writes the outputs and labelled sheets (input, a
+ * baseline, the result, the original, with PSNR under each) to `demo-out/`; then IR-SDE with
+ * its built-in network on the same noisy photo, in a sheet beside DDNM+'s result.
  *
  * @module
  */
@@ -15,12 +16,15 @@ import { Tensor } from "../lib/tensor.ts";
 import { ProgressBar } from "../lib/progress_bar.ts";
 import { DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
-import { sideBySide } from "../lib/sheet.ts";
+import { restoreIrsde } from "../pipelines/restore_irsde.ts";
+import { labelledSheet, resizeNearest } from "../lib/sheet.ts";
+import { resizeBicubic } from "../lib/resize.ts";
+import { harmonicFill } from "../lib/harmonic_fill.ts";
 import { buildOperator, type DdnmTask } from "../operators/ddnm_tasks.ts";
 import { psnr } from "../lib/metrics.ts";
 
-const _HELP = `usage: deno run -A cli.ts demo [--out demo-out] [--steps 50] [--image photo.png]
-       [--model builtin:gmm]
+const _HELP = `usage: deno run -A cli.ts demo [--out demo-out] [--steps N] [--image photo.png]
+       [--model builtin:unet] [--seed 0]
 
 Restores a bundled photo three ways with DDNM and writes the results and comparison sheets.`;
 
@@ -38,7 +42,10 @@ async function _demo(args: string[]): Promise<number> {
     return 0;
   }
   const out = typeof values.out === "string" ? values.out : "demo-out";
-  const steps = numberFlag(values, "steps", 50, { integer: true, min: 1, max: 1000 });
+  // absent: the model's own default (its manifest's defaults.steps)
+  const steps = values.steps === undefined
+    ? undefined
+    : numberFlag(values, "steps", 0, { integer: true, min: 1, max: 1000 });
   const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
   const imagePath = typeof values.image === "string"
     ? values.image
@@ -52,7 +59,9 @@ async function _demo(args: string[]): Promise<number> {
     },
   );
   console.error(
-    `demo: ${imagePath} (${clean.w}x${clean.h}), model ${model.name} (${model.runtime} runtime), ${steps} steps`,
+    `demo: ${imagePath} (${clean.w}x${clean.h}), model ${model.name} (${model.runtime} runtime), ${
+      steps ?? model.manifest.defaults.steps ?? 100
+    } steps`,
   );
   // a centred hole of 1/8 of the image for inpainting
   const mask = new Uint8Array(clean.w * clean.h).fill(1);
@@ -66,21 +75,37 @@ async function _demo(args: string[]): Promise<number> {
   }
   // what the built-in prior does credibly; colorization is left out: a patch prior gives a
   // global tint, not the scene's colours
-  const jobs: { name: string; task: DdnmTask; mask?: Uint8Array; sigmaY?: number }[] = [
-    { name: "sr4", task: { name: "sr-bicubic", scale: 4 } }, // what real low-resolution photos are
-    { name: "inpaint", task: { name: "inpaint" }, mask },
-    { name: "denoise", task: { name: "denoise" }, sigmaY: 0.1 },
+  const jobs: {
+    name: string;
+    task: DdnmTask;
+    mask?: Uint8Array;
+    sigmaY?: number;
+    baseline: [string, (y: Tensor) => Tensor];
+  }[] = [
+    // bicubic downscaling is what real low-resolution photos are
+    {
+      name: "sr4",
+      task: { name: "sr-bicubic", scale: 4 },
+      baseline: ["bicubic", (y) => resizeBicubic(y, clean.h, clean.w, -0.5)],
+    },
+    {
+      name: "inpaint",
+      task: { name: "inpaint" },
+      mask,
+      baseline: ["harmonic fill", (y) => harmonicFill(y, mask)],
+    },
+    { name: "denoise", task: { name: "denoise" }, sigmaY: 0.1, baseline: ["noisy", (y) => y] },
   ];
+  // the noise of the denoising job, drawn from another stream than the samplers'
+  const denoiseNoise = new Float32Array(3 * clean.h * clean.w);
+  new GaussianNoise(seed, 1).fill(denoiseNoise);
+  let denoised: Tensor | undefined;
   for (const job of jobs) {
     // the observation: A applied to the clean photo in [-1,1], as `degrade` makes it
     const op = buildOperator(job.task, 3, clean.h, clean.w, "svd", job.mask);
     const y = op.A(clean.map((v) => 2 * v - 1).data).map((v) => (v + 1) / 2);
-    if (job.sigmaY) {
-      // noise of std σ_y in [0,1] units, drawn from another stream than the sampler's
-      const z = new Float32Array(y.length);
-      new GaussianNoise(seed, 1).fill(z);
-      y.forEach((v, i) => (y[i] = v + job.sigmaY! * z[i]));
-    }
+    // noise of std σ_y in [0,1] units
+    if (job.sigmaY) y.forEach((v, i) => (y[i] = v + job.sigmaY! * denoiseNoise[i]));
     const observed = new Tensor(op.yShape, y);
     const bar = new ProgressBar({ label: `${job.name}, cpu, ${model.runtime}` });
     const result = await restoreDdnm(observed, {
@@ -93,12 +118,22 @@ async function _demo(args: string[]): Promise<number> {
       onProgress: (p) => bar.update(p.step, p.total, `${job.name.padEnd(9)}`),
     });
     bar.done();
+    if (job.name === "denoise") denoised = result.image;
     await writeFileAtomic(`${out}/${job.name}_input.png`, tensorToPng(observed));
     await writeImageTensor(`${out}/${job.name}_output.png`, result.image);
-    await writeFileAtomic(
-      `${out}/${job.name}_sheet.png`,
-      tensorToPng(sideBySide([observed, result.image, clean], clean.h)),
+    const [baseName, baseOf] = job.baseline;
+    const base = baseOf(observed);
+    const db = (t: Tensor) => `${psnr(t, clean).toFixed(2)} dB`;
+    const sheet = labelledSheet(
+      [
+        { image: resizeNearest(observed, clean.h, clean.w), label: "input" },
+        { image: base, label: `${baseName} ${db(base)}` },
+        { image: result.image, label: `${model.name.replace("builtin:", "")} ${db(result.image)}` },
+        { image: clean, label: "original" },
+      ].map((c) => ({ ...c, image: c.image.map((v) => Math.min(1, Math.max(0, v))) })),
+      clean.h,
     );
+    await writeFileAtomic(`${out}/${job.name}_sheet.png`, tensorToPng(sheet));
     console.error(
       `  ${job.name}: PSNR ${psnr(result.image, clean).toFixed(2)} dB, ${
         result.seconds.toFixed(1)
@@ -106,7 +141,32 @@ async function _demo(args: string[]): Promise<number> {
     );
   }
   await model.release();
-  console.error(`demo: wrote ${jobs.length * 3} files to ${out}/`);
+  // IR-SDE on the same kind of noise, with its built-in network (trained for sigma 25/255)
+  const noisy = clean.map((v, i) => v + 0.1 * denoiseNoise[i]);
+  const irBar = new ProgressBar({ label: "irsde, cpu" });
+  const ir = await restoreIrsde(noisy, {
+    seed,
+    onProgress: (p) => irBar.update(p.step, p.total, "irsde    "),
+  });
+  irBar.done();
+  await writeImageTensor(`${out}/irsde_output.png`, ir.image);
+  const db = (t: Tensor) => `${psnr(t, clean).toFixed(2)} dB`;
+  const sheet = labelledSheet(
+    [
+      { image: noisy, label: `noisy ${db(noisy)}` },
+      { image: denoised!, label: `ddnm+ ${db(denoised!)}` },
+      { image: ir.image, label: `ir-sde ${db(ir.image)}` },
+      { image: clean, label: "original" },
+    ].map((c) => ({ ...c, image: c.image.map((v) => Math.min(1, Math.max(0, v))) })),
+    clean.h,
+  );
+  await writeFileAtomic(`${out}/irsde_sheet.png`, tensorToPng(sheet));
+  console.error(
+    `  irsde: PSNR ${psnr(ir.image, clean).toFixed(2)} dB, ${
+      ir.seconds.toFixed(1)
+    } s -> ${out}/irsde_sheet.png`,
+  );
+  console.error(`demo: wrote ${jobs.length * 3 + 2} files to ${out}/`);
   return 0;
 }
 

@@ -13,6 +13,9 @@ import { GAUSSIAN_PRIOR_PARAMS } from "./priors/gaussian_prior_params.ts";
 import { parseManifest } from "./manifest.ts";
 import type { ModelManifest } from "./manifest.ts";
 import { cachedModelPath, isModelUrl } from "./model_cache.ts";
+import UNET_MANIFEST from "./builtin/unet.json" with { type: "json" };
+import UNET_EDGE_MANIFEST from "./builtin/unet_edge.json" with { type: "json" };
+import IRSDE_MANIFEST from "./builtin/irsde.json" with { type: "json" };
 
 /** A built-in model: its manifest and a function producing its ONNX bytes. */
 export interface BuiltinModel {
@@ -26,6 +29,9 @@ export interface BuiltinModel {
 
 /** The built-in models by name (`builtin:<name>`). */
 export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
+  unet: _shipped("unet", UNET_MANIFEST),
+  "unet-edge": _shipped("unet_edge", UNET_EDGE_MANIFEST),
+  irsde: _shipped("irsde", IRSDE_MANIFEST),
   gaussian: {
     description:
       "stationary Gaussian natural-image prior (fitted 1/f^α spectrum), exact MMSE ε-predictor",
@@ -58,8 +64,41 @@ export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
   },
 };
 
-/** The model used when `--model` is absent. */
-export const DEFAULT_MODEL = "builtin:gmm";
+/** The model used when `--model` is absent: the trained quality network (docs/priors.md). */
+export const DEFAULT_MODEL = "builtin:unet";
+
+/** The model the edge preview uses: the trained network sized for one wasm thread. */
+export const PREVIEW_MODEL = "builtin:unet-edge";
+
+/** IR-SDE's model when none is given: a trained Gaussian-noise restorer (docs/builtin_models.md). */
+export const DEFAULT_IRSDE_MODEL = "builtin:irsde";
+
+// a trained network shipped as files in model/builtin/ (tools/train/ makes them): its bytes are
+// read beside this module (a file, or fetched when the package runs from JSR) and checked
+// against the manifest's sha256
+function _shipped(file: string, raw: { description: string; sha256: string }): BuiltinModel {
+  return {
+    description: raw.description,
+    manifest: parseManifest(raw, `builtin:${file.replace("_", "-")}`),
+    bytes: async () => {
+      const url = new URL(`./builtin/${file}.onnx`, import.meta.url);
+      const bytes = url.protocol === "file:"
+        ? await Deno.readFile(url)
+        : new Uint8Array(await (await fetch(url)).arrayBuffer());
+      const digest = Array.from(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+      if (digest !== raw.sha256) {
+        throw new UserError(
+          `builtin:${file.replace("_", "-")}: ${url.pathname} has SHA-256 ${digest}, ` +
+            `its manifest says ${raw.sha256} (a damaged install: reinstall the package)`,
+        );
+      }
+      return bytes;
+    },
+  };
+}
 
 /**
  * Load a model by path (`net.onnx`, manifest `net.json` beside it or `manifestPath`), by URL

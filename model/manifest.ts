@@ -61,8 +61,18 @@ export interface ModelManifest {
   schedule: ScheduleSpec;
   /** The IR-SDE settings (irsde), when the manifest gives them. */
   sde: SdeSettings | null;
-  /** Sampler settings the model recommends (flags override them). */
-  defaults: { eta?: number; steps?: number };
+  /** Sampler settings the model recommends (flags override them); `solver` is IR-SDE's, `tasks`
+   * DDNM's per task (docs/manifest.md). */
+  defaults: {
+    eta?: number;
+    steps?: number;
+    solver?: "sde" | "ode" | "posterior";
+    /** Per task name: T_sampling, η and the time-travel length and repeats. */
+    tasks?: Record<
+      string,
+      { steps?: number; eta?: number; travelLength?: number; travelRepeat?: number }
+    >;
+  };
   /** VAE latent scale factor (SD: 0.18215). */
   scaleFactor: number;
   /** Spatial factor of a VAE (8) or a restorer's upscale (1). */
@@ -107,6 +117,21 @@ function _num(obj: _Json, key: string, where: string, fallback?: number): number
     throw new UserError(`${where}: key '${key}' must be a number, found ${JSON.stringify(v)}`);
   }
   return v;
+}
+
+// defaults.tasks: per task name, the numeric settings it names (others are ignored)
+type _TaskDefaults = NonNullable<ModelManifest["defaults"]["tasks"]>[string];
+function _taskDefaults(raw: Record<string, unknown>): Record<string, _TaskDefaults> {
+  const out: Record<string, _TaskDefaults> = {};
+  for (const [task, v] of Object.entries(raw)) {
+    if (!_isObject(v)) continue;
+    const d: _TaskDefaults = {};
+    for (const k of ["steps", "eta", "travelLength", "travelRepeat"] as const) {
+      if (typeof v[k] === "number") d[k] = v[k] as number;
+    }
+    out[task] = d;
+  }
+  return out;
 }
 
 function _oneOf<T extends string>(
@@ -265,6 +290,12 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
     defaults: {
       eta: typeof defaults.eta === "number" ? defaults.eta : undefined,
       steps: typeof defaults.steps === "number" ? defaults.steps : undefined,
+      tasks: _isObject(defaults.tasks) ? _taskDefaults(defaults.tasks) : undefined,
+      solver: defaults.solver === undefined ? undefined : check(
+        () =>
+          _oneOf(defaults.solver, ["sde", "ode", "posterior"] as const, "defaults.solver", where),
+        undefined,
+      ),
     },
     scaleFactor: check(() => _num(json, "scaleFactor", where, 0.18215), 0.18215),
     spatialFactor: check(() =>

@@ -209,13 +209,13 @@ export async function createSession(
       logSeverityLevel: 3,
     };
   } else if (runtime === "wasm") {
-    // one thread unless asked: ONNX Runtime Web's pool can hang a session's first call for good
-    // (docs/cli.md, "serve"); the count only takes effect when the module first starts
+    // one thread unless asked: on several, ONNX Runtime Web can hang a call for good (a 192x128
+    // call 5 of 5 times: docs/ort_wasm_threads.md); the count takes effect when the module starts
     ort.env.wasm.numThreads = options.threads ?? 1;
     if ((options.threads ?? 1) > 1) {
       options.onNote?.(
-        `wasm on ${options.threads} threads: ONNX Runtime Web 1.30 can hang the first call of a ` +
-          `session on several (docs/cli.md, "serve")`,
+        `wasm on ${options.threads} threads: ONNX Runtime Web 1.30 can hang a call for good ` +
+          `on several (docs/ort_wasm_threads.md)`,
       );
     }
     sessionOptions = {

@@ -54,9 +54,10 @@ export interface DdnmRestoreOptions extends RunOptions {
   modelSpec?: string;
   /** Known pixels for inpainting (1 = known), one per output pixel. */
   mask?: Uint8Array;
-  /** T_sampling (default: the manifest's `defaults.steps`, else 100). */
+  /** T_sampling (default: the manifest's `defaults.tasks.<task>.steps`, then `defaults.steps`,
+   * else 100). */
   steps?: number;
-  /** η (default: the manifest's `defaults.eta`, else 0.85). */
+  /** η (default: the manifest's per-task, then model-wide `defaults.eta`, else 0.85). */
   eta?: number;
   /** Observation noise σ_y in [0,1] image units; > 0 selects DDNM+. */
   sigmaY?: number;
@@ -167,13 +168,15 @@ async function _restoreDdnm(
     throw new UserError(`sampler for ddnm must be ddnm or hq-demo, got '${sampler}'`);
   }
   const hq = sampler === "hq-demo";
+  // what is not given: the model's per-task defaults, then its defaults, then DDNM's
+  const td = m.defaults.tasks?.[options.task.name] ?? {};
   const settings: DdnmSettings = {
     ...DDNM_DEFAULTS,
-    steps: options.steps ?? (hq ? 100 : m.defaults.steps ?? DDNM_DEFAULTS.steps),
-    eta: options.eta ?? m.defaults.eta ?? DDNM_DEFAULTS.eta,
+    steps: options.steps ?? (hq ? 100 : td.steps ?? m.defaults.steps ?? DDNM_DEFAULTS.steps),
+    eta: options.eta ?? td.eta ?? m.defaults.eta ?? DDNM_DEFAULTS.eta,
     sigmaY: (options.sigmaY ?? 0) * (m.range[1] - m.range[0]),
-    travelLength: options.travelLength ?? (hq ? 10 : 1),
-    travelRepeat: options.travelRepeat ?? (hq ? 3 : 1),
+    travelLength: options.travelLength ?? (hq ? 10 : td.travelLength ?? 1),
+    travelRepeat: options.travelRepeat ?? (hq ? 3 : td.travelRepeat ?? 1),
     variant,
     fixedLambdaNoise: options.fixedLambdaNoise ?? false,
   };

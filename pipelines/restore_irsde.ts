@@ -23,6 +23,7 @@ import {
   type NoisePredictor,
 } from "../samplers/irsde.ts";
 import { type PreparedRun, type RestoreResult, type RunOptions, withRun } from "./run.ts";
+import { DEFAULT_IRSDE_MODEL } from "../model/builtin_models.ts";
 
 /** IR-SDE's task preprocessing. */
 export interface IrsdeTask {
@@ -38,11 +39,13 @@ export interface IrsdeTask {
 
 /** Options of {@linkcode restoreIrsde}. */
 export interface IrsdeRestoreOptions extends RunOptions {
-  /** A loaded model or a path (its manifest has kind `irsde`). */
-  model: Model | string;
+  /** A loaded model, a path or `builtin:` name (its manifest has kind `irsde`); default
+   * `builtin:irsde`, trained for Gaussian noise of σ 25/255 (docs/builtin_models.md). */
+  model?: Model | string;
   /** The manifest when it is not beside the model. */
   modelSpec?: string;
-  /** Solver (default `sde`; `ode` for the DenoisingSDE variant). */
+  /** Solver (default: the manifest's `defaults.solver`, else `sde`; `ode` for the DenoisingSDE
+   * variant). */
   solver?: IrsdeSolver;
   /** Override the manifest's SDE settings. */
   sde?: Partial<SdeSettings>;
@@ -121,7 +124,12 @@ async function _restoreIrsde(
     throw new UserError(`eps must be in (0, 1), got ${o.eps}`);
   }
   const mu01 = irsdeMu(lq, options.task);
-  const model = await run.model(options.model, options.modelSpec);
+  if (options.model === undefined) {
+    options.onNote?.(
+      `no model given: ${DEFAULT_IRSDE_MODEL}, trained for Gaussian noise of sigma 25/255`,
+    );
+  }
+  const model = await run.model(options.model ?? DEFAULT_IRSDE_MODEL, options.modelSpec);
   const m = model.manifest;
   if (m.kind !== "irsde") {
     throw new UserError(`${model.name}: IR-SDE needs an 'irsde' model, this one is '${m.kind}'`);
@@ -138,6 +146,10 @@ async function _restoreIrsde(
     schedule: (o.schedule ?? base?.schedule ?? "cosine") as ThetaScheduleName,
     eps: o.eps ?? base?.eps ?? 0.01,
   };
+  if (base && o.T !== undefined && o.T !== base.T) {
+    // a network's time input is tied to the schedule it was trained on (docs/irsde.md)
+    options.onNote?.(`${model.name} was trained with T = ${base.T}; steps ${o.T} departs from it`);
+  }
   const denoisingVariant = m.inputs.mu === undefined;
   const schedule = irsdeSchedule(settings);
   const [lo, hi] = m.range;
@@ -174,7 +186,7 @@ async function _restoreIrsde(
       lq: mu,
     });
   } else {
-    const s = solver ?? "sde";
+    const s = solver ?? m.defaults.solver ?? "sde";
     noise.require(irsdeNoiseCount(s, settings.T, mu.size));
     out = await irsdeSample({ ...common, settings: { solver: s }, mu });
   }

@@ -57,11 +57,15 @@ Deno.test("restore --method irsde: solvers, steps override, bad arguments", asyn
     assert.match(lines[0], pattern);
     assert.ok(!(await Deno.stat(r.out).then(() => true, () => false)));
   }
-  const noModel = await runCli(
-    ["restore", "lq.png", "-o", "/tmp/x.png", "--method", "irsde"],
-    CASE,
-  );
-  assert.match(errorLines(noModel.stderr)[0], /--method irsde needs --model/);
+  // without --model: the built-in network, said in one note line
+  const out = await Deno.makeTempFile({ suffix: ".png" });
+  const noModel = await runCli(["restore", "lq.png", "-o", out, "--method", "irsde"], CASE);
+  assert.equal(noModel.code, 0, noModel.stderr);
+  const notes = noModel.stderr.split("\n").filter((l) => l.startsWith("note:"));
+  assert.deepEqual(notes, [
+    "note: --method irsde without --model: builtin:irsde, trained for Gaussian noise of sigma 25/255",
+  ]);
+  assert.ok((await Deno.stat(out)).size > 0);
 });
 
 Deno.test("restore --save-every writes the x0 estimate every K steps, for IR-SDE and DiffBIR too", async () => {

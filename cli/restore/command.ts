@@ -14,7 +14,7 @@ import { readNpyFile } from "../../lib/npy.ts";
 import { ArrayNoise } from "../../lib/noise.ts";
 import { ProgressBar } from "../../lib/progress_bar.ts";
 import type { OrtChoice } from "../../model/ort_runtime.ts";
-import { DEFAULT_MODEL } from "../../model/builtin_models.ts";
+import { DEFAULT_IRSDE_MODEL, DEFAULT_MODEL } from "../../model/builtin_models.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { chooseBackend } from "../../kernels/choose_backend.ts";
 import { cachedModel, type LoadContext, type MethodRunner } from "./context.ts";
@@ -120,8 +120,14 @@ async function _restore(args: string[]): Promise<number> {
   };
   const spec = stringFlag(values.model);
   if (method === "diffbir" && spec) cachedModel(early, "pipeline", spec).catch(() => {});
-  else if (method !== "diffbir" && (spec || method === "ddnm")) {
-    cachedModel(early, "model", spec ?? DEFAULT_MODEL, stringFlag(values["model-spec"])).catch(
+  else if (method !== "diffbir") {
+    if (method === "irsde" && !spec) {
+      notes.push(
+        `--method irsde without --model: ${DEFAULT_IRSDE_MODEL}, trained for Gaussian noise of sigma 25/255`,
+      );
+    }
+    const fallback = method === "irsde" ? DEFAULT_IRSDE_MODEL : DEFAULT_MODEL;
+    cachedModel(early, "model", spec ?? fallback, stringFlag(values["model-spec"])).catch(
       () => {},
     );
   }

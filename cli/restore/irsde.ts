@@ -18,6 +18,7 @@ import {
   runOptions,
 } from "./context.ts";
 import { stringFlag } from "./flags.ts";
+import { DEFAULT_IRSDE_MODEL } from "../../model/builtin_models.ts";
 
 /**
  * Run one image with --method irsde.
@@ -27,12 +28,8 @@ import { stringFlag } from "./flags.ts";
  */
 export async function runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
   const v = ctx.values;
-  const model = stringFlag(v.model);
-  if (!model) {
-    throw new UsageError(
-      "--method irsde needs --model F.onnx (an IR-SDE noise network with its manifest)",
-    );
-  }
+  // without --model, the trained built-in (command.ts says so once per run)
+  const model = stringFlag(v.model) ?? DEFAULT_IRSDE_MODEL;
   const taskName = stringFlag(v.task);
   if (taskName !== undefined && !["sr", "inpaint", "denoise"].includes(taskName)) {
     throw new UsageError(
