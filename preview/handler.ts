@@ -9,33 +9,40 @@
 import { UserError } from "../lib/errors.ts";
 import { type DecodedImage, decodeImage, imageToTensor, tensorToPng } from "../lib/image.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
+import { DEFAULT_IRSDE_MODEL, loadModel, PREVIEW_MODEL } from "../model/builtin_models.ts";
 import type { Model } from "../model/model.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
-import type { DdnmTask } from "../operators/ddnm_tasks.ts";
-import { BodyTooLarge, Gate, readCapped } from "./limits.ts";
+import { restoreIrsde } from "../pipelines/restore_irsde.ts";
+import { type DdnmTask, outputSize } from "../operators/ddnm_tasks.ts";
+import {
+  BodyTooLarge,
+  ClientGone,
+  Gate,
+  PREVIEW_MAX_SIDE,
+  PREVIEW_STEPS,
+  readCapped,
+} from "./limits.ts";
 import { eventStream } from "./event_stream.ts";
+import { pngStream } from "./png_stream.ts";
 import { bytesToBase64 } from "../lib/base64.ts";
 import type { RestoreProgress } from "../pipelines/run.ts";
 import { PREVIEW_PAGE } from "./page.ts";
 
-/**
- * The default long side of a preview in pixels: 192 px keeps one network call near 80 ms on two
- * cores, so a client that leaves costs under 0.2 s of CPU (docs/cli.md, "serve").
- */
-export const PREVIEW_MAX_SIDE = 192;
+export { PREVIEW_MAX_SIDE, PREVIEW_STEPS } from "./limits.ts";
 
 /** Options of {@linkcode createPreviewHandler}. */
 export interface PreviewOptions {
-  /** The model (default the built-in one), run with the wasm runtime. */
+  /** DDNM's model (default `builtin:unet-edge`), run with the wasm runtime. */
   model?: string;
+  /** IR-SDE's model for `method=irsde` (default `builtin:irsde`). */
+  irsdeModel?: string;
   /** Largest request body in bytes (default 10 MB). */
   maxBodyBytes?: number;
   /** Largest decoded image in pixels (default 16 megapixels). */
   maxPixels?: number;
   /** Largest `steps` (default 50). */
   maxSteps?: number;
-  /** Default `steps` (default 8). */
+  /** Default `steps` (default: the model's own, per task; IR-SDE's trained T). */
   defaultSteps?: number;
   /** Restorations at once (default 1). */
   concurrency?: number;
@@ -57,7 +64,8 @@ export interface PreviewHandler {
   readonly running: number;
 }
 
-const _TASKS = ["sr", "colorize", "denoise", "inpaint"] as const;
+// sr-bicubic first: it is what real low-resolution photos are (sr is DDNM's average pooling)
+const _TASKS = ["sr-bicubic", "sr", "colorize", "denoise", "inpaint"] as const;
 
 function _json(status: number, error: string): Response {
   return new Response(JSON.stringify({ error }), {
@@ -68,12 +76,17 @@ function _json(status: number, error: string): Response {
 
 const _BUSY = "busy: too many requests are waiting; try again shortly";
 
+// the queue filled between the check and the run (a committed plain request reports it in-band)
+class _Busy extends Error {}
+
 // the status and message an exception answers with
-function _failure(e: unknown, client: AbortSignal): [number, string] {
+function _failure(e: unknown, client?: AbortSignal): [number, string] {
   if (e instanceof BodyTooLarge) return [413, e.message];
+  if (e instanceof ClientGone) return [499, e.message];
+  if (e instanceof _Busy) return [429, _BUSY];
   if (e instanceof UserError) return [400, e.message];
   const err = e as Error;
-  if (client.aborted) return [499, "the client closed the request"];
+  if (client?.aborted) return [499, "the client closed the request"];
   if (err?.name === "TimeoutError" || err?.name === "AbortError") {
     return [504, "the restoration ran past its time budget"];
   }
@@ -88,6 +101,7 @@ function _dataUrl(image: Tensor): string {
 
 /** A parsed preview request. */
 interface _Job {
+  method: "ddnm" | "irsde";
   observed: Tensor;
   task: DdnmTask;
   mask?: Uint8Array;
@@ -186,31 +200,55 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
   // one run at a time: a second session would cost another 100 MB for no more throughput on two
   // cores (two concurrent runs peaked at 352 MB, measured)
   const gate = new Gate(options.concurrency ?? 1, options.queue ?? 8);
-  const models: Promise<Model>[] = [];
-  const idle: Model[] = [];
-  // one session per concurrent slot, created on first need and reused
-  const takeModel = async (): Promise<Model> => {
-    const m = idle.pop();
-    if (m) return m;
-    const p = loadModel(options.model ?? DEFAULT_MODEL, {
-      runtime: "wasm",
-      // the wasm runtime's default of one thread: its pool can hang a first call (docs/cli.md)
-      threads: options.threads,
-    });
-    models.push(p);
-    return await p;
+  const specs = {
+    ddnm: options.model ?? PREVIEW_MODEL,
+    irsde: options.irsdeModel ?? DEFAULT_IRSDE_MODEL,
+  };
+  const idle: Record<_Job["method"], Model[]> = { ddnm: [], irsde: [] };
+  // one session per concurrent slot and method, created on first need and reused
+  const takeModel = async (method: _Job["method"]): Promise<Model> =>
+    idle[method].pop() ??
+      await loadModel(specs[method], {
+        runtime: "wasm",
+        // the wasm runtime's default of one thread: its pool can hang a call (docs/ort_wasm_threads.md)
+        threads: options.threads,
+      });
+
+  // the steps a model runs by default for a task (its manifest), read from its session
+  const modelSteps = async (method: _Job["method"], task: string): Promise<number> => {
+    const model = await takeModel(method);
+    idle[method].push(model);
+    const m = model.manifest;
+    return method === "irsde"
+      ? m.sde?.T ?? 100
+      : m.defaults.tasks?.[task]?.steps ?? m.defaults.steps ?? PREVIEW_STEPS;
   };
 
   // the request, parsed and fitted to the preview size
   const parse = async (req: Request, url: URL): Promise<_Job> => {
     const params = url.searchParams;
-    const task = params.get("task") ?? "sr";
+    const task = params.get("task") ?? "sr-bicubic";
     if (!(_TASKS as readonly string[]).includes(task)) {
       throw new UserError(`task must be one of ${_TASKS.join(", ")}, got '${task}'`);
     }
-    const scale = task === "sr" ? _int(params, "scale", 4, 1, 8) : 1;
-    // 8 steps: about 0.7 s at 192 px on 2 cores, 34.7 dB from the 50-step result (README)
-    const steps = _int(params, "steps", options.defaultSteps ?? 8, 1, maxSteps);
+    const method = params.get("method") ?? "ddnm";
+    if (method !== "ddnm" && method !== "irsde") {
+      throw new UserError(`method must be ddnm or irsde, got '${method}'`);
+    }
+    if (method === "irsde" && task !== "denoise") {
+      throw new UserError(
+        `method irsde restores task=denoise only (its built-in network removes Gaussian noise), got '${task}'`,
+      );
+    }
+    if (method === "irsde" && params.has("steps")) {
+      throw new UserError("method irsde runs the steps its network was trained with: drop 'steps'");
+    }
+    const sr = task === "sr" || task === "sr-bicubic";
+    const scale = sr ? _int(params, "scale", 4, 1, 8) : 1;
+    // no steps: the serve option, else the model's own (per task, or IR-SDE's trained T)
+    const steps = method === "ddnm" && (params.has("steps") || options.defaultSteps !== undefined)
+      ? _int(params, "steps", options.defaultSteps ?? PREVIEW_STEPS, 1, maxSteps)
+      : await modelSteps(method, task);
     const seed = _int(params, "seed", 0, 0, 2 ** 31 - 1);
     const body = await readCapped(req, maxBody);
     const contentType = req.headers.get("content-type") ?? "";
@@ -254,8 +292,8 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         );
       }
     }
-    const ddnmTask: DdnmTask = task === "sr"
-      ? { name: "sr", scale }
+    const ddnmTask: DdnmTask = sr
+      ? { name: task as "sr" | "sr-bicubic", scale }
       : { name: task as DdnmTask["name"] };
     // a gray photo is the observation itself for colorize, and three equal channels otherwise
     const observed = task !== "colorize" && input.c === 1
@@ -267,7 +305,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         alpha: null,
       }, 3)
       : input;
-    return { observed, task: ddnmTask, mask, steps, seed };
+    return { method, observed, task: ddnmTask, mask, steps, seed };
   };
 
   // the job through the gate: null when refused, the image in [0,1] units otherwise
@@ -279,7 +317,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
     gate.run(async () => {
       // a client that left while its request waited costs nothing
       if (client.aborted) throw new DOMException("client gone", "AbortError");
-      const model = await takeModel();
+      const model = await takeModel(job.method);
       // the budget is checked at every step too: a busy loop may not let timers fire
       const budget = options.timeoutMs ?? 60_000, deadline = performance.now() + budget;
       const controller = new AbortController();
@@ -290,49 +328,61 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
       // a client that goes away stops its run within one step
       const gone = () => controller.abort(new DOMException("client gone", "AbortError"));
       client.addEventListener("abort", gone);
+      const common = {
+        model,
+        seed: job.seed,
+        signal: controller.signal,
+        onProgress: (p: RestoreProgress) => {
+          if (performance.now() > deadline) {
+            controller.abort(new DOMException("time budget", "TimeoutError"));
+          }
+          onProgress?.(p);
+        },
+      };
       try {
-        const result = await restoreDdnm(job.observed, {
-          task: job.task,
-          model,
-          mask: job.mask,
-          steps: job.steps,
-          seed: job.seed,
-          signal: controller.signal,
-          onProgress: (p) => {
-            if (performance.now() > deadline) {
-              controller.abort(new DOMException("time budget", "TimeoutError"));
-            }
-            onProgress?.(p);
-          },
-        });
+        const result = job.method === "irsde"
+          ? await restoreIrsde(job.observed, common)
+          : await restoreDdnm(job.observed, {
+            ...common,
+            task: job.task,
+            mask: job.mask,
+            steps: job.steps,
+          });
         return result.image;
       } finally {
         clearTimeout(timer);
         client.removeEventListener("abort", gone);
-        idle.push(model);
+        idle[job.method].push(model);
       }
     });
 
+  // a plain request: the PNG is committed once the request is valid, and a heartbeat chunk
+  // lets the server notice a client that left (preview/png_stream.ts)
   const restore = async (req: Request, url: URL): Promise<Response> => {
     const job = await parse(req, url);
-    const image = await run(job, req.signal);
-    if (image === null) return _json(429, _BUSY);
-    return new Response(tensorToPng(image), {
-      headers: {
-        "content-type": "image/png",
-        "x-steps": String(job.steps),
-        "x-seed": String(job.seed),
+    if (gate.full) return _json(429, _BUSY);
+    const size = job.method === "irsde"
+      ? [job.observed.h, job.observed.w] as const
+      : outputSize(job.task, job.observed.h, job.observed.w);
+    return pngStream(
+      size,
+      { "x-steps": String(job.steps), "x-seed": String(job.seed) },
+      async (client) => {
+        const image = await run(job, client);
+        if (image === null) throw new _Busy();
+        return image;
       },
-    });
+      _failure,
+    );
   };
 
   // the same restoration as server-sent events: queued, progress (x0 previews), done or error
   const restoreStreamed = async (req: Request, url: URL): Promise<Response> => {
     const job = await parse(req, url);
     if (gate.full) return _json(429, _BUSY);
-    return eventStream(req.signal, async (send, client) => {
-      const meta = { steps: job.steps, seed: job.seed };
-      if (gate.running >= gate.concurrency) send("queued", { ...meta, ahead: gate.waiting });
+    return eventStream(async (send, client) => {
+      const meta = () => ({ steps: job.steps, seed: job.seed });
+      if (gate.running >= gate.concurrency) send("queued", { ...meta(), ahead: gate.waiting });
       try {
         const image = await run(job, client, (p) => {
           // the preview is read inside the callback: the sampler reuses the buffer next step
@@ -342,7 +392,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         });
         if (image === null) send("error", { status: 429, error: _BUSY });
         else {
-          send("done", { ...meta, width: image.w, height: image.h, image: _dataUrl(image) });
+          send("done", { ...meta(), width: image.w, height: image.h, image: _dataUrl(image) });
         }
       } catch (e) {
         const [status, error] = _failure(e, client);
@@ -368,7 +418,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
       }
       return _json(404, `no route ${req.method} ${url.pathname}`);
     } catch (e) {
-      const [status, error] = _failure(e, req.signal);
+      const [status, error] = _failure(e);
       return _json(status, error);
     }
   };

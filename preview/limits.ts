@@ -37,7 +37,9 @@ export async function readCapped(req: Request, limit: number): Promise<Uint8Arra
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch(() => {
+      throw new ClientGone();
+    });
     if (done) break;
     total += value.length;
     if (total > limit) {
@@ -53,6 +55,15 @@ export async function readCapped(req: Request, limit: number): Promise<Uint8Arra
     o += c.length;
   }
   return out;
+}
+
+/** The request's body stopped short: its client went away while sending it. */
+export class ClientGone extends Error {
+  /** Create the error. */
+  constructor() {
+    super("the client closed the request");
+    this.name = "ClientGone";
+  }
 }
 
 /** A counting semaphore with a bounded wait queue. */
@@ -110,3 +121,13 @@ export class Gate {
     }
   }
 }
+
+/**
+ * The default long side of a preview in pixels: 192 px keeps one network call short, so a client
+ * that leaves costs little CPU (docs/cli.md, "serve").
+ */
+export const PREVIEW_MAX_SIDE = 192;
+
+/** DDNM's steps in the preview for a model whose manifest recommends none (the built-in ones
+ * do, per task: docs/builtin_models.md). */
+export const PREVIEW_STEPS = 8;

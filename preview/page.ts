@@ -12,6 +12,7 @@ export const PREVIEW_PAGE: string = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>diffrestore preview</title>
 <style>
+  [hidden] { display: none !important; }
   body { font: 15px/1.4 system-ui, sans-serif; margin: 0; background: #111; color: #eee; }
   main { max-width: 760px; margin: 0 auto; padding: 24px; }
   h1 { font-size: 20px; margin: 0 0 12px; }
@@ -38,9 +39,9 @@ export const PREVIEW_PAGE: string = `<!doctype html>
   <h1>diffrestore: zero-shot restoration preview</h1>
   <div id="drop">Drop an image here, or click to pick one<input id="file" type="file" accept="image/png,image/jpeg" hidden></div>
   <div class="controls">
-    <label>task<select id="task"><option value="sr">super-resolution</option><option value="colorize">colorize</option><option value="denoise">denoise</option><option value="inpaint">inpaint (transparent = hole)</option></select></label>
+    <label>task<select id="task"><option value="sr-bicubic">super-resolution</option><option value="sr">super-resolution (average pooling)</option><option value="colorize">colorize</option><option value="denoise">denoise</option><option value="denoise-irsde">denoise (IR-SDE)</option><option value="inpaint">inpaint (transparent = hole)</option></select></label>
     <label>scale<input id="scale" type="number" min="1" max="8" value="4"></label>
-    <label>steps<input id="steps" type="number" min="1" max="50" value="8"></label>
+    <label>steps<input id="steps" type="number" min="1" max="50" placeholder="auto"></label>
     <label>seed<input id="seed" type="number" min="0" value="0"></label>
     <button id="go" disabled>Restore</button>
     <button id="cancel" class="secondary" hidden>Cancel</button>
@@ -73,6 +74,13 @@ const show = (src) => {
   $("slider").hidden = false;
   $("legend").hidden = false;
 };
+// no comparison until this run has a result: a refused upload must not sit over an old "after"
+const hideResult = () => {
+  $("compare").style.display = "none";
+  $("slider").hidden = true;
+  $("legend").hidden = true;
+  $("after").removeAttribute("src");
+};
 // server-sent events over a POST: split the streamed body on blank lines
 async function* events(res) {
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -94,8 +102,15 @@ async function* events(res) {
 $("cancel").onclick = () => stop && stop.abort();
 $("go").onclick = async () => {
   if (!file) return;
-  const q = new URLSearchParams({ task: $("task").value, scale: $("scale").value, steps: $("steps").value, seed: $("seed").value, stream: "1" });
+  // "denoise (IR-SDE)" is task=denoise with method=irsde, which runs its network's trained steps
+  const irsde = $("task").value === "denoise-irsde";
+  const q = new URLSearchParams(irsde
+    ? { task: "denoise", method: "irsde", seed: $("seed").value, stream: "1" }
+    : { task: $("task").value, scale: $("scale").value, seed: $("seed").value, stream: "1" });
+  // empty steps: the model's own default for the task
+  if (!irsde && $("steps").value) q.set("steps", $("steps").value);
   const status = $("status");
+  hideResult();
   delete status.dataset.done; delete status.dataset.error; delete status.dataset.cancelled; delete status.dataset.step;
   $("go").disabled = true;
   $("cancel").hidden = false;

@@ -38,11 +38,14 @@ Deno.test({
       const page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
       await page.goto(`http://127.0.0.1:${server.addr.port}/`);
       assert.equal(await page.title(), "diffrestore preview");
+      // the empty page shows no comparison and no legend
+      assert.equal(await page.isHidden("#legend"), true, "legend hidden before a result");
+      assert.equal(await page.isHidden("#compare"), true);
       await page.setInputFiles(
         "#file",
         new URL("../assets/rocket_256.png", import.meta.url).pathname,
       );
-      await page.selectOption("#task", "sr");
+      await page.selectOption("#task", "sr-bicubic");
       await page.fill("#scale", "4");
       await page.fill("#steps", "10");
       await page.click("#go");
@@ -94,6 +97,24 @@ Deno.test({
       const cancelShot = `${dir}/preview_cancelled.png`;
       await page.screenshot({ path: cancelShot, fullPage: true });
       console.log(`browser test screenshot: ${cancelShot}`);
+
+      // a refused upload (a GIF) clears the old result and says why; the layout stays intact
+      const gif = await Deno.makeTempFile({ suffix: ".gif" });
+      await Deno.writeFile(gif, new TextEncoder().encode("GIF89a\x01\x00\x01\x00\x00\x00\x00;"));
+      await page.setInputFiles("#file", gif);
+      await page.click("#go");
+      await page.waitForSelector("#status[data-error]", { timeout: 20_000 });
+      assert.match(
+        (await page.getAttribute("#status", "data-error")) ?? "",
+        /image|format|PNG|JPEG/i,
+      );
+      assert.equal(await page.isHidden("#compare"), true, "no comparison after a refused upload");
+      assert.equal(await page.isHidden("#legend"), true);
+      assert.equal(await page.getAttribute("#after", "src"), null);
+      assert.equal(await page.isEnabled("#go"), true);
+      const errorShot = `${dir}/preview_refused.png`;
+      await page.screenshot({ path: errorShot, fullPage: true });
+      console.log(`browser test screenshot: ${errorShot}`);
     } finally {
       await browser.close();
       await server.shutdown();

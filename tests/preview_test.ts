@@ -4,6 +4,7 @@ import { decodeImage } from "../lib/image.ts";
 import { encodePng } from "../lib/png.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { randomValues } from "./_graphs.ts";
+import { BUILTIN_MODELS } from "../model/builtin_models.ts";
 
 const photo = await Deno.readFile(new URL("../assets/rocket_256.png", import.meta.url));
 const handler = createPreviewHandler({ defaultSteps: 6 });
@@ -12,6 +13,42 @@ const post = (
   body: BodyInit | null,
   headers: Record<string, string> = { "content-type": "image/png" },
 ) => handler(new Request(`http://x/v1/restore?${query}`, { method: "POST", body, headers }));
+
+/** A plain answer read as a client does: the PNG without the heartbeat chunks, or the status and
+ * error of a failure (a JSON error before the commit, a `drEr` chunk after it). */
+async function plainResult(
+  res: Response,
+): Promise<{ status: number; png?: Uint8Array; error?: string }> {
+  if (res.status !== 200) return { status: res.status, error: (await res.json()).error };
+  const parts: Uint8Array[] = [];
+  const reader = res.body!.getReader();
+  let broken = false;
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+  } catch {
+    broken = true;
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((o, p) => (all.set(p, o), o + p.length), 0);
+  const kept: Uint8Array[] = [all.subarray(0, 8)];
+  let error: { status: number; error: string } | undefined;
+  for (let pos = 8; pos + 12 <= all.length;) {
+    const len = new DataView(all.buffer, all.byteOffset + pos).getUint32(0);
+    const type = String.fromCharCode(...all.subarray(pos + 4, pos + 8));
+    const chunk = all.subarray(pos, pos + 12 + len);
+    if (type === "drEr") error = JSON.parse(new TextDecoder().decode(chunk.subarray(8, 8 + len)));
+    else if (type !== "drPg") kept.push(chunk);
+    pos += 12 + len;
+  }
+  if (error) {
+    assert.ok(broken, "a failed run's body does not end cleanly");
+    return error;
+  }
+  assert.ok(!broken);
+  const png = new Uint8Array(kept.reduce((n, p) => n + p.length, 0));
+  kept.reduce((o, p) => (png.set(p, o), o + p.length), 0);
+  return { status: 200, png };
+}
 
 async function errorOf(res: Response): Promise<string> {
   assert.equal(res.headers.get("content-type"), "application/json");
@@ -42,10 +79,11 @@ Deno.test("preview: page, health, and a restored PNG whose long side is the defa
   assert.deepEqual([w.width, w.height], [120, 40]);
 });
 
-Deno.test("preview: the same request and seed give the same bytes; another seed does not", async () => {
-  const a = new Uint8Array(await (await post("task=colorize&steps=4&seed=3", photo)).arrayBuffer());
-  const b = new Uint8Array(await (await post("task=colorize&steps=4&seed=3", photo)).arrayBuffer());
-  const c = new Uint8Array(await (await post("task=colorize&steps=4&seed=4", photo)).arrayBuffer());
+Deno.test("preview: the same request and seed give the same PNG (heartbeats aside); another seed does not", async () => {
+  const a = (await plainResult(await post("task=colorize&steps=4&seed=3", photo))).png;
+  const b = (await plainResult(await post("task=colorize&steps=4&seed=3", photo))).png;
+  const c = (await plainResult(await post("task=colorize&steps=4&seed=4", photo))).png;
+  assert.ok(a && decodeImage(a, "a.png").width === PREVIEW_MAX_SIDE);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
@@ -74,7 +112,7 @@ Deno.test("preview: inpainting from a multipart mask and from transparent pixels
 Deno.test("preview: bad requests get 400/404/405 JSON errors", async () => {
   assert.match(
     await errorOf(await post("task=deblur", photo)),
-    /task must be one of sr, colorize, denoise, inpaint/,
+    /task must be one of sr-bicubic, sr, colorize, denoise, inpaint/,
   );
   const cap = await post("task=sr&steps=51", photo);
   assert.equal(cap.status, 400);
@@ -128,11 +166,17 @@ Deno.test("preview: 429 when the queue is full, 504 past the time budget", async
     tight(new Request("http://x/v1/restore?task=sr&scale=2", { method: "POST", body: photo }));
   const [a, b] = await Promise.all([req(), req()]);
   assert.deepEqual([a.status, b.status].sort(), [200, 429]);
+  await plainResult(a.status === 200 ? a : b);
+  // past the budget after the PNG was committed: the body ends with the 504 in-band, no IEND
   const slow = createPreviewHandler({ timeoutMs: 1, defaultSteps: 50 });
   const late = await slow(
     new Request("http://x/v1/restore?task=sr", { method: "POST", body: photo }),
   );
-  assert.equal(late.status, 504);
+  assert.equal(late.status, 200);
+  assert.equal(late.headers.get("content-type"), "image/png");
+  const r = await plainResult(late);
+  assert.equal(r.status, 504, JSON.stringify(r));
+  assert.equal(r.png, undefined);
 });
 
 Deno.test("preview: 6 concurrent requests over HTTP all succeed and the server stays healthy", async () => {
@@ -182,13 +226,17 @@ Deno.test("preview: a client that goes away stops its run within a step", async 
     signal: client.signal,
   });
   const t0 = performance.now();
-  const pending = h(req);
+  const res = await h(req);
+  assert.equal(res.status, 200, "a valid request is committed at once");
   await new Promise((r) => setTimeout(r, 300));
+  assert.equal(h.running, 1);
   const aborted = performance.now();
   client.abort();
-  const res = await pending;
+  await res.body!.cancel().catch(() => {});
+  while (h.running > 0 && performance.now() - aborted < 5000) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
   const after = performance.now() - aborted;
-  assert.equal(res.status, 499);
   assert.equal(h.running, 0, "the slot is free again");
   // 50 steps take seconds; stopping takes at most about one
   assert.ok(
@@ -226,7 +274,7 @@ const pngOf = (dataUrl: unknown) => {
 };
 
 Deno.test("preview: streamed progress carries every step's x0 and ends with the plain answer's bytes", async () => {
-  const plain = new Uint8Array(await (await post("task=sr&scale=4&seed=3", photo)).arrayBuffer());
+  const plain = (await plainResult(await post("task=sr&scale=4&seed=3", photo))).png!;
   const res = await post("task=sr&scale=4&seed=3&stream=1", photo);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
@@ -304,4 +352,99 @@ Deno.test("preview: cancelling a stream stops its run on the server within a ste
     new Request("http://x/v1/restore?task=sr&scale=4&steps=2", { method: "POST", body: photo }),
   );
   assert.equal(next.status, 200);
+});
+
+Deno.test("preview: sr-bicubic is the default task; IR-SDE denoises with its trained steps", async () => {
+  const r = await plainResult(await post("scale=4&steps=2", photo));
+  assert.equal(r.status, 200, r.error);
+  // without steps, the model's own per-task default
+  const own = createPreviewHandler();
+  const small = encodePng(randomValues(3 * 32 * 32, 2).map((v) => 0.5 + 0.3 * v), 32, 32, 3);
+  const m = BUILTIN_MODELS["unet-edge"].manifest;
+  const res = await own(
+    new Request("http://x/v1/restore?task=denoise", { method: "POST", body: small }),
+  );
+  assert.equal(
+    res.headers.get("x-steps"),
+    String(m.defaults.tasks?.denoise?.steps ?? m.defaults.steps),
+  );
+  assert.equal((await plainResult(res)).status, 200);
+  const irsde = await post("task=denoise&method=irsde", photo);
+  assert.equal(irsde.headers.get("x-steps"), String(BUILTIN_MODELS.irsde.manifest.sde!.T));
+  const out = await plainResult(irsde);
+  assert.equal(out.status, 200, out.error);
+  assert.equal(decodeImage(out.png!, "o.png").width, PREVIEW_MAX_SIDE);
+  const wrong = await post("task=sr&method=irsde", photo);
+  assert.equal(wrong.status, 400);
+  assert.match(await errorOf(wrong), /method irsde restores task=denoise only/);
+  const steps = await post("task=denoise&method=irsde&steps=5", photo);
+  assert.equal(steps.status, 400);
+  assert.match(await errorOf(steps), /drop 'steps'/);
+});
+
+// wait until the handler has no run, up to 5 s; the milliseconds it took
+async function idleWithin(h: { readonly running: number }): Promise<number> {
+  const t0 = performance.now();
+  while (h.running > 0 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
+  return performance.now() - t0;
+}
+
+Deno.test({
+  name:
+    "preview over HTTP/1.1: a plain request stops when its client closes the socket or is killed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const h = createPreviewHandler({ defaultSteps: 50, maxSteps: 50 });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, h);
+    const port = server.addr.port, query = "/v1/restore?task=sr&scale=4&steps=50";
+    try {
+      await plainResult(
+        await fetch(`http://127.0.0.1:${port}${query.replace("50", "1")}`, {
+          method: "POST",
+          body: photo,
+        }),
+      );
+      // a client that closes its socket once the answer has begun
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      const head = `POST ${query} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n` +
+        `Content-Length: ${photo.length}\r\n\r\n`;
+      await conn.write(new TextEncoder().encode(head));
+      await conn.write(photo);
+      const buf = new Uint8Array(256);
+      const n = await conn.read(buf);
+      assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 200/);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(h.running, 1, "the run is under way");
+      conn.close();
+      const closed = await idleWithin(h);
+      assert.equal(h.running, 0);
+      assert.ok(closed < 1000, `stopped ${closed.toFixed(0)} ms after the socket closed`);
+      // a client process that is killed mid-run
+      const photoPath = new URL("../assets/rocket_256.png", import.meta.url).pathname;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `const r = await fetch("http://127.0.0.1:${port}${query}", { method: "POST", ` +
+          `body: await Deno.readFile("${photoPath}") }); await r.body.getReader().read(); ` +
+          `setInterval(() => {}, 1000);`,
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const t0 = performance.now();
+      while (h.running === 0 && performance.now() - t0 < 20_000) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(h.running, 1, "the killed client's run started");
+      child.kill("SIGKILL");
+      await child.status;
+      const killed = await idleWithin(h);
+      assert.equal(h.running, 0);
+      assert.ok(killed < 1000, `stopped ${killed.toFixed(0)} ms after the client was killed`);
+    } finally {
+      await server.shutdown();
+    }
+  },
 });

@@ -1,0 +1,93 @@
+/**
+ * A PNG response committed before its pixels exist, so that a plain (not streamed) request notices
+ * a client that left: Deno's HTTP/1.1 server does not abort a request's signal while nothing is
+ * being written (denoland/deno#21653), and a closed connection shows only when a write fails. The
+ * signature and IHDR go out at once, then an empty private ancillary chunk `drPg` every 50 ms
+ * (decoders skip it), then the image data. A run that fails after the commit ends the body with a
+ * `drEr` chunk holding `{status, error}` and no IEND, and aborts the transfer: never a complete
+ * image (docs/cli.md, "serve").
+ *
+ * @module
+ */
+
+import { encodePng, pngChunk } from "../lib/png.ts";
+import { grayToRgb, type Tensor } from "../lib/tensor.ts";
+
+const _HEARTBEAT_MS = 50;
+
+/** The status and message a failure answers with. */
+export type DescribeFailure = (e: unknown, client: AbortSignal) => [number, string];
+
+/** The bytes a `width` x `height` 8-bit RGB PNG starts with: signature and IHDR. */
+function _head(width: number, height: number): Uint8Array {
+  return encodePng(new Float32Array(3 * width * height), width, height, 3).subarray(0, 33);
+}
+
+/**
+ * Answer `image/png` at once and fill it when `produce` settles.
+ *
+ * @example
+ * ```ts
+ * import { pngStream } from "./png_stream.ts";
+ * import { Tensor } from "../lib/tensor.ts";
+ * const res = pngStream([2, 2], {}, async () => Tensor.zeros([1, 3, 2, 2]), () => [500, "x"]);
+ * console.log((await res.bytes()).length > 33); // true
+ * ```
+ *
+ * @param size The image's [height, width] (3 channels, 8 bits).
+ * @param headers Extra response headers.
+ * @param produce Makes the image; its signal aborts when the client is gone.
+ * @param describe The status and message of a failure, for the `drEr` chunk.
+ * @returns The response.
+ */
+export function pngStream(
+  size: readonly [number, number],
+  headers: Record<string, string>,
+  produce: (signal: AbortSignal) => Promise<Tensor>,
+  describe: DescribeFailure,
+): Response {
+  const [height, width] = size;
+  const head = _head(width, height);
+  const gone = new AbortController();
+  const leave = () => gone.abort(new DOMException("client gone", "AbortError"));
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(head);
+      const beat = setInterval(() => {
+        if (!gone.signal.aborted) controller.enqueue(pngChunk("drPg", new Uint8Array()));
+      }, _HEARTBEAT_MS);
+      const finish = () => {
+        clearInterval(beat);
+      };
+      // the client is gone: nobody reads the rest, the stream only has to end
+      const end = () => {
+        try {
+          controller.error(gone.signal.reason);
+        } catch { /* already cancelled */ }
+      };
+      produce(gone.signal).then((image) => {
+        finish();
+        if (gone.signal.aborted) return end();
+        if (image.h !== height || image.w !== width) {
+          throw new Error(`produced ${image.w}x${image.h}, committed ${width}x${height}`);
+        }
+        const rgb = image.c === 1 ? grayToRgb(image) : image;
+        const png = encodePng(rgb.data, rgb.w, rgb.h, 3);
+        controller.enqueue(png.subarray(head.length));
+        controller.close();
+      }).catch((e) => {
+        finish();
+        if (gone.signal.aborted) return end();
+        const [status, error] = describe(e, gone.signal);
+        controller.enqueue(
+          pngChunk("drEr", new TextEncoder().encode(JSON.stringify({ status, error }))),
+        );
+        controller.error(new Error(error));
+      });
+    },
+    cancel: leave,
+  });
+  return new Response(body, {
+    headers: { "content-type": "image/png", "cache-control": "no-store", ...headers },
+  });
+}
