@@ -8,14 +8,14 @@
 import { numberFlag, parseFlags, UsageError } from "./args.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { GaussianNoise } from "../lib/noise.ts";
-import { DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
+import { DEFAULT_IRSDE_MODEL, DEFAULT_MODEL, loadModel } from "../model/builtin_models.ts";
 import type { OrtChoice } from "../model/ort_runtime.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
 import { restoreIrsde } from "../pipelines/restore_irsde.ts";
 import { chooseBackend } from "../kernels/choose_backend.ts";
 
 const _HELP = `usage: deno run -A cli.ts bench [--method ddnm|irsde] [--model F.onnx] [--size 256]
-       [--steps 20] [--repeat 3] [--backend cpu|webgpu] [--ort auto|native|wasm|webgpu]
+       [--steps 20 (IR-SDE: its network's T)] [--repeat 3] [--backend cpu|webgpu] [--ort auto|native|wasm|webgpu]
        [--threads N]
 
 Runs the sampler on a random observation (DDNM: SR x4 at --size output; IR-SDE: --size image)
@@ -47,7 +47,10 @@ async function _bench(args: string[]): Promise<number> {
     throw new UsageError(`bench --method must be ddnm or irsde, got '${method}'`);
   }
   const size = numberFlag(values, "size", 256, { integer: true, min: 8 });
-  const steps = numberFlag(values, "steps", 20, { integer: true, min: 1, max: 1000 });
+  // IR-SDE's default is the T its network was trained with (read once the model is loaded)
+  let steps = values.steps === undefined && method === "irsde"
+    ? 0
+    : numberFlag(values, "steps", 20, { integer: true, min: 1, max: 1000 });
   const repeat = numberFlag(values, "repeat", 3, { integer: true, min: 1 });
   const runtime = (typeof values.ort === "string" ? values.ort : "auto") as OrtChoice;
   const backendName = typeof values.backend === "string" ? values.backend : "cpu";
@@ -58,10 +61,11 @@ async function _bench(args: string[]): Promise<number> {
   const threads = values.threads === undefined
     ? undefined
     : numberFlag(values, "threads", 1, { integer: true, min: 1 });
-  const spec = typeof values.model === "string" ? values.model : DEFAULT_MODEL;
-  if (method === "irsde" && spec === DEFAULT_MODEL) {
-    throw new UsageError("bench --method irsde needs --model (an IR-SDE network)");
-  }
+  const spec = typeof values.model === "string"
+    ? values.model
+    : method === "irsde"
+    ? DEFAULT_IRSDE_MODEL
+    : DEFAULT_MODEL;
   const t0 = performance.now();
   const model = await loadModel(spec, {
     runtime,
@@ -69,6 +73,7 @@ async function _bench(args: string[]): Promise<number> {
     onNote: (m) => console.error(`note: ${m}`),
   });
   const loadMs = performance.now() - t0;
+  if (!steps) steps = model.manifest.sde?.T ?? 100;
   const side = model.manifest.size?.[0] ?? size;
   const lr = new Tensor([
     1,

@@ -13,8 +13,9 @@ export const RESTORE_HELP: string =
 
 common options:
   --model F.onnx|builtin:NAME|https://…/F.onnx
-                               the network, its manifest F.json beside it (default builtin:gmm;
-                               builtin:gaussian also ships; a URL is downloaded once into
+                               the network, its manifest F.json beside it (default builtin:unet,
+                               IR-SDE builtin:irsde; builtin:unet-edge, builtin:gmm and
+                               builtin:gaussian also ship; a URL is downloaded once into
                                ~/.cache/diffrestore/models, DIFFRESTORE_CACHE moves it)
   --model-spec F.json          the manifest, when it is not beside the model
   --sha256 HEX                 check a model by URL
@@ -39,15 +40,15 @@ DDNM (--method ddnm):
 ${ddnmTaskHelp("    ")}
   --scale K (sr)  --mask M.png (inpaint; white = known)  --kernel gauss|uniform|aniso (deblur)
   --ratio R (cs, cs-block; the input is the measurement .npy from 'degrade')  --cs-seed N
-  --eta E (default: the model's, else 0.85; builtin:gmm 1)  --sigma-y S (0; > 0: DDNM+)
+  --eta E (default: the model's for the task, else 0.85)  --sigma-y S (0; > 0: DDNM+)
   --travel-length L  --travel-repeat R (1, 1)  --variant svd|simplified
   --fixed-lambda-noise  --fixed-deblur  --class N (class-conditional models)
   --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
   --sampler ddnm|hq-demo (hq-demo: hq_demo's respaced posterior with RePaint jumps, --steps 100,
     travel 10 x 3 by default; --paper-lambda for the paper's λ instead of the reference's)
 
-IR-SDE (--method irsde; --model required):
-  --solver sde|ode|posterior (sde)  --steps T  --max-sigma S  --eps E
+IR-SDE (--method irsde; without --model, builtin:irsde for Gaussian noise of sigma 25/255):
+  --solver sde|ode|posterior (the model's, else sde)  --steps T  --max-sigma S  --eps E
   --schedule cosine|linear|constant (the manifest's)
   --task sr --scale K (bicubic-upsample the LQ into mu)  --task inpaint --mask M.png (holes: 1)
   --noise-level S (DenoisingSDE networks without a mu input: start from the matching step)

@@ -9,6 +9,7 @@
 import { decodeImage, imageToTensor, tensorToPng } from "../../lib/image.ts";
 import { psnr } from "../../lib/metrics.ts";
 import { fitWithin } from "../../preview/handler.ts";
+import { startServer } from "./_serve.ts";
 
 const cli = new URL("../../cli.ts", import.meta.url).pathname;
 const photo = imageToTensor(
@@ -16,10 +17,11 @@ const photo = imageToTensor(
   3,
 );
 const body = tensorToPng(fitWithin(photo, 64));
+const photo192 = tensorToPng(fitWithin(photo, 192));
 
 const deploy = new URL("../../preview/deploy.ts", import.meta.url).pathname;
-const server = new Deno.Command(Deno.execPath(), {
-  args: Deno.args[0] === "--deploy"
+const { process: server, base } = await startServer(
+  Deno.args[0] === "--deploy"
     ? [
       "serve",
       "--allow-net",
@@ -32,16 +34,7 @@ const server = new Deno.Command(Deno.execPath(), {
       deploy,
     ]
     : ["run", "-A", cli, "serve", "--port", "0", ...Deno.args],
-  stderr: "piped",
-  stdout: "null",
-}).spawn();
-const reader = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
-let base = "";
-while (!base) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error("the server did not start");
-  base = /(http:\/\/[\d.]+:\d+)/.exec(value)?.[1] ?? "";
-}
+);
 const proc = (field: "cpu" | "peak") => {
   if (field === "peak") {
     const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${server.pid}/status`));
@@ -51,7 +44,7 @@ const proc = (field: "cpu" | "peak") => {
   return (Number(stat[11]) + Number(stat[12])) / 100; // utime + stime, in clock ticks of 10 ms
 };
 const preview = (signal?: AbortSignal, query = "") =>
-  fetch(`${base}/v1/restore?task=sr&scale=4${query}`, { method: "POST", body, signal });
+  fetch(`${base}/v1/restore?task=sr-bicubic&scale=4${query}`, { method: "POST", body, signal });
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
 
 try {
@@ -107,20 +100,72 @@ try {
       last.toFixed(1)
     } s (target 20 s)`,
   );
-  for (const [label, query] of [["plain", ""], ["streamed", "&stream=1"]]) {
-    const stop = new AbortController();
-    const gone = preview(stop.signal, query).then((r) => r.arrayBuffer()).catch(() => null);
-    await new Promise((r) => setTimeout(r, 400));
-    stop.abort();
-    await gone;
+  // IR-SDE's denoising preview of a 192 px photo at its defaults
+  const irsde: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t1 = performance.now();
+    const r = await fetch(`${base}/v1/restore?task=denoise&method=irsde`, {
+      method: "POST",
+      body: photo192,
+    });
+    await r.arrayBuffer();
+    irsde.push((performance.now() - t1) / 1000);
+  }
+  console.log(`IR-SDE denoising preview (192 px): median ${median(irsde).toFixed(2)} s over 5`);
+  // a client that leaves 0.7 s into a 50-step run: the server's CPU in the 2 s that start 1 s
+  // after (the run in flight finishes its step first)
+  const leave = async (label: string, go: () => Promise<() => Promise<void>>) => {
+    const stop = await go();
+    await new Promise((r) => setTimeout(r, 700));
+    await stop();
+    await new Promise((r) => setTimeout(r, 1000));
     const cpu0 = proc("cpu");
     await new Promise((r) => setTimeout(r, 2000));
     console.log(
-      `disconnect mid-run (${label}): ${
+      `disconnect 0.7 s into a 50-step run (${label}): ${
         (proc("cpu") - cpu0).toFixed(2)
-      } s of server CPU in the 2 s after (target 0.3 s)`,
+      } s of server CPU in the 2 s from 1 s after (target 0.3 s)`,
     );
+  };
+  for (const [label, query] of [["plain, fetch aborted", ""], ["streamed", "&stream=1"]]) {
+    await leave(label, async () => {
+      const ctl = new AbortController();
+      const gone = preview(ctl.signal, `${query}&steps=50`).then((r) => r.arrayBuffer())
+        .catch(() => null);
+      return async () => {
+        ctl.abort();
+        await gone;
+      };
+    });
   }
+  await leave("plain, socket closed", async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(base).port) });
+    const head = `POST /v1/restore?task=sr-bicubic&scale=4&steps=50 HTTP/1.1\r\nHost: x\r\n` +
+      `Content-Type: image/png\r\nContent-Length: ${body.length}\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(head));
+    await conn.write(body);
+    return () => Promise.resolve(conn.close());
+  });
+  await leave("plain, client process killed", async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const r = await fetch("${base}/v1/restore?task=sr-bicubic&scale=4&steps=50", ` +
+        `{ method: "POST", body: Deno.stdin.readable }); await r.body.getReader().read(); ` +
+        `setInterval(() => {}, 1000);`,
+      ],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(body);
+    await w.close();
+    return async () => {
+      child.kill("SIGKILL");
+      await child.status;
+    };
+  });
   console.log(`server peak RSS: ${proc("peak").toFixed(0)} MB (target 350 MB)`);
   const answer = async (query: string) => {
     const r = await preview(undefined, query);

@@ -6,6 +6,7 @@
 // [--threads 2] [--load 2] [--limit 30] [--model builtin:gmm] [--size 192x128]
 import { parseArgs } from "node:util";
 import { encodePng } from "../../lib/png.ts";
+import { startServer } from "./_serve.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,21 +37,10 @@ let hangs = 0;
 const times: number[] = [];
 try {
   for (let i = 0; i < Number(values.runs); i++) {
-    const server = new Deno.Command(Deno.execPath(), {
-      args: [
-        ...["run", "-A", cli, "serve", "--port", "0", "--threads", values.threads],
-        ...["--model", values.model],
-      ],
-      stderr: "piped",
-      stdout: "null",
-    }).spawn();
-    const reader = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let base = "";
-    while (!base) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the server did not start");
-      base = /(http:\/\/[\d.]+:\d+)/.exec(value)?.[1] ?? "";
-    }
+    const { process: server, base, stderr: reader } = await startServer([
+      ...["run", "-A", cli, "serve", "--port", "0", "--threads", values.threads],
+      ...["--model", values.model],
+    ]);
     const t0 = performance.now();
     // the answer's status comes at once (the PNG is committed); a hang shows as a body that
     // never ends
