@@ -15,8 +15,8 @@ import { restoreIrsde } from "../pipelines/restore_irsde.ts";
 import { chooseBackend } from "../kernels/choose_backend.ts";
 
 const _HELP = `usage: deno run -A cli.ts bench [--method ddnm|irsde] [--model F.onnx] [--size 256]
-       [--steps 20 (IR-SDE: its network's T)] [--repeat 3] [--backend cpu|webgpu] [--ort auto|native|wasm|webgpu]
-       [--threads N]
+       [--steps 20 (IR-SDE: its network's T)] [--repeat 3] [--backend cpu|webgpu]
+       [--ort auto|native|wasm|webgpu] [--threads N]
 
 Runs the sampler on a random observation (DDNM: SR x4 at --size output; IR-SDE: --size image)
 and prints, per run, the wall time, the network's time and the sampler's own time per step.
@@ -47,9 +47,8 @@ async function _bench(args: string[]): Promise<number> {
     throw new UsageError(`bench --method must be ddnm or irsde, got '${method}'`);
   }
   const size = numberFlag(values, "size", 256, { integer: true, min: 8 });
-  // IR-SDE's default is the T its network was trained with (read once the model is loaded)
-  let steps = values.steps === undefined && method === "irsde"
-    ? 0
+  const stepsFlag = values.steps === undefined
+    ? undefined
     : numberFlag(values, "steps", 20, { integer: true, min: 1, max: 1000 });
   const repeat = numberFlag(values, "repeat", 3, { integer: true, min: 1 });
   const runtime = (typeof values.ort === "string" ? values.ort : "auto") as OrtChoice;
@@ -73,7 +72,8 @@ async function _bench(args: string[]): Promise<number> {
     onNote: (m) => console.error(`note: ${m}`),
   });
   const loadMs = performance.now() - t0;
-  if (!steps) steps = model.manifest.sde?.T ?? 100;
+  // IR-SDE's default is the T its network was trained with
+  const steps = stepsFlag ?? (method === "irsde" ? model.manifest.sde?.T ?? 100 : 20);
   const side = model.manifest.size?.[0] ?? size;
   const lr = new Tensor([
     1,

@@ -100,6 +100,8 @@ async function _demo(args: string[]): Promise<number> {
   const denoiseNoise = new Float32Array(3 * clean.h * clean.w);
   new GaussianNoise(seed, 1).fill(denoiseNoise);
   let denoised: Tensor | undefined;
+  // sheet labels; the PNG encoder clips values outside [0,1]
+  const db = (t: Tensor) => `${psnr(t, clean).toFixed(2)} dB`;
   for (const job of jobs) {
     // the observation: A applied to the clean photo in [-1,1], as `degrade` makes it
     const op = buildOperator(job.task, 3, clean.h, clean.w, "svd", job.mask);
@@ -123,14 +125,13 @@ async function _demo(args: string[]): Promise<number> {
     await writeImageTensor(`${out}/${job.name}_output.png`, result.image);
     const [baseName, baseOf] = job.baseline;
     const base = baseOf(observed);
-    const db = (t: Tensor) => `${psnr(t, clean).toFixed(2)} dB`;
     const sheet = labelledSheet(
       [
         { image: resizeNearest(observed, clean.h, clean.w), label: "input" },
         { image: base, label: `${baseName} ${db(base)}` },
         { image: result.image, label: `${model.name.replace("builtin:", "")} ${db(result.image)}` },
         { image: clean, label: "original" },
-      ].map((c) => ({ ...c, image: c.image.map((v) => Math.min(1, Math.max(0, v))) })),
+      ],
       clean.h,
     );
     await writeFileAtomic(`${out}/${job.name}_sheet.png`, tensorToPng(sheet));
@@ -150,14 +151,13 @@ async function _demo(args: string[]): Promise<number> {
   });
   irBar.done();
   await writeImageTensor(`${out}/irsde_output.png`, ir.image);
-  const db = (t: Tensor) => `${psnr(t, clean).toFixed(2)} dB`;
   const sheet = labelledSheet(
     [
       { image: noisy, label: `noisy ${db(noisy)}` },
       { image: denoised!, label: `ddnm+ ${db(denoised!)}` },
       { image: ir.image, label: `ir-sde ${db(ir.image)}` },
       { image: clean, label: "original" },
-    ].map((c) => ({ ...c, image: c.image.map((v) => Math.min(1, Math.max(0, v))) })),
+    ],
     clean.h,
   );
   await writeFileAtomic(`${out}/irsde_sheet.png`, tensorToPng(sheet));

@@ -215,25 +215,52 @@ export function encodePng(
       }
     }
   }
+  const chunks = [
+    pngHead(width, height, channels, bitDepth),
+    pngChunk("IDAT", new Uint8Array(deflateSync(raw, { level: 6 }))),
+    pngChunk("IEND", new Uint8Array()),
+  ];
+  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let pos = 0;
+  for (const c of chunks) {
+    out.set(c, pos);
+    pos += c.length;
+  }
+  return out;
+}
+
+/**
+ * The bytes every PNG of a size and layout starts with: the signature and the IHDR chunk (what
+ * {@linkcode encodePng} writes first).
+ *
+ * @example
+ * ```ts
+ * import { pngHead } from "./png.ts";
+ * console.log(pngHead(4, 2, 3).length); // 33
+ * ```
+ *
+ * @param width Width in pixels.
+ * @param height Height in pixels.
+ * @param channels 1 (gray), 3 (RGB) or 4 (RGBA).
+ * @param bitDepth 8 or 16.
+ * @returns Signature and IHDR, 33 bytes.
+ */
+export function pngHead(
+  width: number,
+  height: number,
+  channels: 1 | 3 | 4,
+  bitDepth: 8 | 16 = 8,
+): Uint8Array {
   const ihdr = new Uint8Array(13);
   const hv = new DataView(ihdr.buffer);
   hv.setUint32(0, width);
   hv.setUint32(4, height);
   ihdr[8] = bitDepth;
   ihdr[9] = channels === 4 ? 6 : channels === 3 ? 2 : 0; // RGBA, RGB or gray
-  const idat = new Uint8Array(deflateSync(raw, { level: 6 }));
-  const chunks = [
-    pngChunk("IHDR", ihdr),
-    pngChunk("IDAT", idat),
-    pngChunk("IEND", new Uint8Array()),
-  ];
-  const out = new Uint8Array(8 + chunks.reduce((s, c) => s + c.length, 0));
+  const chunk = pngChunk("IHDR", ihdr);
+  const out = new Uint8Array(8 + chunk.length);
   out.set(_SIGNATURE, 0);
-  let pos = 8;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
+  out.set(chunk, 8);
   return out;
 }
 

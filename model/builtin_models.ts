@@ -5,6 +5,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { UserError } from "../lib/errors.ts";
 import { Model } from "./model.ts";
 import type { SessionOptions } from "./ort_runtime.ts";
@@ -77,22 +78,20 @@ export const DEFAULT_IRSDE_MODEL = "builtin:irsde";
 // read beside this module (a file, or fetched when the package runs from JSR) and checked
 // against the manifest's sha256
 function _shipped(file: string, raw: { description: string; sha256: string }): BuiltinModel {
+  const name = `builtin:${file.replace("_", "-")}`;
   return {
     description: raw.description,
-    manifest: parseManifest(raw, `builtin:${file.replace("_", "-")}`),
+    manifest: parseManifest(raw, name),
     bytes: async () => {
       const url = new URL(`./builtin/${file}.onnx`, import.meta.url);
       const bytes = url.protocol === "file:"
         ? await Deno.readFile(url)
         : new Uint8Array(await (await fetch(url)).arrayBuffer());
-      const digest = Array.from(
-        new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
-        (b) => b.toString(16).padStart(2, "0"),
-      ).join("");
+      const digest = createHash("sha256").update(bytes).digest("hex");
       if (digest !== raw.sha256) {
         throw new UserError(
-          `builtin:${file.replace("_", "-")}: ${url.pathname} has SHA-256 ${digest}, ` +
-            `its manifest says ${raw.sha256} (a damaged install: reinstall the package)`,
+          `${name}: ${url.pathname} has SHA-256 ${digest}, its manifest says ${raw.sha256} ` +
+            `(a damaged install: reinstall the package)`,
         );
       }
       return bytes;

@@ -11,6 +11,7 @@ import { type DecodedImage, decodeImage, imageToTensor, tensorToPng } from "../l
 import { Tensor } from "../lib/tensor.ts";
 import { DEFAULT_IRSDE_MODEL, loadModel, PREVIEW_MODEL } from "../model/builtin_models.ts";
 import type { Model } from "../model/model.ts";
+import type { ModelManifest } from "../model/manifest.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
 import { restoreIrsde } from "../pipelines/restore_irsde.ts";
 import { type DdnmTask, outputSize } from "../operators/ddnm_tasks.ts";
@@ -214,11 +215,16 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         threads: options.threads,
       });
 
-  // the steps a model runs by default for a task (its manifest), read from its session
+  // each method's manifest, read once from its first session (later requests create none)
+  const manifests: Partial<Record<_Job["method"], Promise<ModelManifest>>> = {};
+  const manifestOf = (method: _Job["method"]) =>
+    manifests[method] ??= takeModel(method).then((model) => {
+      idle[method].push(model);
+      return model.manifest;
+    });
+  // the steps a model runs by default for a task (its manifest)
   const modelSteps = async (method: _Job["method"], task: string): Promise<number> => {
-    const model = await takeModel(method);
-    idle[method].push(model);
-    const m = model.manifest;
+    const m = await manifestOf(method);
     return method === "irsde"
       ? m.sde?.T ?? 100
       : m.defaults.tasks?.[task]?.steps ?? m.defaults.steps ?? PREVIEW_STEPS;
@@ -381,8 +387,8 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
     const job = await parse(req, url);
     if (gate.full) return _json(429, _BUSY);
     return eventStream(async (send, client) => {
-      const meta = () => ({ steps: job.steps, seed: job.seed });
-      if (gate.running >= gate.concurrency) send("queued", { ...meta(), ahead: gate.waiting });
+      const meta = { steps: job.steps, seed: job.seed };
+      if (gate.running >= gate.concurrency) send("queued", { ...meta, ahead: gate.waiting });
       try {
         const image = await run(job, client, (p) => {
           // the preview is read inside the callback: the sampler reuses the buffer next step
@@ -392,7 +398,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
         });
         if (image === null) send("error", { status: 429, error: _BUSY });
         else {
-          send("done", { ...meta(), width: image.w, height: image.h, image: _dataUrl(image) });
+          send("done", { ...meta, width: image.w, height: image.h, image: _dataUrl(image) });
         }
       } catch (e) {
         const [status, error] = _failure(e, client);

@@ -10,18 +10,13 @@
  * @module
  */
 
-import { encodePng, pngChunk } from "../lib/png.ts";
+import { encodePng, pngChunk, pngHead } from "../lib/png.ts";
 import { grayToRgb, type Tensor } from "../lib/tensor.ts";
 
 const _HEARTBEAT_MS = 50;
 
 /** The status and message a failure answers with. */
 export type DescribeFailure = (e: unknown, client: AbortSignal) => [number, string];
-
-/** The bytes a `width` x `height` 8-bit RGB PNG starts with: signature and IHDR. */
-function _head(width: number, height: number): Uint8Array {
-  return encodePng(new Float32Array(3 * width * height), width, height, 3).subarray(0, 33);
-}
 
 /**
  * Answer `image/png` at once and fill it when `produce` settles.
@@ -47,7 +42,7 @@ export function pngStream(
   describe: DescribeFailure,
 ): Response {
   const [height, width] = size;
-  const head = _head(width, height);
+  const head = pngHead(width, height, 3);
   const gone = new AbortController();
   const leave = () => gone.abort(new DOMException("client gone", "AbortError"));
   const body = new ReadableStream<Uint8Array>({
@@ -56,34 +51,32 @@ export function pngStream(
       const beat = setInterval(() => {
         if (!gone.signal.aborted) controller.enqueue(pngChunk("drPg", new Uint8Array()));
       }, _HEARTBEAT_MS);
-      const finish = () => {
-        clearInterval(beat);
-      };
-      // the client is gone: nobody reads the rest, the stream only has to end
-      const end = () => {
+      (async () => {
         try {
-          controller.error(gone.signal.reason);
-        } catch { /* already cancelled */ }
-      };
-      produce(gone.signal).then((image) => {
-        finish();
-        if (gone.signal.aborted) return end();
-        if (image.h !== height || image.w !== width) {
-          throw new Error(`produced ${image.w}x${image.h}, committed ${width}x${height}`);
+          const image = await produce(gone.signal);
+          if (gone.signal.aborted) return;
+          if (image.h !== height || image.w !== width) {
+            throw new Error(`produced ${image.w}x${image.h}, committed ${width}x${height}`);
+          }
+          const rgb = image.c === 1 ? grayToRgb(image) : image;
+          controller.enqueue(encodePng(rgb.data, rgb.w, rgb.h, 3).subarray(head.length));
+          controller.close();
+        } catch (e) {
+          if (gone.signal.aborted) return;
+          const [status, error] = describe(e, gone.signal);
+          const report = new TextEncoder().encode(JSON.stringify({ status, error }));
+          controller.enqueue(pngChunk("drEr", report));
+          controller.error(new Error(error));
+        } finally {
+          clearInterval(beat);
+          // the client is gone: nobody reads the rest, the stream only has to end
+          if (gone.signal.aborted) {
+            try {
+              controller.error(gone.signal.reason);
+            } catch { /* already cancelled */ }
+          }
         }
-        const rgb = image.c === 1 ? grayToRgb(image) : image;
-        const png = encodePng(rgb.data, rgb.w, rgb.h, 3);
-        controller.enqueue(png.subarray(head.length));
-        controller.close();
-      }).catch((e) => {
-        finish();
-        if (gone.signal.aborted) return end();
-        const [status, error] = describe(e, gone.signal);
-        controller.enqueue(
-          pngChunk("drEr", new TextEncoder().encode(JSON.stringify({ status, error }))),
-        );
-        controller.error(new Error(error));
-      });
+      })();
     },
     cancel: leave,
   });

@@ -7,6 +7,7 @@ import { decodeNpy } from "../lib/npy.ts";
 import { encodePng } from "../lib/png.ts";
 import { errorLines, runCli } from "./_cli.ts";
 import { gpuAdapter } from "./_gpu.ts";
+import { findPython } from "./_python.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const upstream = new URL("../../shared/upstream/", import.meta.url).pathname;
@@ -16,20 +17,7 @@ async function exists(p: string): Promise<boolean> {
   return await Deno.stat(p).then(() => true, () => false);
 }
 
-/** A Python that imports what the exporters need, or null. */
-async function findPython(): Promise<string | null> {
-  for (const py of ["/usr/bin/python3", "python3"]) {
-    const ok = await new Deno.Command(py, {
-      args: ["-c", "import torch, onnx, yaml, omegaconf, regex, numpy, packaging"],
-      stdout: "null",
-      stderr: "null",
-    }).output().then((o) => o.success, () => false);
-    if (ok) return py;
-  }
-  return null;
-}
-
-const python = await findPython();
+const python = await findPython("torch, onnx, yaml, omegaconf, regex, numpy, packaging");
 const skip = !(await exists(upstream))
   ? "../shared/upstream (the seed repositories' network code) is not here"
   : !python

@@ -7,19 +7,10 @@ import { createHash } from "node:crypto";
 import { loadModel } from "../model/builtin_models.ts";
 import { readNpyFile } from "../lib/npy.ts";
 import { maxAbsDiff, Tensor } from "../lib/tensor.ts";
+import { findPython } from "./_python.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-const python = await (async () => {
-  for (const py of ["/usr/bin/python3", "python3"]) {
-    const ok = await new Deno.Command(py, {
-      args: ["-c", "import torch, onnx, numpy, PIL"],
-      stdout: "null",
-      stderr: "null",
-    }).output().then((o) => o.success, () => false);
-    if (ok) return py;
-  }
-  return null;
-})();
+const python = await findPython("torch, onnx, numpy, PIL");
 if (!python) {
   console.log("training tool tests skipped: no python3 with torch, onnx, numpy and PIL (Debian)");
 }

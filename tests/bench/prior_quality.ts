@@ -166,7 +166,7 @@ for (const m of models.values()) await m.release();
 if (!values["no-sheets"] && specs.includes("builtin:unet")) {
   // the README's labelled sheets, on the held-out rocket photo
   const [, rocket] = photos[0];
-  const clip = (t: Tensor) => t.map((v) => Math.min(1, Math.max(0, v)));
+  // the PNG encoder clips values outside [0,1]
   const root = new URL("../../assets/readme/", import.meta.url).pathname;
   const sheets: [string, number][] = [["comparison_sr4.png", 0], ["demo_denoise.png", 1], [
     "demo_inpaint.png",
@@ -188,7 +188,7 @@ if (!values["no-sheets"] && specs.includes("builtin:unet")) {
     ];
     await Deno.writeFile(
       `${root}${file}`,
-      tensorToPng(labelledSheet(cells.map((c) => ({ ...c, image: clip(c.image) })), 256)),
+      tensorToPng(labelledSheet(cells, 256)),
     );
   }
   // IR-SDE beside DDNM+ on the same noisy photo
@@ -204,7 +204,7 @@ if (!values["no-sheets"] && specs.includes("builtin:unet")) {
         { image: ddnmPlus, label: `ddnm+ unet ${db(ddnmPlus)}` },
         { image: ir, label: `ir-sde ${db(ir)}` },
         { image: rocket, label: "original" },
-      ].map((c) => ({ ...c, image: clip(c.image) })),
+      ],
       256,
     )),
   );
