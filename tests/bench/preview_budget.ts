@@ -128,14 +128,14 @@ try {
     );
   };
   for (const [label, query] of [["plain, fetch aborted", ""], ["streamed", "&stream=1"]]) {
-    await leave(label, async () => {
+    await leave(label, () => {
       const ctl = new AbortController();
       const gone = preview(ctl.signal, `${query}&steps=50`).then((r) => r.arrayBuffer())
         .catch(() => null);
-      return async () => {
+      return Promise.resolve(async () => {
         ctl.abort();
         await gone;
-      };
+      });
     });
   }
   await leave("plain, socket closed", async () => {
