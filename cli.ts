@@ -9,8 +9,7 @@
 
 import denoJson from "./deno.json" with { type: "json" };
 import { UserError } from "./lib/errors.ts";
-import { asFlags, closest, UsageError } from "./cli/args.ts";
-import { ALL_RESTORE_FLAGS } from "./cli/restore/flags.ts";
+import { closest, UsageError } from "./cli/args.ts";
 import { trace } from "./lib/trace.ts";
 import { COMMANDS as _COMMANDS } from "./cli/registry.ts";
 import "./cli/commands.ts";
@@ -26,7 +25,8 @@ function _usage(): string {
     ...lines,
     "",
     "Run 'deno run -A cli.ts <command> --help' for a command's options; --debug shows the",
-    "stack of an internal error. Exit status: 0 done, 2 usage error, 1 any other failure.",
+    "stack of an internal error. Exit status: 0 done, 2 usage error, 1 any other failure,",
+    "130 interrupted.",
   ].join("\n");
 }
 
@@ -62,9 +62,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     if (debug) console.error(e);
     if (e instanceof UserError) {
-      console.error(
-        `error: ${e instanceof UsageError ? e.message : asFlags(e.message, ALL_RESTORE_FLAGS)}`,
-      );
+      console.error(`error: ${e.message}`);
       return e instanceof UsageError ? 2 : 1;
     }
     const err = e as Error;
@@ -75,7 +73,7 @@ export async function main(args: string[]): Promise<number> {
     console.error(
       `error: internal error: ${err?.message ?? String(e)} (run with --debug for details)`,
     );
-    return 3;
+    return 1;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { UserError } from "../lib/errors.ts";
+import { showValue, UserError } from "../lib/errors.ts";
 
 /**
  * A usage error: an unknown flag, a bad or missing value. The command line exits with 2 for
@@ -138,57 +138,163 @@ export function parseFlags(args: string[], spec: FlagSpec, command: string): Par
 }
 
 /**
- * A numeric flag: parses, checks bounds and integrality, or throws a {@linkcode UserError}.
+ * Words joined as a list ends: "a, b or c".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { orList } from "./args.ts";
+ *
+ * assert.equal(orList(["sde", "ode", "posterior"]), "sde, ode or posterior");
+ * ```
+ *
+ * @param words The words.
+ * @returns The list.
+ */
+export function orList(words: readonly string[]): string {
+  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
+}
+
+/**
+ * A flag that takes one of a few words: its value, `fallback` when absent, or a usage error that
+ * lists the words and suggests the closest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { choiceFlag } from "./args.ts";
+ *
+ * assert.equal(choiceFlag({ solver: "ode" }, "solver", ["sde", "ode"]), "ode");
+ * assert.throws(() => choiceFlag({ solver: "odd" }, "solver", ["sde", "ode"]), /did you mean 'ode'/);
+ * ```
+ *
+ * @param values Parsed flag values.
+ * @param name The flag's long name.
+ * @param choices The words it takes.
+ * @param fallback The value when the flag is absent.
+ * @returns The word.
+ */
+export function choiceFlag<T extends string, F extends T | undefined = undefined>(
+  values: ParsedArgs["values"],
+  name: string,
+  choices: readonly T[],
+  fallback?: F,
+): T | F {
+  const got = values[name];
+  if (got === undefined) return fallback as F;
+  if (typeof got !== "string" || !(choices as readonly string[]).includes(got)) {
+    const hint = typeof got === "string" ? closest(got, choices) : undefined;
+    throw new UsageError(
+      `--${name} must be ${orList(choices)}, got '${got}'` +
+        (hint ? `; did you mean '${hint}'?` : ""),
+    );
+  }
+  return got as T;
+}
+
+/** A numeric flag's rule: inclusive bounds, integrality, and the unit its value is in. */
+export interface NumberRule {
+  /** The smallest value allowed. */
+  min?: number;
+  /** The largest value allowed. */
+  max?: number;
+  /** Whole numbers only. */
+  integer?: boolean;
+  /** What the number counts, said after the rule: `"(sigma in [0,1] image units)"`. */
+  unit?: string;
+}
+
+/**
+ * The words of a numeric rule that follow "must be": `"an integer in [1, 1000]"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ruleWords } from "./args.ts";
+ *
+ * assert.equal(ruleWords({ min: 0, max: 1, unit: "(of full scale)" }), "in [0, 1] (of full scale)");
+ * assert.equal(ruleWords({ integer: true, min: 1 }), "an integer >= 1");
+ * ```
+ *
+ * @param rule The rule.
+ * @returns Its words.
+ */
+export function ruleWords(rule: NumberRule): string {
+  const { min, max, integer, unit } = rule;
+  const range = min !== undefined && max !== undefined
+    ? `in [${min}, ${max}]`
+    : min !== undefined
+    ? `>= ${min}`
+    : max !== undefined
+    ? `<= ${max}`
+    : "";
+  const words = integer ? `an integer${range ? ` ${range}` : ""}` : range || "a number";
+  return unit ? `${words} ${unit}` : words;
+}
+
+/**
+ * A numeric flag: parses, checks its rule, or throws a {@linkcode UsageError} that names the flag,
+ * the rule and the unit ("--steps must be an integer in [1, 1000], got 0").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { numberFlag } from "./args.ts";
+ *
+ * assert.equal(numberFlag({ steps: "20" }, "steps", 50, { integer: true, min: 1 }), 20);
+ * assert.equal(numberFlag({}, "steps", 50), 50);
+ * assert.throws(() => numberFlag({ steps: "0" }, "steps", 50, { min: 1 }), /--steps must be >= 1, got 0/);
+ * ```
  *
  * @param values Parsed flag values.
  * @param name The flag's long name.
  * @param fallback The value when the flag is absent.
- * @param check Bounds: `min`, `max` (inclusive) and `integer`.
+ * @param rule Bounds (inclusive), integrality, unit.
  * @returns The number.
  */
 export function numberFlag(
   values: ParsedArgs["values"],
   name: string,
   fallback: number,
-  check: { min?: number; max?: number; integer?: boolean } = {},
+  rule: NumberRule = {},
 ): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  const where = `--${name} ${raw}`;
-  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v)) {
-    throw new UsageError(`${where}: not a number`);
-  }
-  if (check.integer && !Number.isInteger(v)) throw new UsageError(`${where}: must be an integer`);
-  if (check.min !== undefined && v < check.min) {
-    throw new UsageError(`${where}: must be at least ${check.min}`);
-  }
-  if (check.max !== undefined && v > check.max) {
-    throw new UsageError(`${where}: must be at most ${check.max}`);
-  }
+  const bad = () => new UsageError(`--${name} must be ${ruleWords(rule)}, got ${raw}`);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v)) throw bad();
+  if (rule.integer && !Number.isInteger(v)) throw bad();
+  if (rule.min !== undefined && v < rule.min) throw bad();
+  if (rule.max !== undefined && v > rule.max) throw bad();
   return v;
 }
 
 /**
- * A library error said in the command line's words: option names at the start of the message
- * (`steps`, `sigmaY`, `sTmin/sTmax`) become the flags that set them (`--steps`, `--sigma-y`,
- * `--s-tmin/--s-tmax`), where `flags` has them; the library names its options, not flags.
+ * A library error said in a command's words: an error about one option (its `option` path) names
+ * the flag that sets it, from the command's own table. A value the flag's rule refuses is a usage
+ * error (exit 2); any other error about an option keeps its message, after the flag.
  *
  * @example
  * ```ts
- * import { asFlags } from "./args.ts";
- * console.log(asFlags("sigmaY must be >= 0, got -1", new Set(["sigma-y"]))); // --sigma-y must be >= 0, got -1
+ * import assert from "node:assert/strict";
+ * import { showValue, UserError } from "../lib/errors.ts";
+ * import { inFlagWords, UsageError } from "./args.ts";
+ *
+ * const flags = { sigmaY: "--sigma-y" };
+ * const e = inFlagWords(UserError.option("sigmaY", ">= 0", -1), flags);
+ * assert.ok(e instanceof UsageError);
+ * assert.equal(e.message, "--sigma-y must be >= 0, got -1");
  * ```
  *
- * @param message The library's message.
- * @param flags The command's flag names.
- * @returns The message with its leading option names as flags.
+ * @param e The library's error.
+ * @param flags The command's flags by option path (`"task.scale"` -> `"--scale"`).
+ * @returns The error to print: `e` itself when no flag sets its option.
  */
-export function asFlags(message: string, flags: ReadonlySet<string>): string {
-  const m = /^[a-z][A-Za-z0-9]*(\/[a-z][A-Za-z0-9]*)*(?=[ :])/.exec(message);
-  if (!m) return message;
-  const kebab = (w: string) => w.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  const names = m[0].split("/").map((w) => (w === "classLabel" ? "class" : kebab(w)));
-  if (!names.every((n) => flags.has(n))) return message;
-  return names.map((n) => `--${n}`).join("/") + message.slice(m[0].length);
+export function inFlagWords(e: UserError, flags: Readonly<Record<string, string>>): UserError {
+  const flag = e.option === undefined || e instanceof UsageError ? undefined : flags[e.option];
+  if (flag === undefined) return e;
+  if (e.expected !== undefined) {
+    return new UsageError(`${flag} must be ${e.expected}, got ${showValue(e.received)}`);
+  }
+  return new UserError(`${flag}: ${e.message}`, { option: e.option! });
 }

@@ -94,7 +94,7 @@ async function _bench(args: string[]): Promise<number> {
     if (method === "ddnm") {
       await restoreDdnm(lr, { task: { name: "sr", scale: 4 }, model, steps, seed: r, backend });
     } else {
-      await restoreIrsde(lr, { model, sde: { T: steps }, seed: r, backend });
+      await restoreIrsde(lr, { model, steps, seed: r, backend });
     }
     const wall = performance.now() - s0;
     const calls = model.stats.calls - before.calls;
@@ -112,3 +112,12 @@ async function _bench(args: string[]): Promise<number> {
 
 /** The `bench` command's entry point. */
 export const run: (args: string[]) => Promise<number> = _bench;
+
+/** The library options this command's flags set, to name the flag in an error about one. */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  model: "--model",
+  steps: "--steps",
+  runtime: "--ort",
+  threads: "--threads",
+  backend: "--backend",
+};

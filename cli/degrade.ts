@@ -122,3 +122,15 @@ async function _degrade(args: string[]): Promise<number> {
 
 /** The `degrade` command's entry point. */
 export const run: (args: string[]) => Promise<number> = _degrade;
+
+/** The library options this command's flags set, to name the flag in an error about one. */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  "task.name": "--task",
+  "task.scale": "--scale",
+  "task.ratio": "--ratio",
+  "task.kernel": "--kernel",
+  mask: "--mask",
+  sigmaY: "--sigma-y",
+  seed: "--seed",
+  maxPixels: "--max-pixels",
+};

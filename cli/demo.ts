@@ -172,3 +172,10 @@ async function _demo(args: string[]): Promise<number> {
 
 /** The `demo` command's entry point. */
 export const run: (args: string[]) => Promise<number> = _demo;
+
+/** The library options this command's flags set, to name the flag in an error about one. */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  model: "--model",
+  steps: "--steps",
+  seed: "--seed",
+};

@@ -172,3 +172,10 @@ async function _verify(model: string, runtime: OrtChoice): Promise<number> {
 
 /** The `info` command's entry point. */
 export const run: (args: string[]) => Promise<number> = _info;
+
+/** The library options this command's flags set, to name the flag in an error about one. */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  model: "--model",
+  modelSpec: "--model-spec",
+  runtime: "--ort",
+};

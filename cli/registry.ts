@@ -4,6 +4,17 @@
  * @module
  */
 
+import { inFlagWords } from "./args.ts";
+import { UserError } from "../lib/errors.ts";
+
+/** What a command's module exports: its entry point and the flags that set library options. */
+export interface CommandModule {
+  /** Entry point; returns the exit status. */
+  run: (args: string[]) => Promise<number>;
+  /** The command's flags by library option path, to say library errors in its words. */
+  OPTION_FLAGS?: Readonly<Record<string, string>>;
+}
+
 /** A subcommand: its one-line summary and its entry point. */
 export interface Command {
   /** One line for `--help`. */
@@ -16,7 +27,8 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {};
 
 /**
- * Register a subcommand whose module is imported on first use.
+ * Register a subcommand whose module is imported on first use; a library error about an option it
+ * has a flag for comes out naming the flag.
  *
  * @param name The subcommand's name.
  * @param summary One line for `--help`.
@@ -25,7 +37,17 @@ export const COMMANDS: Record<string, Command> = {};
 export function registerCommand(
   name: string,
   summary: string,
-  load: () => Promise<{ run: (args: string[]) => Promise<number> }>,
+  load: () => Promise<CommandModule>,
 ): void {
-  COMMANDS[name] = { summary, run: async (args) => (await load()).run(args) };
+  COMMANDS[name] = {
+    summary,
+    run: async (args) => {
+      const m = await load();
+      try {
+        return await m.run(args);
+      } catch (e) {
+        throw e instanceof UserError ? inFlagWords(e, m.OPTION_FLAGS ?? {}) : e;
+      }
+    },
+  };
 }

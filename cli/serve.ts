@@ -96,3 +96,10 @@ function _logged(
 
 /** The `serve` command's entry point. */
 export const run: (args: string[]) => Promise<number> = _serve;
+
+/** The library options this command's flags set, to name the flag in an error about one. */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  model: "--model",
+  steps: "--steps",
+  threads: "--threads",
+};

@@ -89,7 +89,10 @@ export class WebGpuBackend implements Backend {
   static async create(device?: GPUDevice): Promise<WebGpuBackend> {
     const adapter = await gpuAdapter();
     if (!adapter) {
-      throw new UserError("--backend webgpu: no WebGPU adapter is available on this machine");
+      throw UserError.about(
+        "backend",
+        "backend webgpu: no WebGPU adapter is available on this machine",
+      );
     }
     return new WebGpuBackend(adapter, device ?? (await requestGpuDevice(adapter)));
   }

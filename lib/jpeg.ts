@@ -4,7 +4,7 @@
  * @module
  */
 
-import jpeg from "jpeg-js";
+import jpeg from "npm:jpeg-js@0.4.4";
 import { UserError } from "./errors.ts";
 import type { DecodedImage } from "./image.ts";
 import type { Tensor } from "./tensor.ts";
@@ -59,7 +59,8 @@ export function checkJpeg(bytes: Uint8Array, name: string, maxPixels: number): J
       if (width * height > maxPixels) {
         throw new UserError(
           `${name}: JPEG is ${width}x${height} = ${width * height} pixels, over the limit of ` +
-            `${maxPixels} (raise it with --max-pixels)`,
+            `${maxPixels} (raise the limit to read it)`,
+          { option: "maxPixels" },
         );
       }
       return { width, height, components };

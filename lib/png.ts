@@ -6,7 +6,7 @@
 
 import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
-import pngjs from "pngjs";
+import pngjs from "npm:pngjs@7.0.0";
 import { UserError } from "./errors.ts";
 import type { DecodedImage } from "./image.ts";
 
@@ -120,7 +120,8 @@ function _readIhdr(view: DataView, at: number, name: string, maxPixels: number):
   if (width * height > maxPixels) {
     throw new UserError(
       `${name}: PNG is ${width}x${height} = ${width * height} pixels, over the limit of ` +
-        `${maxPixels} (raise it with --max-pixels)`,
+        `${maxPixels} (raise the limit to read it)`,
+      { option: "maxPixels" },
     );
   }
   if (!_VALID_DEPTHS[colorType]?.includes(bitDepth)) {

@@ -123,10 +123,10 @@ export async function loadModel(
     const name = spec.slice("builtin:".length);
     const b = BUILTIN_MODELS[name];
     if (!b) {
-      throw new UserError(
-        `unknown built-in model '${spec}' (available: ${
-          Object.keys(BUILTIN_MODELS).map((k) => `builtin:${k}`).join(", ")
-        })`,
+      throw UserError.option(
+        "model",
+        `one of ${Object.keys(BUILTIN_MODELS).map((k) => `builtin:${k}`).join(", ")}`,
+        spec,
       );
     }
     return await Model.load({ bytes: await b.bytes(), manifest: b.manifest, name: spec }, options);
@@ -143,7 +143,10 @@ export async function loadModel(
     return await Model.load({ path, manifestPath: local }, options);
   }
   if (manifestPath && isModelUrl(manifestPath)) {
-    throw new UserError(`--model-spec ${manifestPath}: a manifest by URL goes with a model by URL`);
+    throw UserError.about(
+      "modelSpec",
+      `${manifestPath}: a manifest by URL goes with a model by URL`,
+    );
   }
   return await Model.load({ path: spec, manifestPath }, options);
 }

@@ -214,7 +214,12 @@ export class Model {
           if (source.manifestPath || !(e instanceof UserError) || !/not found$/.test(e.message)) {
             throw e;
           }
-          throw new UserError(`${e.message} ('cli.ts info --model ${source.path}' drafts one)`);
+          throw new UserError(
+            `${e.message} (draftManifest or the command line's info drafts one)`,
+            {
+              option: "modelSpec",
+            },
+          );
         });
       // by path: the native runtime reads the file itself (and may use its optimised-graph cache)
       return new Model(
@@ -328,14 +333,15 @@ export class Model {
     }
     if (m.inputs.context !== undefined) {
       if (!inputs.context) {
-        throw new UserError(`${this.name}: the model has a 'context' input; give --context`);
+        throw UserError.about("context", `${this.name}: the model has a 'context' input; give one`);
       }
       feeds[m.inputs.context] = { type: "float32", ...inputs.context };
     }
     if (m.inputs.y !== undefined) {
       if (inputs.y === undefined) {
         throw new UserError(
-          `${this.name} is class-conditional (input '${m.inputs.y}'): give the class label (--class N)`,
+          `${this.name} is class-conditional (input '${m.inputs.y}'): give its class label`,
+          { option: "classLabel" },
         );
       }
       const meta = this.#session.inputs.find((i) => i.name === m.inputs.y);

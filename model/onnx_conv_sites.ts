@@ -7,7 +7,7 @@
  * @module
  */
 
-import onnxProto from "onnx-proto";
+import onnxProto from "npm:onnx-proto@8.0.1";
 
 /** A decoded ONNX model (onnx-proto's `ModelProto`, payloads left as views of the bytes). */
 export type OnnxModel = onnxProto.onnx.ModelProto;

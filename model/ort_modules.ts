@@ -68,9 +68,13 @@ const _loaded = new Map<RuntimeName, Promise<OrtModuleApi>>();
 let _nativeFailure: string | undefined;
 
 async function _importRuntime(name: RuntimeName): Promise<OrtModuleApi> {
-  if (name === "native") return (await import("onnxruntime-node")) as unknown as OrtModuleApi;
-  if (name === "webgpu") return (await import("onnxruntime-web/webgpu")) as unknown as OrtModuleApi;
-  return (await import("onnxruntime-web")) as unknown as OrtModuleApi;
+  if (name === "native") {
+    return (await import("npm:onnxruntime-node@1.30.0")) as unknown as OrtModuleApi;
+  }
+  if (name === "webgpu") {
+    return (await import("npm:onnxruntime-web@1.30.0/webgpu")) as unknown as OrtModuleApi;
+  }
+  return (await import("npm:onnxruntime-web@1.30.0")) as unknown as OrtModuleApi;
 }
 
 /**
@@ -113,7 +117,8 @@ export async function resolveRuntime(
       await ortModule(choice);
     } catch (e) {
       throw new UserError(
-        `--ort ${choice}: the runtime does not load here (${(e as Error).message})`,
+        `runtime ${choice} does not load here (${(e as Error).message})`,
+        { option: "runtime" },
       );
     }
     return choice;

@@ -389,7 +389,10 @@ async function _defaultDevice(): Promise<GPUDevice> {
   _device ??= (async () => {
     _adapter = (await gpuAdapter()) ?? undefined;
     if (!_adapter) {
-      throw new UserError("--ort webgpu: no WebGPU adapter is available on this machine");
+      throw UserError.about(
+        "runtime",
+        "runtime webgpu: no WebGPU adapter is available on this machine",
+      );
     }
     return await requestGpuDevice(_adapter);
   })();

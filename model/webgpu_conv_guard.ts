@@ -19,7 +19,7 @@ import {
   type OnnxModel,
   protoInt,
 } from "./onnx_conv_sites.ts";
-import onnxProto from "onnx-proto";
+import onnxProto from "npm:onnx-proto@8.0.1";
 
 /** What the guard did to one `Conv` node. */
 export interface ConvRewrite {
@@ -212,7 +212,8 @@ export async function guardWebGpuConvs(
       throw new UserError(
         `ONNX Runtime's WebGPU provider miscomputes Conv ${site.name} (${key}: max |d| ${
           maxDiff.toPrecision(3)
-        } against wasm) and no exact rewrite of it probes right; run it with --ort wasm or native`,
+        } against wasm) and no exact rewrite of it probes right; run it on the wasm or native runtime`,
+        { option: "runtime" },
       );
     }
     changes.set(site.index, _rewrite(model, site, fix, edit));

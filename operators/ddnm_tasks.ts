@@ -96,7 +96,11 @@ const _same = (_task: DdnmTask, h: number, w: number): [number, number] => [h, w
 
 function _divisible(f: number, site: OperatorSite): void {
   if (site.height % f !== 0 || site.width % f !== 0) {
-    throw new UserError(`scale ${f} does not divide the image size ${site.width}x${site.height}`);
+    throw UserError.option(
+      "task.scale",
+      `a divisor of the image size ${site.width}x${site.height}`,
+      f,
+    );
   }
 }
 
@@ -157,9 +161,7 @@ export const DDNM_TASK_TABLE: Readonly<Record<DdnmTaskName, DdnmTaskSpec>> = {
     outputSize: _same,
     build(_task, { channels, height, width, mask }) {
       if (!mask) {
-        throw new UserError(
-          "task inpaint needs --mask m.png (or an input with transparent pixels)",
-        );
+        throw UserError.about("mask", "task inpaint needs a mask of the known pixels");
       }
       return inpainting(channels, height, width, mask);
     },
@@ -254,7 +256,7 @@ export const DDNM_TASKS: readonly DdnmTaskName[] = Object.keys(DDNM_TASK_TABLE) 
  */
 export function ddnmTaskSpec(name: string): DdnmTaskSpec {
   if (!Object.hasOwn(DDNM_TASK_TABLE, name)) {
-    throw new UserError(`unknown task '${name}' (one of ${DDNM_TASKS.join(", ")})`);
+    throw UserError.option("task.name", `one of ${DDNM_TASKS.join(", ")}`, name);
   }
   return DDNM_TASK_TABLE[name as DdnmTaskName];
 }
@@ -280,20 +282,22 @@ export function ddnmTaskHelp(indent = "  "): string {
 export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
   const spec = ddnmTaskSpec(task.name);
   if (spec.needs === "scale" && (!Number.isInteger(task.scale) || (task.scale as number) < 1)) {
-    throw new UserError(`task ${task.name} needs --scale K, an integer >= 1 (got ${task.scale})`);
+    throw UserError.option("task.scale", `an integer >= 1 for task ${task.name}`, task.scale);
   }
   if (spec.needs === "ratio" && (!Number.isInteger(task.ratio) || (task.ratio as number) < 1)) {
-    throw new UserError(`task ${task.name} needs --ratio R, an integer >= 1 (got ${task.ratio})`);
+    throw UserError.option("task.ratio", `an integer >= 1 for task ${task.name}`, task.ratio);
   }
   if (
     task.name === "deblur" && task.kernel && !["gauss", "uniform", "aniso"].includes(task.kernel)
   ) {
-    throw new UserError(`kernel must be gauss, uniform or aniso, got '${task.kernel}'`);
+    throw UserError.option("task.kernel", "gauss, uniform or aniso", task.kernel);
   }
   if (variant === "simplified" && !spec.simplified) {
     const offered = DDNM_TASKS.filter((n) => DDNM_TASK_TABLE[n].simplified).join(", ");
-    throw new UserError(
-      `variant simplified has no '${task.name}' operator (the reference offers ${offered})`,
+    throw UserError.option(
+      "variant",
+      `svd for task ${task.name} (the simplified path has operators for ${offered} only)`,
+      variant,
     );
   }
 }

@@ -8,9 +8,9 @@
 import { UserError } from "../lib/errors.ts";
 import { EDM_DEFAULTS, EDM_SOLVERS, type EdmSettings, type EdmSolver } from "../samplers/edm.ts";
 import type { DiffbirModels } from "./diffbir_pipeline.ts";
-import type { RunOptions } from "./run.ts";
+import type { RestoreOptions } from "./run.ts";
 
-/** DiffBIR's samplers: spaced DDPM, DDIM, EDM with a k-diffusion solver, or DPM-Solver++. */
+/** DiffBIR's samplers by CLI name: spaced DDPM, DDIM, EDM with a k-diffusion solver, or DPM-Solver++. */
 export type DiffbirSamplerName =
   | "spaced"
   | "ddim"
@@ -29,18 +29,54 @@ export const DIFFBIR_SAMPLERS: readonly DiffbirSamplerName[] = [
   "dpm++_m3",
 ];
 
-/** Options of {@linkcode restoreDiffbir}. */
-export interface DiffbirRestoreOptions extends RunOptions {
-  /** The pipeline (a loaded one, or a pipeline manifest path). */
-  model: DiffbirModels | string;
-  /** Sampling steps (default 50). */
-  steps?: number;
-  /** `spaced` (default), `ddim`, or `edm_<solver>` (DiffBIR HEAD's EDM sampler). */
-  sampler?: DiffbirSamplerName;
-  /** η: DDIM's (default 0, as DiffBIR's pipeline) or the EDM solvers' (default 1). */
-  eta?: number;
-  /** The EDM solvers' other settings (DiffBIR's defaults: s_churn 0, s_tmin 0, s_tmax 300, s_noise 1, order 1). */
-  edm?: Partial<Omit<EdmSettings, "eta">>;
+/**
+ * DiffBIR's sampler, with the settings that belong to it: the spaced DDPM (DiffBIR's default),
+ * DDIM with its η (default 0), EDM with a k-diffusion solver and its settings (DiffBIR's defaults:
+ * η 1, s_churn 0, s_tmin 0, s_tmax 300, s_noise 1, order 1), or DPM-Solver++ multistep of an order.
+ */
+export type DiffbirSampler =
+  | { name: "spaced" }
+  | { name: "ddim"; eta?: number }
+  | ({ name: "edm"; solver: EdmSolver } & Partial<EdmSettings>)
+  | { name: "dpm++"; order: 1 | 2 | 3 };
+
+/** A {@linkcode DiffbirSampler} with every setting resolved. */
+export type ResolvedDiffbirSampler =
+  | { name: "spaced" }
+  | { name: "ddim"; eta: number }
+  | { name: "edm"; solver: EdmSolver; settings: EdmSettings }
+  | { name: "dpm++"; order: 1 | 2 | 3 };
+
+/**
+ * The sampler a CLI name stands for (`spaced`, `ddim`, `edm_<solver>`, `dpm++_m<order>`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { diffbirSamplerNamed } from "@diffrestore/sampler";
+ *
+ * assert.deepEqual(diffbirSamplerNamed("dpm++_m2"), { name: "dpm++", order: 2 });
+ * assert.deepEqual(diffbirSamplerNamed("edm_heun"), { name: "edm", solver: "heun" });
+ * ```
+ *
+ * @param name The name.
+ * @returns The sampler, with its own settings left to their defaults.
+ */
+export function diffbirSamplerNamed(name: string): DiffbirSampler {
+  if (!(DIFFBIR_SAMPLERS as readonly string[]).includes(name)) {
+    throw UserError.option("sampler", `one of ${DIFFBIR_SAMPLERS.join(", ")}`, name);
+  }
+  if (name === "spaced" || name === "ddim") return { name };
+  if (name.startsWith("edm_")) return { name: "edm", solver: name.slice(4) as EdmSolver };
+  return { name: "dpm++", order: Number(name.slice(7)) as 1 | 2 | 3 };
+}
+
+/** Options of {@linkcode restoreDiffbir}: the shared {@linkcode RestoreOptions} (the model is a
+ * pipeline, loaded or a pipeline manifest path, and has no default; steps default to 50; DiffBIR
+ * takes no mask) and DiffBIR's own. */
+export interface DiffbirRestoreOptions extends RestoreOptions<DiffbirModels | string> {
+  /** The sampler and its settings (default `{ name: "spaced" }`). */
+  sampler?: DiffbirSampler;
   /** Classifier-free guidance scale (default 1). */
   cfg?: number;
   /** Rescale the CFG scale with the timestep (DiffBIR's `--rescale_cfg`). */
@@ -84,15 +120,71 @@ export interface DiffbirRestoreOptions extends RunOptions {
 }
 
 function _checkEdmSettings(s: EdmSettings): void {
-  const bad = (name: string, value: number, rule: string) => {
-    throw new UserError(`${name} must be ${rule}, got ${value}`);
+  const bad = (name: keyof EdmSettings, rule: string) => {
+    throw UserError.option(`sampler.${name}`, rule, s[name]);
   };
-  if (!(s.eta >= 0) || !Number.isFinite(s.eta)) bad("eta", s.eta, ">= 0");
-  if (!(s.sChurn >= 0) || !Number.isFinite(s.sChurn)) bad("sChurn", s.sChurn, ">= 0");
-  if (!(s.sNoise >= 0) || !Number.isFinite(s.sNoise)) bad("sNoise", s.sNoise, ">= 0");
-  if (Number.isNaN(s.sTmin) || Number.isNaN(s.sTmax)) bad("sTmin/sTmax", NaN, "numbers");
+  if (!(s.eta >= 0) || !Number.isFinite(s.eta)) bad("eta", ">= 0");
+  if (!(s.sChurn >= 0) || !Number.isFinite(s.sChurn)) bad("sChurn", ">= 0");
+  if (!(s.sNoise >= 0) || !Number.isFinite(s.sNoise)) bad("sNoise", ">= 0");
+  if (Number.isNaN(s.sTmin)) bad("sTmin", "a number");
+  if (Number.isNaN(s.sTmax)) bad("sTmax", "a number");
   if (!Number.isInteger(s.order) || s.order < 1 || s.order > 4) {
-    bad("order", s.order, "an integer in [1, 4]");
+    bad("order", "an integer in [1, 4]");
+  }
+}
+
+/** The sampler with its defaults filled in, checked against the step count. */
+function _resolveSampler(sampler: DiffbirSampler, steps: number): ResolvedDiffbirSampler {
+  switch (sampler.name) {
+    case "spaced":
+      if (steps < 2) {
+        // one step has no respacing, as DiffBIR #172
+        throw UserError.option("steps", "at least 2 for the spaced sampler", steps);
+      }
+      return sampler;
+    case "ddim": {
+      const eta = sampler.eta ?? 0;
+      if (!(eta >= 0 && eta <= 1)) throw UserError.option("sampler.eta", "in [0, 1]", eta);
+      return { name: "ddim", eta };
+    }
+    case "edm": {
+      if (!EDM_SOLVERS.includes(sampler.solver)) {
+        throw UserError.option(
+          "sampler.solver",
+          `one of ${EDM_SOLVERS.join(", ")}`,
+          sampler.solver,
+        );
+      }
+      const pick = (k: keyof EdmSettings) => sampler[k] ?? EDM_DEFAULTS[k];
+      const settings: EdmSettings = {
+        sChurn: pick("sChurn"),
+        sTmin: pick("sTmin"),
+        sTmax: pick("sTmax"),
+        sNoise: pick("sNoise"),
+        eta: pick("eta"),
+        order: pick("order"),
+      };
+      _checkEdmSettings(settings);
+      return { name: "edm", solver: sampler.solver, settings };
+    }
+    case "dpm++":
+      if (![1, 2, 3].includes(sampler.order)) {
+        throw UserError.option("sampler.order", "1, 2 or 3", sampler.order);
+      }
+      if (steps < sampler.order) {
+        throw UserError.option(
+          "steps",
+          `at least ${sampler.order} for DPM-Solver++ of that order`,
+          steps,
+        );
+      }
+      return sampler;
+    default:
+      throw UserError.option(
+        "sampler.name",
+        "spaced, ddim, edm or dpm++",
+        (sampler as { name: unknown }).name,
+      );
   }
 }
 
@@ -100,14 +192,8 @@ function _checkEdmSettings(s: EdmSettings): void {
 export interface DiffbirSampling {
   /** Sampling steps. */
   steps: number;
-  /** The sampler. */
-  sampler: DiffbirSamplerName;
-  /** The EDM solver (`edm_*` samplers), or null. */
-  edmSolver: EdmSolver | null;
-  /** The DPM-Solver++ order (`dpm++_m*`), or 0. */
-  dpmOrder: 0 | 1 | 2 | 3;
-  /** The EDM solvers' settings (DiffBIR's defaults where not given). */
-  edm: EdmSettings;
+  /** The sampler, its settings resolved. */
+  sampler: ResolvedDiffbirSampler;
   /** The CFG scale. */
   cfg: number;
   /** The input's bicubic upscale. */
@@ -123,96 +209,77 @@ export interface DiffbirSampling {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveDiffbirSampling } from "./diffbir_options.ts";
- * const s = resolveDiffbirSampling({ model: "pipeline.json", sampler: "edm_dpm++_3m_sde", steps: 10 });
- * console.log(s.edmSolver, s.edm.eta); // dpm++_3m_sde 1
+ *
+ * const s = resolveDiffbirSampling({
+ *   model: "pipeline.json",
+ *   sampler: { name: "edm", solver: "dpm++_3m_sde" },
+ *   steps: 10,
+ * });
+ * assert.equal(s.sampler.name === "edm" && s.sampler.settings.eta, 1);
  * ```
  *
  * @param options The run's options.
  * @returns The resolved settings.
  */
 export function resolveDiffbirSampling(options: DiffbirRestoreOptions): DiffbirSampling {
+  if (options.model === undefined) {
+    throw UserError.about("model", "DiffBIR has no built-in pipeline: give a pipeline manifest");
+  }
   const steps = options.steps ?? 50;
-  const samplerName = options.sampler ?? "spaced";
-  if (!DIFFBIR_SAMPLERS.includes(samplerName)) {
-    throw new UserError(
-      `sampler must be one of ${DIFFBIR_SAMPLERS.join(", ")}, got '${samplerName}'`,
-    );
-  }
-  const edmSolver = samplerName.startsWith("edm_") ? samplerName.slice(4) as EdmSolver : null;
-  const dpmOrder = samplerName.startsWith("dpm++_m")
-    ? Number(samplerName.slice(7)) as 1 | 2 | 3
-    : 0;
-  if (dpmOrder && steps < dpmOrder) {
-    throw new UserError(`sampler ${samplerName} needs --steps >= ${dpmOrder}`);
-  }
-  const e = options.edm ?? {};
-  const edmSettings: EdmSettings = {
-    sChurn: e.sChurn ?? EDM_DEFAULTS.sChurn,
-    sTmin: e.sTmin ?? EDM_DEFAULTS.sTmin,
-    sTmax: e.sTmax ?? EDM_DEFAULTS.sTmax,
-    sNoise: e.sNoise ?? EDM_DEFAULTS.sNoise,
-    eta: options.eta ?? EDM_DEFAULTS.eta,
-    order: e.order ?? EDM_DEFAULTS.order,
-  };
-  if (samplerName === "ddim" && !((options.eta ?? 0) >= 0 && (options.eta ?? 0) <= 1)) {
-    throw new UserError(`eta must be in [0, 1] for ddim, got ${options.eta}`);
-  }
-  if (edmSolver) _checkEdmSettings(edmSettings);
-  if (options.startPoint !== undefined && !["noise", "cond"].includes(options.startPoint)) {
-    throw new UserError(`startPoint must be noise or cond, got '${options.startPoint}'`);
-  }
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000) {
-    throw new UserError(`steps must be an integer in [1, 1000], got ${steps}`);
+    throw UserError.option("steps", "an integer in [1, 1000]", steps);
   }
-  if (samplerName === "spaced" && steps < 2) {
-    throw new UserError(
-      "the spaced sampler needs --steps >= 2 (one step has no respacing, as DiffBIR #172)",
-    );
+  const sampler = _resolveSampler(options.sampler ?? { name: "spaced" }, steps);
+  if (options.startPoint !== undefined && !["noise", "cond"].includes(options.startPoint)) {
+    throw UserError.option("startPoint", "noise or cond", options.startPoint);
   }
+  if (options.mask !== undefined) throw UserError.about("mask", "DiffBIR takes no mask");
   const cfg = options.cfg ?? 1;
-  if (!(cfg >= 0) || !Number.isFinite(cfg)) throw new UserError(`cfg must be >= 0, got ${cfg}`);
+  if (!(cfg >= 0) || !Number.isFinite(cfg)) throw UserError.option("cfg", ">= 0", cfg);
   if (
     !(options.minSize === undefined || (Number.isInteger(options.minSize) && options.minSize >= 0))
   ) {
-    throw new UserError(`minSize must be an integer >= 0, got ${options.minSize}`);
+    throw UserError.option("minSize", "an integer >= 0", options.minSize);
   }
   const upscale = options.upscale ?? 1;
   if (!(upscale >= 1) || !Number.isFinite(upscale)) {
-    throw new UserError(`upscale must be >= 1, got ${upscale}`);
+    throw UserError.option("upscale", ">= 1", upscale);
   }
   const colorFix = options.colorFix ?? "wavelet";
   if (!["wavelet", "adain", "none"].includes(colorFix)) {
-    throw new UserError(`colorFix must be wavelet, adain or none, got '${colorFix}'`);
+    throw UserError.option("colorFix", "wavelet, adain or none", colorFix);
   }
   const g = options.guidance;
   const guiding = !!g && g.scale !== 0;
-  if (guiding && (edmSolver || dpmOrder)) {
-    throw new UserError(
-      "restoration guidance works with the spaced sampler only (DiffBIR's EDM and DPM-Solver samplers apply none)",
+  if (guiding && (sampler.name === "edm" || sampler.name === "dpm++")) {
+    throw UserError.about(
+      "guidance",
+      "restoration guidance works with the spaced and DDIM samplers only (DiffBIR's EDM and DPM-Solver samplers apply none)",
     );
   }
   if (guiding && options.tile) {
-    throw new UserError("restoration guidance cannot be combined with tiling (as in DiffBIR v2)");
+    throw UserError.about(
+      "guidance",
+      "restoration guidance cannot be combined with tiling (as in DiffBIR v2)",
+    );
   }
   if (guiding && !(g!.repeat === undefined || (Number.isInteger(g!.repeat) && g!.repeat >= 1))) {
-    throw new UserError(`guidanceRepeat must be an integer >= 1, got ${g!.repeat}`);
+    throw UserError.option("guidance.repeat", "an integer >= 1", g!.repeat);
   }
   if (options.tile) {
     const { size, stride } = options.tile;
     if (!Number.isInteger(size) || size < 8 || size % 8 !== 0) {
-      throw new UserError(`tileSize must be a multiple of 8, got ${size}`);
+      throw UserError.option("tile.size", "a multiple of 8", size);
     }
     if (!Number.isInteger(stride) || stride < 8 || stride % 8 !== 0 || stride > size) {
-      throw new UserError(`tileStride must be a multiple of 8 in [8, tile size], got ${stride}`);
+      throw UserError.option("tile.stride", "a multiple of 8 in [8, tile.size]", stride);
     }
   }
   return {
     steps,
-    sampler: samplerName,
-    edmSolver,
-    dpmOrder,
-    edm: edmSettings,
+    sampler,
     cfg,
     upscale,
     colorFix: colorFix as DiffbirSampling["colorFix"],
@@ -235,33 +302,41 @@ export function checkDiffbirModels(
 ): void {
   if ((options.prompt !== undefined || options.negativePrompt !== undefined) && !models.text) {
     throw new UserError(
-      "prompt needs a pipeline with a text encoder (tools/export/diffbir.py exports one); or give --context f.npy",
+      "prompt needs a pipeline with a text encoder (tools/export/diffbir.py exports one), or a context",
+      { option: "prompt" },
     );
   }
   const den = models.denoiser.manifest, name = models.denoiser.name;
-  const { sampler, edmSolver, dpmOrder, cfg } = sampling;
+  const { sampler, cfg } = sampling;
+  const label = sampler.name === "edm" ? `EDM (${sampler.solver})` : "DPM-Solver++";
   const augmentAt = options.noiseAug ?? 0;
   if (!Number.isInteger(augmentAt) || augmentAt < 0 || augmentAt >= den.schedule.trainSteps) {
-    throw new UserError(
-      `noiseAug must be an integer in [0, ${den.schedule.trainSteps - 1}], got ${options.noiseAug}`,
+    throw UserError.option(
+      "noiseAug",
+      `an integer in [0, ${den.schedule.trainSteps - 1}]`,
+      options.noiseAug,
     );
   }
-  if ((edmSolver || dpmOrder) && den.prediction !== "eps" && den.prediction !== "v") {
-    throw new UserError(
-      `sampler ${sampler} needs an eps or v denoiser; ${name} predicts ${den.prediction}`,
+  const karras = sampler.name === "edm" || sampler.name === "dpm++";
+  if (karras && den.prediction !== "eps" && den.prediction !== "v") {
+    throw UserError.about(
+      "sampler",
+      `${label} needs an eps or v denoiser; ${name} predicts ${den.prediction}`,
     );
   }
-  if (dpmOrder && den.timestepDtype !== "float32") {
-    throw new UserError(
-      `sampler ${sampler} feeds fractional timesteps: ${name} takes ${den.timestepDtype} (it needs "timestep": {"dtype": "float32"})`,
+  if (sampler.name === "dpm++" && den.timestepDtype !== "float32") {
+    throw UserError.about(
+      "sampler",
+      `${label} feeds fractional timesteps: ${name} takes ${den.timestepDtype} (it needs "timestep": {"dtype": "float32"})`,
     );
   }
   if (den.inputs.context !== undefined && !options.context && !models.text) {
-    throw new UserError(
-      `${name} has a 'context' input: give --context f.npy (or use a pipeline with a text encoder)`,
+    throw UserError.about(
+      "context",
+      `${name} has a 'context' input: give a context (or use a pipeline with a text encoder)`,
     );
   }
   if (cfg !== 1 && !options.negativeContext && !models.text) {
-    throw new UserError(`cfg ${cfg} needs both --context and --negative-context`);
+    throw UserError.about("negativeContext", `cfg ${cfg} needs both a context and a negative one`);
   }
 }

@@ -70,7 +70,8 @@ export async function loadDiffbirPipeline(
     (json as Record<string, unknown>).kind !== "diffbir-pipeline"
   ) {
     throw new UserError(
-      `${path}: a DiffBIR --model must be a pipeline manifest with "kind": "diffbir-pipeline"`,
+      `${path}: a DiffBIR model must be a pipeline manifest with "kind": "diffbir-pipeline"`,
+      { option: "model" },
     );
   }
   const j = json as Record<string, unknown>;

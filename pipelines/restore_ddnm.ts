@@ -39,24 +39,17 @@ import {
 import {
   type PreparedRun,
   previewOf,
+  type RestoreOptions,
   type RestoreResult,
-  type RunOptions,
   withRun,
 } from "./run.ts";
 
-/** Options of {@linkcode restoreDdnm}. */
-export interface DdnmRestoreOptions extends RunOptions {
+/** Options of {@linkcode restoreDdnm}: the shared {@linkcode RestoreOptions} (a model default of
+ * `builtin:unet`; steps default to the manifest's `defaults.tasks.<task>.steps`, then
+ * `defaults.steps`, else 100) and DDNM's own. */
+export interface DdnmRestoreOptions extends RestoreOptions<Model | string> {
   /** The task (sr, inpaint, colorize, ...). */
   task: DdnmTask;
-  /** A loaded model, a path, or `builtin:NAME` (default: the built-in prior). */
-  model?: Model | string;
-  /** The model's manifest when it is not beside the model (`--model-spec`). */
-  modelSpec?: string;
-  /** Known pixels for inpainting (1 = known), one per output pixel. */
-  mask?: Uint8Array;
-  /** T_sampling (default: the manifest's `defaults.tasks.<task>.steps`, then `defaults.steps`,
-   * else 100). */
-  steps?: number;
   /** η (default: the manifest's per-task, then model-wide `defaults.eta`, else 0.85). */
   eta?: number;
   /** Observation noise σ_y in [0,1] image units; > 0 selects DDNM+. */
@@ -93,21 +86,21 @@ export interface DdnmRestoreOptions extends RunOptions {
  */
 export function validateDdnmSettings(s: DdnmSettings, trainSteps: number): void {
   if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > trainSteps) {
-    throw new UserError(`steps must be an integer in [1, ${trainSteps}], got ${s.steps}`);
+    throw UserError.option("steps", `an integer in [1, ${trainSteps}]`, s.steps);
   }
-  if (!(s.eta >= 0 && s.eta <= 1)) throw new UserError(`eta must be in [0, 1], got ${s.eta}`);
+  if (!(s.eta >= 0 && s.eta <= 1)) throw UserError.option("eta", "in [0, 1]", s.eta);
   if (!(s.sigmaY >= 0) || !Number.isFinite(s.sigmaY)) {
-    throw new UserError(`sigmaY must be >= 0, got ${s.sigmaY}`);
+    throw UserError.option("sigmaY", ">= 0 (in [0,1] image units)", s.sigmaY);
   }
   for (
-    const [k, v] of [["travel-length", s.travelLength], ["travel-repeat", s.travelRepeat]] as const
+    const [k, v] of [["travelLength", s.travelLength], ["travelRepeat", s.travelRepeat]] as const
   ) {
     if (!Number.isInteger(v) || v < 1) {
-      throw new UserError(`--${k} must be an integer >= 1, got ${v}`);
+      throw UserError.option(k, "an integer >= 1", v);
     }
   }
   if (s.variant !== "svd" && s.variant !== "simplified") {
-    throw new UserError(`variant must be svd or simplified, got '${s.variant}'`);
+    throw UserError.option("variant", "svd or simplified", s.variant);
   }
 }
 
@@ -146,7 +139,8 @@ async function _restoreDdnm(
   validateTask(options.task, variant);
   const [height, width] = outputSize(options.task, observed.h, observed.w);
   if (options.task.name === "inpaint" && options.mask && options.mask.length !== height * width) {
-    throw new UserError(
+    throw UserError.about(
+      "mask",
       `the mask has ${options.mask.length} pixels, the image ${width}x${height} = ${
         height * width
       }`,
@@ -165,7 +159,7 @@ async function _restoreDdnm(
   }
   const sampler = options.sampler ?? "ddnm";
   if (sampler !== "ddnm" && sampler !== "hq-demo") {
-    throw new UserError(`sampler for ddnm must be ddnm or hq-demo, got '${sampler}'`);
+    throw UserError.option("sampler", "ddnm or hq-demo", sampler);
   }
   const hq = sampler === "hq-demo";
   // what is not given: the model's per-task defaults, then its defaults, then DDNM's
@@ -181,7 +175,7 @@ async function _restoreDdnm(
     fixedLambdaNoise: options.fixedLambdaNoise ?? false,
   };
   if (!((options.sigmaY ?? 0) >= 0)) {
-    throw new UserError(`sigmaY must be >= 0, got ${options.sigmaY}`);
+    throw UserError.option("sigmaY", ">= 0 (in [0,1] image units)", options.sigmaY);
   }
   validateDdnmSettings(settings, m.schedule.trainSteps);
   const channels = m.channels;
@@ -211,7 +205,8 @@ async function _restoreDdnm(
     const f = scale;
     if (windows.some((w) => w.x % f !== 0 || w.y % f !== 0 || w.h % f !== 0)) {
       throw new UserError(
-        `Mask-Shift windows of ${size![1]}x${size![0]} do not align with --scale ${f}`,
+        `Mask-Shift windows of ${size![1]}x${size![0]} do not align with scale ${f}`,
+        { option: "task.scale" },
       );
     }
   }
@@ -232,14 +227,18 @@ async function _restoreDdnm(
   const caller = run.caller(model);
   if (options.classLabel !== undefined) {
     if (m.inputs.y === undefined) {
-      throw new UserError(`${model.name} is not class-conditional: it takes no class label`);
+      throw UserError.about(
+        "classLabel",
+        `${model.name} is not class-conditional: it takes no class label`,
+      );
     }
     if (!Number.isSafeInteger(options.classLabel) || options.classLabel < 0) {
-      throw new UserError(`class label must be an integer >= 0, got ${options.classLabel}`);
+      throw UserError.option("classLabel", "an integer >= 0", options.classLabel);
     }
   } else if (m.inputs.y !== undefined) {
-    throw new UserError(
-      `${model.name} is class-conditional (input '${m.inputs.y}'): give the class label (--class N)`,
+    throw UserError.about(
+      "classLabel",
+      `${model.name} is class-conditional (input '${m.inputs.y}'): give its class label`,
     );
   }
   const classLabel = options.classLabel;

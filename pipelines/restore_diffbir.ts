@@ -136,17 +136,22 @@ interface _Sampling {
   cfgOn: boolean;
   zeroCopyWhole: boolean;
   rescaleCfg: boolean;
-  ddimEta: number;
   guidance: { settings: GuidanceSettings; target: Tensor } | null;
   hooks: SamplerHooks;
 }
 
 /** The standard-normal tensors a sampler draws after x_T. */
 function _draws(s: DiffbirSampling, schedule: LatentSchedule): number {
-  if (s.sampler === "spaced") return s.steps;
-  if (s.dpmOrder) return 0;
-  if (s.edmSolver) return edmDraws(s.edmSolver, edmSchedule(schedule, s.steps), s.edm);
-  return ddimSchedule(schedule, s.steps).timesteps.length;
+  switch (s.sampler.name) {
+    case "spaced":
+      return s.steps;
+    case "dpm++":
+      return 0;
+    case "edm":
+      return edmDraws(s.sampler.solver, edmSchedule(schedule, s.steps), s.sampler.settings);
+    case "ddim":
+      return ddimSchedule(schedule, s.steps).timesteps.length;
+  }
 }
 
 /** Run the chosen sampler from x_T (in place). */
@@ -155,7 +160,8 @@ async function _sample(x: Tensor, r: _Sampling): Promise<void> {
   const { steps, cfg } = sampling;
   // DiffBIR rescales the CFG scale only when asked and above 1
   const cfgScaleAt = (t: number) => r.rescaleCfg && cfg > 1 ? rescaledCfgScale(cfg, t) : cfg;
-  if (sampling.edmSolver) {
+  const sampler = sampling.sampler;
+  if (sampler.name === "edm") {
     // the Karras denoiser D = c_skip x + c_out F(c_in x, τ(σ)); CFG acts on D, as the reference
     const grid = edmSchedule(schedule, steps);
     const xIn = Tensor.zeros(x.shape), dUncond = Tensor.zeros(x.shape);
@@ -174,7 +180,7 @@ async function _sample(x: Tensor, r: _Sampling): Promise<void> {
       backend,
       noise,
       schedule: grid,
-      settings: { ...sampling.edm, solver: sampling.edmSolver },
+      settings: { ...sampler.settings, solver: sampler.solver },
       hooks: {
         ...hooks,
         onStep: (p) => {
@@ -184,7 +190,7 @@ async function _sample(x: Tensor, r: _Sampling): Promise<void> {
       },
       x,
     });
-  } else if (sampling.dpmOrder) {
+  } else if (sampler.name === "dpm++") {
     // the reference's model_wrapper: the output to noise, CFG on noise, then x0 = (x − σ ε)/α
     const vp = vpSchedule(schedule);
     const noiseC = Tensor.zeros(x.shape), noiseU = Tensor.zeros(x.shape);
@@ -207,7 +213,7 @@ async function _sample(x: Tensor, r: _Sampling): Promise<void> {
       predict,
       backend,
       schedule: vp,
-      settings: { steps, order: sampling.dpmOrder },
+      settings: { steps, order: sampler.order },
       hooks: {
         ...hooks,
         onStep: (p) => {
@@ -231,8 +237,9 @@ async function _sample(x: Tensor, r: _Sampling): Promise<void> {
             : o,
         cfgScaleAt(t),
       );
-    const settings = { prediction: r.prediction, eta: r.ddimEta, guidance: r.guidance };
-    if (sampling.sampler === "spaced") {
+    const eta = sampler.name === "ddim" ? sampler.eta : 0;
+    const settings = { prediction: r.prediction, eta, guidance: r.guidance };
+    if (sampler.name === "spaced") {
       const s = spacedSchedule(schedule, steps);
       await spacedSample({ predict, backend, noise, schedule: s, settings, hooks, x });
     } else {
@@ -275,7 +282,7 @@ async function _restoreDiffbir(
   const sampling = resolveDiffbirSampling(options);
   const models = typeof options.model === "string"
     ? await loadDiffbirPipeline(options.model, run.loading)
-    : options.model;
+    : options.model!;
   if (models !== options.model) run.own(models); // loaded for this run: released after it
   run.count(models.denoiser);
   checkDiffbirModels(models, options, sampling);
@@ -405,7 +412,6 @@ async function _restoreDiffbir(
     cfgOn,
     zeroCopyWhole: caller.zeroCopy && !plan,
     rescaleCfg: options.rescaleCfg ?? false,
-    ddimEta: options.eta ?? 0,
     guidance,
     hooks,
   });

@@ -22,7 +22,7 @@ import {
   type IrsdeSolver,
   type NoisePredictor,
 } from "../samplers/irsde.ts";
-import { type PreparedRun, type RestoreResult, type RunOptions, withRun } from "./run.ts";
+import { type PreparedRun, type RestoreOptions, type RestoreResult, withRun } from "./run.ts";
 import { DEFAULT_IRSDE_MODEL } from "../model/builtin_models.ts";
 
 /** IR-SDE's task preprocessing. */
@@ -31,24 +31,19 @@ export interface IrsdeTask {
   name?: "sr" | "inpaint" | "denoise";
   /** SR factor. */
   scale?: number;
-  /** Known pixels (inpaint), 1 = known, per pixel. */
-  mask?: Uint8Array;
   /** Known noise level (0..255 units when > 1) for the DenoisingSDE variant's start step. */
   noiseLevel?: number;
 }
 
-/** Options of {@linkcode restoreIrsde}. */
-export interface IrsdeRestoreOptions extends RunOptions {
-  /** A loaded model, a path or `builtin:` name (its manifest has kind `irsde`); default
-   * `builtin:irsde`, trained for Gaussian noise of σ 25/255 (docs/builtin_models.md). */
-  model?: Model | string;
-  /** The manifest when it is not beside the model. */
-  modelSpec?: string;
+/** Options of {@linkcode restoreIrsde}: the shared {@linkcode RestoreOptions} (a model default of
+ * `builtin:irsde`, trained for Gaussian noise of σ 25/255, docs/builtin_models.md; steps are the
+ * SDE's T, default the manifest's) and IR-SDE's own. */
+export interface IrsdeRestoreOptions extends RestoreOptions<Model | string> {
   /** Solver (default: the manifest's `defaults.solver`, else `sde`; `ode` for the DenoisingSDE
    * variant). */
   solver?: IrsdeSolver;
-  /** Override the manifest's SDE settings. */
-  sde?: Partial<SdeSettings>;
+  /** Override the manifest's SDE settings (its `T` is `steps`). */
+  sde?: Partial<Omit<SdeSettings, "T">>;
   /** Task preprocessing. */
   task?: IrsdeTask;
 }
@@ -61,19 +56,17 @@ export interface IrsdeRestoreOptions extends RunOptions {
  * @param task The task.
  * @returns μ in [0,1].
  */
-export function irsdeMu(lq: Tensor, task: IrsdeTask = {}): Tensor {
+export function irsdeMu(lq: Tensor, task: IrsdeTask = {}, mask?: Uint8Array): Tensor {
   if (task.name === "sr") {
     const k = task.scale ?? 1;
-    if (!Number.isInteger(k) || k < 1) {
-      throw new UserError(`scale must be an integer >= 1, got ${task.scale}`);
-    }
+    if (!Number.isInteger(k) || k < 1) throw UserError.option("task.scale", "an integer >= 1", k);
     return resizeBicubic(lq, lq.h * k, lq.w * k);
   }
   if (task.name === "inpaint") {
-    const m = task.mask;
-    if (!m) throw new UserError("task inpaint needs --mask M.png");
+    const m = mask;
+    if (!m) throw UserError.about("mask", "task inpaint needs a mask of the known pixels");
     if (m.length !== lq.h * lq.w) {
-      throw new UserError(`the mask has ${m.length} pixels, the image ${lq.h * lq.w}`);
+      throw UserError.about("mask", `the mask has ${m.length} pixels, the image ${lq.h * lq.w}`);
     }
     const plane = lq.h * lq.w;
     return lq.map((v, i) => (m[i % plane] ? v : 1));
@@ -108,22 +101,23 @@ async function _restoreIrsde(
 ): Promise<RestoreResult> {
   const solver = options.solver;
   if (solver !== undefined && !["sde", "ode", "posterior"].includes(solver)) {
-    throw new UserError(`solver must be sde, ode or posterior, got '${solver}'`);
+    throw UserError.option("solver", "sde, ode or posterior", solver);
   }
   const o = options.sde ?? {};
   if (o.schedule !== undefined && !["cosine", "linear", "constant"].includes(o.schedule)) {
-    throw new UserError(`schedule must be cosine, linear or constant, got '${o.schedule}'`);
+    throw UserError.option("sde.schedule", "cosine, linear or constant", o.schedule);
   }
-  if (o.T !== undefined && (!Number.isInteger(o.T) || o.T < 1 || o.T > 10000)) {
-    throw new UserError(`steps must be an integer in [1, 10000], got ${o.T}`);
+  const T = options.steps;
+  if (T !== undefined && (!Number.isInteger(T) || T < 1 || T > 10000)) {
+    throw UserError.option("steps", "an integer in [1, 10000]", T);
   }
   if (o.maxSigma !== undefined && !(o.maxSigma > 0)) {
-    throw new UserError(`maxSigma must be > 0, got ${o.maxSigma}`);
+    throw UserError.option("sde.maxSigma", "> 0", o.maxSigma);
   }
   if (o.eps !== undefined && !(o.eps > 0 && o.eps < 1)) {
-    throw new UserError(`eps must be in (0, 1), got ${o.eps}`);
+    throw UserError.option("sde.eps", "in (0, 1)", o.eps);
   }
-  const mu01 = irsdeMu(lq, options.task);
+  const mu01 = irsdeMu(lq, options.task, options.mask);
   if (options.model === undefined) {
     options.onNote?.(
       `no model given: ${DEFAULT_IRSDE_MODEL}, trained for Gaussian noise of sigma 25/255`,
@@ -132,23 +126,24 @@ async function _restoreIrsde(
   const model = await run.model(options.model ?? DEFAULT_IRSDE_MODEL, options.modelSpec);
   const m = model.manifest;
   if (m.kind !== "irsde") {
-    throw new UserError(`${model.name}: IR-SDE needs an 'irsde' model, this one is '${m.kind}'`);
+    throw UserError.about("model", `${model.name}: IR-SDE needs an 'irsde' model, not '${m.kind}'`);
   }
   const base = m.sde;
   if (!base && o.maxSigma === undefined) {
-    throw new UserError(
-      `${model.name}: the manifest has no 'sde' block; give --max-sigma (and --schedule, --eps)`,
+    throw UserError.about(
+      "sde.maxSigma",
+      `${model.name}: the manifest has no 'sde' block; give sde.maxSigma (and its schedule, eps)`,
     );
   }
   const settings: SdeSettings = {
     maxSigma: o.maxSigma ?? base!.maxSigma,
-    T: o.T ?? base?.T ?? 100,
+    T: T ?? base?.T ?? 100,
     schedule: (o.schedule ?? base?.schedule ?? "cosine") as ThetaScheduleName,
     eps: o.eps ?? base?.eps ?? 0.01,
   };
-  if (base && o.T !== undefined && o.T !== base.T) {
+  if (base && T !== undefined && T !== base.T) {
     // a network's time input is tied to the schedule it was trained on (docs/irsde.md)
-    options.onNote?.(`${model.name} was trained with T = ${base.T}; steps ${o.T} departs from it`);
+    options.onNote?.(`${model.name} was trained with T = ${base.T}; steps ${T} departs from it`);
   }
   const denoisingVariant = m.inputs.mu === undefined;
   const schedule = irsdeSchedule(settings);
@@ -166,14 +161,16 @@ async function _restoreIrsde(
   let out: Tensor;
   if (denoisingVariant) {
     if (solver === "posterior") {
-      throw new UserError(
+      throw UserError.about(
+        "solver",
         "the DenoisingSDE variant (a network without 'mu') has no posterior solver",
       );
     }
     const level = options.task?.noiseLevel;
     if (level === undefined || !(level > 0)) {
-      throw new UserError(
-        `${model.name} is a DenoisingSDE network (no 'mu' input): give the noise level with --noise-level`,
+      throw UserError.about(
+        "task.noiseLevel",
+        `${model.name} is a DenoisingSDE network (no 'mu' input): give the noise level`,
       );
     }
     const start = denoisingStartStep(schedule, level);

@@ -103,6 +103,23 @@ export interface RunOptions {
   onNote?: (message: string) => void;
 }
 
+/**
+ * The options the three restore functions share, meaning the same in each: the network(s) (`M`: a
+ * loaded model, a path or a `builtin:` name), the steps, the known pixels, plus {@linkcode
+ * RunOptions} (seed, signal, onProgress, ...).
+ */
+export interface RestoreOptions<M> extends RunOptions {
+  /** The network(s): loaded, or a path or `builtin:` name loaded (and released) for the run;
+   * default the method's built-in model where it has one. */
+  model?: M;
+  /** The manifest when it is not beside a model given by path. */
+  modelSpec?: string;
+  /** Sampling steps (default: the model's manifest, else the method's default). */
+  steps?: number;
+  /** Known pixels (1 = known), one per output pixel, for tasks that take a mask (inpainting). */
+  mask?: Uint8Array;
+}
+
 /** What a restoration returns. */
 export interface RestoreResult {
   /** The restored image, [1, C, H, W] in [0,1] units, not clipped. */

@@ -45,27 +45,27 @@ const ddnm = (
 Deno.test("restore --method ddnm: bad arguments fail before any network call, with one error line", async () => {
   await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--steps", "0"]),
-    /--steps 0: must be at least 1/,
+    /--steps must be .*, got 0/,
     "out.png",
   );
   await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--steps", "1001"]),
-    /--steps 1001: must be at most 1000/,
+    /--steps must be .*, got 1001/,
     "out.png",
   );
   await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--eta", "1.5"]),
-    /--eta 1\.5: must be at most 1/,
+    /--eta must be .*, got 1\.5/,
     "out.png",
   );
   await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--eta", "-0.1"]),
-    /--eta -0\.1: must be at least 0/,
+    /--eta must be .*, got -0\.1/,
     "out.png",
   );
   await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--sigma-y", "-0.1"]),
-    /--sigma-y -0\.1: must be at least 0/,
+    /--sigma-y must be .*, got -0\.1/,
     "out.png",
   );
   // a mistyped scale is refused before it can exhaust memory
@@ -74,8 +74,12 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
     /--scale 4000 would make a \d+x\d+ output \(\d+ pixels\), above the limit of \d+ \(--max-pixels\)/,
     "out.png",
   );
-  await expectError(ddnm(["--task", "superres"]), /unknown task 'superres'/, "out.png");
-  await expectError(ddnm(["--task", "sr"]), /--task sr needs --scale K/, "out.png");
+  await expectError(
+    ddnm(["--task", "superres"]),
+    /--task must be one of sr, .*, got 'superres'/,
+    "out.png",
+  );
+  await expectError(ddnm(["--task", "sr"]), /--task sr needs --scale/, "out.png");
   await expectError(
     ddnm(["--task", "inpaint", "--mask", "mask.png"]),
     /mask mask\.png is 16x16, the input is 8x8/,
@@ -89,7 +93,7 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
   );
   await expectError(
     ddnm(["--task", "deblur", "--variant", "simplified"]),
-    /--variant simplified has no 'deblur' operator/,
+    /--variant must be svd for task deblur \(the simplified path has operators for sr, colorize, inpaint, denoise only\), got 'simplified'/,
     "out.png",
   );
   await expectError(
@@ -147,7 +151,7 @@ Deno.test("the NaN network itself is caught, naming the step", async () => {
 Deno.test("degrade: operators and argument errors", async () => {
   await expectError(
     ["degrade", "img.png", "-o", "x.png", "--task", "sr", "--scale", "3"],
-    /--scale 3 does not divide the image size 32x32/,
+    /--scale must be a divisor of the image size 32x32, got 3/,
     "x.png",
   );
   await expectError(

@@ -90,7 +90,7 @@ Deno.test("CLI failures: wrong models and manifests", async () => {
   );
   await fails(
     ["restore", "good.png", ...ddnm, "--model", "builtin:nope"],
-    /unknown built-in model 'builtin:nope'/,
+    /--model must be one of builtin:unet, .*, got 'builtin:nope'/,
   );
   await fails(
     ["restore", "good.png", ...ddnm, "--model", "m.onnx", "--model-spec", "missing.json"],
@@ -99,18 +99,18 @@ Deno.test("CLI failures: wrong models and manifests", async () => {
 });
 
 Deno.test("CLI failures: usage errors", async () => {
-  await fails(["restore", "good.png", "-o", "out.png"], /needs --method/);
+  await fails(["restore", "good.png", "-o", "out.png"], /--method ddnm needs --task/);
   await fails(["restore", "good.png", "--method", "ddnm"], /needs -o/);
   await fails(["restore", "-o", "out.png", "--method", "ddnm"], /needs an input image/);
   await fails(
     ["restore", "good.png", ...ddnm, "--backend", "tpu"],
-    /--backend must be cpu, webgpu or auto/,
+    /--backend must be auto, cpu or webgpu, got 'tpu'/,
   );
   await fails(
     ["restore", "good.png", ...ddnm, "--ort", "cuda"],
     /--ort must be auto, native, wasm or webgpu/,
   );
-  await fails(["restore", "good.png", ...ddnm, "--seed", "-1"], /--seed -1: must be at least 0/);
+  await fails(["restore", "good.png", ...ddnm, "--seed", "-1"], /--seed must be .*, got -1/);
   await fails(["restroe", "good.png"], /unknown command 'restroe' \(did you mean 'restore'\?\)/);
   await fails(
     ["restore", "good.png", ...ddnm, "--save-every", "2"],
@@ -220,7 +220,7 @@ Deno.test("CLI exit status: 2 for usage errors (with the closest name), 1 for ev
     [
       ["restore", "in.png", "-o", "o.png", "--method", "ddnm", "--task", "sr", "--scale", "x"],
       2,
-      /--scale x: not a number/,
+      /--scale must be .*, got x/,
     ],
     [["restore", "in.png", "-o", "o.png", "--method", "ddmn"], 2, /did you mean 'ddnm'/],
     [
@@ -228,7 +228,7 @@ Deno.test("CLI exit status: 2 for usage errors (with the closest name), 1 for ev
       2,
       /did you mean 'colorize'/,
     ],
-    [["restore", "in.png", "-o", "o.png"], 2, /needs --method/],
+    [["restore", "in.png", "-o", "o.png"], 2, /--method ddnm needs --task/],
     [["restoer"], 2, /did you mean 'restore'/],
     [
       ["restore", "nothere.png", "-o", "o.png", "--method", "ddnm", "--task", "denoise"],

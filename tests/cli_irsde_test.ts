@@ -42,7 +42,7 @@ Deno.test("restore --method irsde: solvers, steps override, bad arguments", asyn
       [["--solver", "euler"], /--solver must be sde, ode or posterior, got 'euler'/],
       [["--schedule", "quadratic"], /--schedule must be cosine, linear or constant/],
       [["--eps", "2"], /--eps must be in \(0, 1\)/],
-      [["--steps", "0"], /--steps 0: must be at least 1/],
+      [["--steps", "0"], /--steps must be .*, got 0/],
       [["--max-sigma", "0"], /--max-sigma must be > 0/],
       [["--task", "colorize"], /--task must be sr, inpaint or denoise/],
       [["--task", "inpaint"], /needs --mask/],

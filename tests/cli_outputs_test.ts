@@ -62,7 +62,7 @@ Deno.test("batch: inputs sharing a stem get distinct outputs, and none lands on 
   const r = await runCli(["restore", "a.png", "a.jpg", "-o", "out/", ...denoise], dir);
   assert.equal(r.code, 0, r.stderr);
   const names = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort();
-  assert.deepEqual(names, ["a.jpg.png", "a.png"]);
+  assert.deepEqual(names, ["a-jpg.png", "a.png"]);
   const onto = await runCli(["restore", "a.png", "-o", "a.png", ...denoise], dir);
   assert.equal(onto.code, 2);
   assert.match(errorLines(onto.stderr)[0], /would overwrite an input/);

@@ -87,7 +87,7 @@ Deno.test({
       model: `${ROOT}models/tiny_irsde.onnx`,
       runtime: "webgpu",
       backend: gpu,
-      sde: { T: 10 },
+      steps: 10,
       solver: "posterior",
       onProgress: () => snapshots.push(gpu.stats.uploads + gpu.stats.downloads),
     });
@@ -131,9 +131,9 @@ Deno.test({
     const lq = new Tensor([1, 3, 48, 40], randomValues(3 * 48 * 40, 5).map((v) => 0.5 + 0.3 * v));
     const gpu = await WebGpuBackend.create();
     const runs = [
-      { tile: undefined, sampler: "spaced" as const },
-      { tile: { size: 32, stride: 16 }, sampler: "spaced" as const },
-      { tile: undefined, sampler: "edm_dpm++_3m_sde" as const },
+      { tile: undefined, sampler: { name: "spaced" } as const },
+      { tile: { size: 32, stride: 16 }, sampler: { name: "spaced" } as const },
+      { tile: undefined, sampler: { name: "edm", solver: "dpm++_3m_sde" } as const },
     ];
     for (const { tile, sampler } of runs) {
       const opts = {
@@ -146,7 +146,7 @@ Deno.test({
         negativeContext: { data: randomValues(8, 7), dims: [1, 8] },
         tile,
       };
-      const what = `${sampler} ${tile ? "tiled" : "whole"}`;
+      const what = `${sampler.name} ${tile ? "tiled" : "whole"}`;
       const snapshots: number[] = [];
       const onGpu = await restoreDiffbir(lq, {
         ...opts,

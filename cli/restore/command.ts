@@ -1,52 +1,94 @@
 /**
  * `restore`: restore an image, several, or a directory with DDNM, IR-SDE or DiffBIR
- * (docs/cli.md): flags checked, the backend chosen, models loaded once, each input read,
- * restored, written atomically and reported; a batch reports failures per file.
+ * (docs/cli.md). Every flag, the inputs and the outputs' folders are checked first; then the
+ * backend is chosen, models load once, and each input is read, restored, written atomically and
+ * reported; a batch reports failures per file.
  *
  * @module
  */
 
-import { asFlags, closest, numberFlag, UsageError } from "../args.ts";
-import { UserError } from "../../lib/errors.ts";
+import { choiceFlag, closest, numberFlag, type ParsedArgs, UsageError } from "../args.ts";
+import { ProgressBar } from "../../lib/progress_bar.ts";
 import { trace } from "../../lib/trace.ts";
-import { DEFAULT_MAX_PIXELS, writeImageTensor } from "../../lib/image.ts";
+import { DEFAULT_MAX_PIXELS } from "../../lib/image.ts";
 import { readNpyFile } from "../../lib/npy.ts";
 import { ArrayNoise } from "../../lib/noise.ts";
-import { ProgressBar } from "../../lib/progress_bar.ts";
 import type { OrtChoice } from "../../model/ort_runtime.ts";
 import { DEFAULT_IRSDE_MODEL, DEFAULT_MODEL } from "../../model/builtin_models.ts";
 import type { Backend } from "../../kernels/backend.ts";
 import { chooseBackend } from "../../kernels/choose_backend.ts";
 import { cachedModel, type LoadContext, type MethodRunner } from "./context.ts";
-import { ALL_RESTORE_FLAGS, parseRestoreFlags, stringFlag } from "./flags.ts";
+import { OPTION_FLAGS, parseRestoreFlags, stringFlag } from "./flags.ts";
 import { RESTORE_HELP } from "./help.ts";
-import {
-  expandInputs,
-  isDirectory,
-  outputTargets,
-  passThroughAlpha,
-  readObserved,
-  stem,
-} from "./inputs.ts";
-import { compareSheet, report } from "./report.ts";
-import { runDdnm } from "./ddnm.ts";
-import { runIrsde } from "./irsde.ts";
-import { runDiffbir } from "./diffbir.ts";
+import { expandInputs, isDirectory, outputTargets } from "./inputs.ts";
+import { checkWritable } from "./output_check.ts";
+import { restoreEach } from "./batch.ts";
+import { planDdnm } from "./ddnm.ts";
+import { planIrsde } from "./irsde.ts";
+import { planDiffbir } from "./diffbir.ts";
 
-/** The runners by method name. */
-export const METHOD_RUNNERS: Record<string, MethodRunner> = {
-  ddnm: runDdnm,
-  irsde: runIrsde,
-  diffbir: runDiffbir,
+/** Each method's planner: its flags checked, the runner of one image returned. */
+const METHOD_PLANNERS: Record<
+  string,
+  (v: ParsedArgs["values"], note: (m: string) => void) => Promise<MethodRunner>
+> = {
+  ddnm: planDdnm,
+  irsde: planIrsde,
+  diffbir: planDiffbir,
 };
 
-async function _restore(args: string[]): Promise<number> {
-  trace("restore command loaded");
-  const { values, positionals } = parseRestoreFlags(args);
-  if (values.help) {
-    console.log(RESTORE_HELP);
-    return 0;
-  }
+/** Everything `restore` settles before it loads a model. */
+export interface RestorePlan {
+  /** Parsed flags. */
+  values: ParsedArgs["values"];
+  /** The method. */
+  method: string;
+  /** Its runner of one image. */
+  runner: MethodRunner;
+  /** The input files. */
+  inputs: string[];
+  /** One output per input. */
+  targets: string[];
+  /** The `-o` value. */
+  output: string;
+  /** Several inputs or a directory. */
+  batch: boolean;
+  /** The seed. */
+  seed: number;
+  /** The ONNX runtime choice. */
+  runtime: OrtChoice;
+  /** Where the per-step math runs. */
+  backend: "auto" | "cpu" | "webgpu";
+  /** Runtime threads. */
+  threads?: number;
+  /** `--check-ort`. */
+  checkOrt: boolean;
+  /** `--max-pixels`. */
+  maxPixels: number;
+  /** `--sha256` of a model by URL. */
+  sha256?: string;
+  /** The recorded draws of `--noise`. */
+  noise?: ArrayNoise;
+  /** `--save-every` (0: off) and its folder. */
+  saveEvery: number;
+  /** `--save-dir`. */
+  saveDir?: string;
+  /** `--bit-depth` of PNG outputs. */
+  bitDepth: 8 | 16;
+  /** `--quality` of JPEG outputs. */
+  quality: number;
+  /** No progress bar (`--quiet`, `--json`). */
+  quiet: boolean;
+  /** Notes gathered while planning (flags ignored, skipped files). */
+  notes: string[];
+}
+
+/** The inputs and where each result goes, checked (the outputs' folder writable). */
+async function _inputsAndTargets(
+  values: ParsedArgs["values"],
+  positionals: string[],
+  notes: string[],
+): Promise<Pick<RestorePlan, "inputs" | "targets" | "output" | "batch">> {
   if (positionals.length === 0) {
     throw new UsageError(
       "restore needs an input image (or several, or a directory); see 'restore --help'",
@@ -58,90 +100,8 @@ async function _restore(args: string[]): Promise<number> {
       "restore needs -o <output.png|output.npy> (or -o DIR/ for several inputs)",
     );
   }
-  const method = stringFlag(values.method);
-  if (!method) throw new UsageError("restore needs --method ddnm, irsde or diffbir");
-  const runner = METHOD_RUNNERS[method];
-  if (!runner) {
-    const hint = closest(method, Object.keys(METHOD_RUNNERS));
-    throw new UsageError(
-      `unknown --method '${method}' (ddnm, irsde or diffbir)` +
-        (hint ? `; did you mean '${hint}'?` : ""),
-    );
-  }
-  const maxPixels = numberFlag(values, "max-pixels", DEFAULT_MAX_PIXELS, { integer: true, min: 1 });
-  const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
-  const runtime = (stringFlag(values.ort) ?? "auto") as OrtChoice;
-  if (!["auto", "native", "wasm", "webgpu"].includes(runtime)) {
-    throw new UsageError(`--ort must be auto, native, wasm or webgpu, got '${runtime}'`);
-  }
-  const backendName = stringFlag(values.backend) ?? "auto";
-  if (!["cpu", "webgpu", "auto"].includes(backendName)) {
-    throw new UsageError(`--backend must be cpu, webgpu or auto, got '${backendName}'`);
-  }
-  const quiet = values.quiet === true || values.json === true;
-  // notes wait until the run has started: a run that fails prints only its error line
-  const notes: string[] = [];
-  const flushNotes = () => {
-    if (!quiet) { for (const m of notes.splice(0)) console.error(`note: ${m}`); }
-  };
-  const backend: Backend = await chooseBackend(
-    backendName as "cpu" | "webgpu" | "auto",
-    (m) => notes.push(m),
-    values.backend === undefined,
-  );
-  const threads = values.threads === undefined
-    ? undefined
-    : numberFlag(values, "threads", 1, { integer: true, min: 1 });
-  const checkOrt = values["check-ort"] === true;
-  // start building the network's session now: it runs on a native thread while inputs are read
-  const cache = new Map<string, Promise<unknown>>();
-  const sha256 = stringFlag(values.sha256);
-  if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
-    throw new UsageError(`--sha256 needs 64 hexadecimal digits, got '${sha256}'`);
-  }
-  const downloads = quiet ? null : new ProgressBar({ label: "MB" });
-  const onDownload = downloads
-    ? (file: string, done: number, total: number | null) =>
-      downloads.update(
-        Math.round(done / 1e6),
-        Math.max(1, Math.round((total ?? done) / 1e6)),
-        `${file.slice(file.lastIndexOf("/") + 1)} `,
-      )
-    : undefined;
-  const early: LoadContext = {
-    cache,
-    runtime,
-    threads,
-    checkOrt,
-    backend,
-    onNote: (m: string) => void notes.push(m),
-    sha256,
-    onDownload,
-  };
-  const spec = stringFlag(values.model);
-  if (method === "diffbir" && spec) cachedModel(early, "pipeline", spec).catch(() => {});
-  else if (method !== "diffbir") {
-    if (method === "irsde" && !spec) {
-      notes.push(
-        `--method irsde without --model: ${DEFAULT_IRSDE_MODEL}, trained for Gaussian noise of sigma 25/255`,
-      );
-    }
-    const fallback = method === "irsde" ? DEFAULT_IRSDE_MODEL : DEFAULT_MODEL;
-    cachedModel(early, "model", spec ?? fallback, stringFlag(values["model-spec"])).catch(
-      () => {},
-    );
-  }
-  let noiseValues: Float32Array | undefined;
-  if (typeof values.noise === "string") {
-    noiseValues = (await readNpyFile(values.noise, `noise file ${values.noise} not found`)).data;
-  }
-  const saveEvery = values["save-every"] === undefined
-    ? 0
-    : numberFlag(values, "save-every", 0, { integer: true, min: 1 });
-  const saveDir = stringFlag(values["save-dir"]);
-  if (saveEvery && !saveDir) throw new UsageError("--save-every K needs --save-dir DIR");
-  if (saveEvery) await Deno.mkdir(saveDir!, { recursive: true });
-  const inputs = await expandInputs(positionals);
+  const { files: inputs, skipped } = await expandInputs(positionals);
+  for (const f of skipped) notes.push(`skipped ${f}: not a PNG, JPEG or .npy file`);
   const batch = inputs.length > 1 || (await isDirectory(positionals[0]));
   if (batch && !output.endsWith("/") && !(await isDirectory(output))) {
     throw new UsageError(`several inputs need -o DIR/ (a directory), got ${output}`);
@@ -150,98 +110,138 @@ async function _restore(args: string[]): Promise<number> {
     throw new UsageError(`${output}: output must end in .png, .jpg, .jpeg or .npy`);
   }
   const targets = outputTargets(inputs, output, batch);
-  const bitDepth = numberFlag(values, "bit-depth", 8, { integer: true, min: 8, max: 16 });
+  await checkWritable(batch ? output : targets[0], batch);
+  return { inputs, targets, output, batch };
+}
+
+/** Check every flag, the inputs and the outputs, and plan the method: no model loads here. */
+async function _plan(values: ParsedArgs["values"], positionals: string[]): Promise<RestorePlan> {
+  const notes: string[] = [];
+  const method = stringFlag(values.method) ?? "ddnm";
+  if (!METHOD_PLANNERS[method]) {
+    const hint = closest(method, Object.keys(METHOD_PLANNERS));
+    throw new UsageError(
+      `--method must be ddnm, irsde or diffbir, got '${method}'` +
+        (hint ? `; did you mean '${hint}'?` : ""),
+    );
+  }
+  const whole = (flag: string, fallback: number, min: number, max?: number) =>
+    numberFlag(values, flag, fallback, { integer: true, min, max });
+  const sha256 = stringFlag(values.sha256);
+  if (sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    throw new UsageError(`--sha256 must be 64 hexadecimal digits, got '${sha256}'`);
+  }
+  const bitDepth = whole("bit-depth", 8, 8, 16);
   if (bitDepth !== 8 && bitDepth !== 16) {
     throw new UsageError(`--bit-depth must be 8 or 16, got ${bitDepth}`);
   }
-  const quality = numberFlag(values, "quality", 95, { integer: true, min: 1, max: 100 });
-  if (batch) await Deno.mkdir(output, { recursive: true });
-  const controller = new AbortController();
-  const onSigint = () => controller.abort(new DOMException("interrupted", "AbortError"));
-  Deno.addSignalListener("SIGINT", onSigint);
-  let failures = 0;
+  const saveEvery = values["save-every"] === undefined ? 0 : whole("save-every", 0, 1);
+  const saveDir = stringFlag(values["save-dir"]);
+  if (saveEvery && !saveDir) throw new UsageError("--save-every K needs --save-dir DIR");
+  const where = await _inputsAndTargets(values, positionals, notes);
+  const plan = {
+    values,
+    method,
+    runner: await METHOD_PLANNERS[method](values, (m) => notes.push(m)),
+    ...where,
+    seed: whole("seed", 0, 0),
+    backend: choiceFlag(values, "backend", ["auto", "cpu", "webgpu"] as const, "auto"),
+    runtime: choiceFlag(values, "ort", ["auto", "native", "wasm", "webgpu"] as const, "auto"),
+    threads: values.threads === undefined ? undefined : whole("threads", 1, 1),
+    checkOrt: values["check-ort"] === true,
+    maxPixels: whole("max-pixels", DEFAULT_MAX_PIXELS, 1),
+    sha256,
+    saveEvery,
+    saveDir,
+    bitDepth: bitDepth as 8 | 16,
+    quality: whole("quality", 95, 1, 100),
+    quiet: values.quiet === true || values.json === true,
+    notes,
+  };
+  if (typeof values.noise === "string") {
+    const draws = await readNpyFile(values.noise, `noise file ${values.noise} not found`);
+    return { ...plan, noise: new ArrayNoise(draws.data, values.noise) };
+  }
+  return plan;
+}
+
+/** Start building the network's session: it runs on a native thread while inputs are read. */
+function _startLoading(plan: RestorePlan, early: LoadContext): void {
+  const spec = stringFlag(plan.values.model);
+  if (plan.method === "diffbir") {
+    if (spec) cachedModel(early, "pipeline", spec).catch(() => {});
+    return;
+  }
+  if (plan.method === "irsde" && !spec) {
+    plan.notes.push(
+      `--method irsde without --model: ${DEFAULT_IRSDE_MODEL}, trained for Gaussian noise of sigma 25/255`,
+    );
+  }
+  const fallback = plan.method === "irsde" ? DEFAULT_IRSDE_MODEL : DEFAULT_MODEL;
+  cachedModel(early, "model", spec ?? fallback, stringFlag(plan.values["model-spec"])).catch(
+    () => {},
+  );
+}
+
+/** Download progress of a model by URL, unless quiet. */
+function _downloadBar(quiet: boolean): LoadContext["onDownload"] {
+  if (quiet) return undefined;
+  const bar = new ProgressBar({ label: "MB" });
+  return (file, done, total) =>
+    bar.update(
+      Math.round(done / 1e6),
+      Math.max(1, Math.round((total ?? done) / 1e6)),
+      `${file.slice(file.lastIndexOf("/") + 1)} `,
+    );
+}
+
+async function _restore(args: string[]): Promise<number> {
+  trace("restore command loaded");
+  const { values, positionals } = parseRestoreFlags(args);
+  if (values.help) {
+    console.log(RESTORE_HELP);
+    return 0;
+  }
+  const plan = await _plan(values, positionals);
+  const backend: Backend = await chooseBackend(
+    plan.backend,
+    (m) => plan.notes.push(m),
+    values.backend === undefined,
+  );
+  const cache = new Map<string, Promise<unknown>>();
+  const early: LoadContext = {
+    cache,
+    runtime: plan.runtime,
+    threads: plan.threads,
+    checkOrt: plan.checkOrt,
+    backend,
+    onNote: (m: string) => void plan.notes.push(m),
+    sha256: plan.sha256,
+    onDownload: _downloadBar(plan.quiet),
+  };
+  _startLoading(plan, early);
+  if (plan.saveEvery) await Deno.mkdir(plan.saveDir!, { recursive: true });
+  if (plan.batch) await Deno.mkdir(plan.output, { recursive: true });
   try {
-    for (const [k, input] of inputs.entries()) {
-      const target = targets[k];
-      const prefix = batch ? `[${k + 1}/${inputs.length}] ${input} ` : "";
-      try {
-        trace("inputs parsed");
-        const { image, observed } = await readObserved(input, maxPixels);
-        trace("image read");
-        const bar = new ProgressBar({ label: backend.name });
-        const saves: Promise<void>[] = [];
-        const result = await runner({
-          values,
-          input,
-          image,
-          observed,
-          noise: noiseValues ? new ArrayNoise(noiseValues, values.noise as string) : undefined,
-          seed,
-          backend,
-          runtime,
-          threads,
-          checkOrt,
-          maxPixels,
-          cache,
-          sha256,
-          onDownload,
-          signal: controller.signal,
-          onNote: (m) => notes.push(m),
-          previews: !!saveEvery,
-          onProgress: (p) => {
-            flushNotes();
-            if (!quiet) {
-              bar.label = `${backend.name}, ${p.runtime ?? runtime} runtime`;
-              bar.update(
-                p.step,
-                p.total,
-                prefix + (p.windows > 1 ? `window ${p.window}/${p.windows} ` : ""),
-              );
-            }
-            if (saveEvery && p.preview && p.step % saveEvery === 0) {
-              const file = `${saveDir}/${stem(input)}_w${p.window}_step${
-                String(p.step).padStart(4, "0")
-              }.png`;
-              const save = p.preview().then((x0) => writeImageTensor(file, x0));
-              save.catch(() => {}); // observed by Promise.all below; never an unhandled rejection
-              saves.push(save);
-            }
-          },
-        });
-        await Promise.all(saves);
-        flushNotes();
-        if (!quiet) bar.done();
-        await writeImageTensor(target, result.image, {
-          bitDepth: bitDepth as 8 | 16,
-          quality,
-          alpha: passThroughAlpha(image, result.image, values),
-        });
-        trace("output written");
-        await compareSheet(values, observed, result.image, quiet);
-        report(values, quiet, target, method, seed, result);
-      } catch (e) {
-        if (!batch || (e as Error)?.name === "AbortError") throw e;
-        failures++;
-        notes.length = 0;
-        const msg = e instanceof UserError && !(e instanceof UsageError)
-          ? asFlags(e.message, ALL_RESTORE_FLAGS)
-          : (e as Error).message;
-        console.error(`error: ${msg.startsWith(input) ? msg : `${input}: ${msg}`}`);
-      }
+    const failures = await restoreEach(plan, backend, early);
+    if (plan.batch && !plan.quiet) {
+      console.error(
+        `${
+          plan.inputs.length - failures
+        } of ${plan.inputs.length} images restored into ${plan.output}`,
+      );
     }
+    return failures ? 1 : 0;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSigint);
+    // release the sessions now: a process with live ONNX Runtime sessions takes longer to exit
+    for (const p of cache.values()) {
+      const loaded = await (p as Promise<{ release?: () => Promise<void> }>).catch(() => null);
+      await loaded?.release?.().catch(() => {});
+    }
   }
-  // release the sessions now: a process with live ONNX Runtime sessions takes longer to exit
-  for (const p of cache.values()) {
-    const loaded = await (p as Promise<{ release?: () => Promise<void> }>).catch(() => null);
-    await loaded?.release?.().catch(() => {});
-  }
-  if (batch && !quiet) {
-    console.error(`${inputs.length - failures} of ${inputs.length} images restored into ${output}`);
-  }
-  return failures ? 1 : 0;
 }
 
 /** The `restore` command's entry point. */
 export const run: (args: string[]) => Promise<number> = _restore;
+
+export { OPTION_FLAGS };

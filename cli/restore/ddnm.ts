@@ -1,117 +1,145 @@
 /**
- * `restore --method ddnm`: the task, its mask and DDNM's options from the flags.
+ * `restore --method ddnm`: the task, its mask and DDNM's options from the flags, checked before
+ * any model loads; flags the task ignores get a note.
  *
  * @module
  */
 
-import { closest, numberFlag, UsageError } from "../args.ts";
+import { choiceFlag, closest, numberFlag, type ParsedArgs, UsageError } from "../args.ts";
 import { DEFAULT_MODEL } from "../../model/builtin_models.ts";
-import { DDNM_TASKS, type DdnmTask, type DdnmTaskName } from "../../operators/ddnm_tasks.ts";
+import {
+  DDNM_TASKS,
+  type DdnmTask,
+  type DdnmTaskName,
+  ddnmTaskSpec,
+} from "../../operators/ddnm_tasks.ts";
 import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
-import type { RestoreResult } from "../../pipelines/run.ts";
 import {
   cachedModel,
   checkOutputSize,
   inputMask,
-  type RestoreContext,
+  type MethodRunner,
   runOptions,
 } from "./context.ts";
 import { stringFlag } from "./flags.ts";
 
-/**
- * Run one image with --method ddnm.
- *
- * @param ctx The run.
- * @returns The result.
- */
-export async function runDdnm(ctx: RestoreContext): Promise<RestoreResult> {
-  const v = ctx.values;
+/** σ_y's unit, said with its rule. */
+const SIGMA_Y_UNIT = "(the noise's standard deviation in [0,1] image units: 0.1 is 25.5/255)";
+
+/** The flags each DDNM task reads besides the common ones; the others get a note. */
+const TASK_FLAGS: Record<string, readonly string[]> = {
+  sr: ["scale"],
+  "sr-bicubic": ["scale"],
+  deblur: ["kernel", "fixed-deblur"],
+  cs: ["ratio", "cs-seed"],
+  "cs-block": ["ratio", "cs-seed"],
+};
+
+/** The task from --task and its own flags (the task table says which it needs). */
+function _task(v: ParsedArgs["values"], note: (m: string) => void): DdnmTask {
   const name = stringFlag(v.task);
-  if (!name) {
-    throw new UsageError(
-      `--method ddnm needs --task (${DDNM_TASKS.join(", ")})`,
-    );
-  }
+  if (!name) throw new UsageError(`--method ddnm needs --task (${DDNM_TASKS.join(", ")})`);
   if (!(DDNM_TASKS as readonly string[]).includes(name)) {
     const hint = closest(name, DDNM_TASKS);
     throw new UsageError(
-      `unknown task '${name}' (one of ${DDNM_TASKS.join(", ")})` +
+      `--task must be one of ${DDNM_TASKS.join(", ")}, got '${name}'` +
         (hint ? `; did you mean '${hint}'?` : ""),
     );
   }
-  const task: DdnmTask = {
+  const needs = ddnmTaskSpec(name).needs;
+  if (needs && v[needs] === undefined) {
+    throw new UsageError(`--task ${name} needs --${needs} (an integer >= 1)`);
+  }
+  const own = TASK_FLAGS[name] ?? [];
+  for (const flag of ["scale", "kernel", "fixed-deblur", "ratio", "cs-seed"]) {
+    if (v[flag] !== undefined && !own.includes(flag)) {
+      note(`--${flag} does not apply to --task ${name}; ignored`);
+    }
+  }
+  const kernel = stringFlag(v.kernel);
+  if (kernel !== undefined && !["gauss", "uniform", "aniso"].includes(kernel)) {
+    throw new UsageError(`--kernel must be gauss, uniform or aniso, got '${kernel}'`);
+  }
+  const whole = (flag: string, min: number) =>
+    v[flag] === undefined ? undefined : numberFlag(v, flag, 0, { integer: true, min });
+  return {
     name: name as DdnmTaskName,
-    scale: v.scale === undefined ? undefined : numberFlag(v, "scale", 0, { integer: true, min: 1 }),
-    kernel: stringFlag(v.kernel) as DdnmTask["kernel"],
-    ratio: v.ratio === undefined ? undefined : numberFlag(v, "ratio", 0, { integer: true, min: 1 }),
+    scale: own.includes("scale") ? whole("scale", 1) : undefined,
+    kernel: kernel as DdnmTask["kernel"],
+    ratio: own.includes("ratio") ? whole("ratio", 1) : undefined,
     csPermutation: numberFlag(v, "cs-seed", 0, { integer: true, min: 0 }),
     fixedDeblur: v["fixed-deblur"] === true,
   };
-  if ((task.name === "sr" || task.name === "sr-bicubic") && task.scale) {
-    checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);
-  }
-  let mask: Uint8Array | undefined;
-  if (task.name === "inpaint") {
-    if (typeof v.mask === "string") {
-      mask = await inputMask(ctx, v.mask);
-    } else if (ctx.image?.alpha) {
-      mask = Uint8Array.from(ctx.image.alpha, (a) => (a >= 0.5 ? 1 : 0));
-    } else {
-      throw new UsageError(
-        "--task inpaint needs --mask M.png, or an input whose transparent pixels mark the holes",
-      );
-    }
-  } else if (v.mask !== undefined) {
+}
+
+/**
+ * Check --method ddnm's flags (before any model loads) and return the runner of one image.
+ *
+ * @param v Parsed flags.
+ * @param note Receives notes (flags the task ignores).
+ * @returns The runner.
+ */
+export async function planDdnm(
+  v: ParsedArgs["values"],
+  note: (message: string) => void,
+): Promise<MethodRunner> {
+  const task = _task(v, note);
+  const maskPath = stringFlag(v.mask);
+  if (maskPath !== undefined && task.name !== "inpaint") {
     throw new UsageError(`--mask applies to --task inpaint, not ${task.name}`);
   }
-  const variant = stringFlag(v.variant) ?? "svd";
-  if (variant !== "svd" && variant !== "simplified") {
-    throw new UsageError(`--variant must be svd or simplified, got '${variant}'`);
+  if (maskPath !== undefined) {
+    await Deno.stat(maskPath).catch(() => {
+      throw new UsageError(`--mask ${maskPath}: file not found`);
+    });
   }
-  const ddnmSampler = stringFlag(v.sampler) ?? "ddnm";
-  if (ddnmSampler !== "ddnm" && ddnmSampler !== "hq-demo") {
-    throw new UsageError(
-      `--sampler for --method ddnm must be ddnm or hq-demo, got '${ddnmSampler}'`,
-    );
-  }
-  if (v["paper-lambda"] === true && ddnmSampler !== "hq-demo") {
+  const variant = choiceFlag(v, "variant", ["svd", "simplified"] as const, "svd");
+  const sampler = choiceFlag(v, "sampler", ["ddnm", "hq-demo"] as const, "ddnm");
+  if (v["paper-lambda"] === true && sampler !== "hq-demo") {
     throw new UsageError("--paper-lambda applies to --sampler hq-demo");
   }
-  const maskShift = stringFlag(v["mask-shift"]) ?? "fresh";
-  if (maskShift !== "fresh" && maskShift !== "reference") {
-    throw new UsageError(`--mask-shift must be fresh or reference, got '${maskShift}'`);
-  }
-  return await restoreDdnm(ctx.observed, {
+  const maskShift = choiceFlag(v, "mask-shift", ["fresh", "reference"] as const, "fresh");
+  const optional = (flag: string, rule: Parameters<typeof numberFlag>[3]) =>
+    v[flag] === undefined ? undefined : numberFlag(v, flag, 0, rule);
+  const settings = {
     task,
-    model: await cachedModel(
-      ctx,
-      "model",
-      stringFlag(v.model) ?? DEFAULT_MODEL,
-      stringFlag(v["model-spec"]),
-    ),
-    mask,
-    steps: v.steps === undefined
-      ? undefined
-      : numberFlag(v, "steps", 0, { integer: true, min: 1, max: 1000 }),
-    eta: v.eta === undefined ? undefined : numberFlag(v, "eta", 0, { min: 0, max: 1 }),
-    sigmaY: numberFlag(v, "sigma-y", 0, { min: 0 }),
-    travelLength: v["travel-length"] === undefined
-      ? undefined
-      : numberFlag(v, "travel-length", 1, { integer: true, min: 1 }),
-    travelRepeat: v["travel-repeat"] === undefined
-      ? undefined
-      : numberFlag(v, "travel-repeat", 1, { integer: true, min: 1 }),
+    steps: optional("steps", { integer: true, min: 1, max: 1000 }),
+    eta: optional("eta", { min: 0, max: 1 }),
+    sigmaY: numberFlag(v, "sigma-y", 0, { min: 0, max: 1, unit: SIGMA_Y_UNIT }),
+    travelLength: optional("travel-length", { integer: true, min: 1 }),
+    travelRepeat: optional("travel-repeat", { integer: true, min: 1 }),
     variant,
     fixedLambdaNoise: v["fixed-lambda-noise"] === true,
-    sampler: ddnmSampler,
+    sampler,
     paperLambda: v["paper-lambda"] === true,
-    classLabel: v.class === undefined
-      ? undefined
-      : numberFlag(v, "class", 0, { integer: true, min: 0 }),
-    ...runOptions(ctx),
-    window: v.window === undefined
-      ? undefined
-      : numberFlag(v, "window", 0, { integer: true, min: 8 }),
+    classLabel: optional("class", { integer: true, min: 0 }),
+    window: optional("window", { integer: true, min: 8 }),
     maskShift,
-  });
+  };
+  return async (ctx) => {
+    if ((task.name === "sr" || task.name === "sr-bicubic") && task.scale) {
+      checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);
+    }
+    let mask: Uint8Array | undefined;
+    if (task.name === "inpaint") {
+      if (maskPath !== undefined) mask = await inputMask(ctx, maskPath);
+      else if (ctx.image?.alpha) mask = Uint8Array.from(ctx.image.alpha, (a) => (a >= 0.5 ? 1 : 0));
+      else {
+        throw new UsageError(
+          "--task inpaint needs --mask M.png, or an input whose transparent pixels mark the holes",
+        );
+      }
+    }
+    return await restoreDdnm(ctx.observed, {
+      ...settings,
+      model: await cachedModel(
+        ctx,
+        "model",
+        stringFlag(v.model) ?? DEFAULT_MODEL,
+        stringFlag(v["model-spec"]),
+      ),
+      mask,
+      ...runOptions(ctx),
+    });
+  };
 }

@@ -4,12 +4,17 @@
  * @module
  */
 
-import { numberFlag, UsageError } from "../args.ts";
+import { numberFlag, type ParsedArgs, UsageError } from "../args.ts";
 import { readNpyFile } from "../../lib/npy.ts";
 import { grayToRgb } from "../../lib/tensor.ts";
-import type { RestoreResult } from "../../pipelines/run.ts";
-import type { DiffbirSamplerName } from "../../pipelines/diffbir_options.ts";
-import { cachedModel, checkOutputSize, type RestoreContext, runOptions } from "./context.ts";
+import {
+  type DiffbirRestoreOptions,
+  type DiffbirSampler,
+  diffbirSamplerNamed,
+  resolveDiffbirSampling,
+} from "../../pipelines/diffbir_options.ts";
+import type { EdmSettings } from "../../samplers/edm.ts";
+import { cachedModel, checkOutputSize, type MethodRunner, runOptions } from "./context.ts";
 import { stringFlag } from "./flags.ts";
 
 async function readContext(path: string): Promise<{ data: Float32Array; dims: number[] }> {
@@ -18,13 +23,13 @@ async function readContext(path: string): Promise<{ data: Float32Array; dims: nu
 }
 
 /**
- * Run one image with --method diffbir.
+ * Check --method diffbir's flags and settings (before the pipeline loads) and return the runner of
+ * one image.
  *
- * @param ctx The run.
- * @returns The result.
+ * @param v Parsed flags.
+ * @returns The runner.
  */
-export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
-  const v = ctx.values;
+export async function planDiffbir(v: ParsedArgs["values"]): Promise<MethodRunner> {
   const model = stringFlag(v.model);
   if (!model) {
     throw new UsageError(
@@ -37,10 +42,10 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   }
   const flag = v.scale !== undefined ? "scale" : "upscale";
   const upscale = numberFlag(v, flag, 1, { min: 1 });
-  checkOutputSize(ctx, upscale, `--${flag} ${upscale}`);
   if (v.task !== undefined) {
     throw new UsageError("--task applies to --method ddnm or irsde; DiffBIR is blind restoration");
   }
+  if (v.mask !== undefined) throw new UsageError("--mask applies to --method ddnm or irsde");
   const space = stringFlag(v["guidance-space"]) ?? "latent";
   if (space !== "latent") {
     throw new UsageError(
@@ -51,16 +56,14 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
   if (loss !== "mse" && loss !== "wmse") {
     throw new UsageError(`--guidance-loss must be mse or wmse, got '${loss}'`);
   }
-  const tileSize = v["tile-size"] === undefined
-    ? undefined
-    : numberFlag(v, "tile-size", 512, { integer: true, min: 8 });
-  const tileStride = v["tile-stride"] === undefined
-    ? undefined
-    : numberFlag(v, "tile-stride", 256, { integer: true, min: 8 });
+  // flags left out take the sampler's own defaults
+  const optional = (name: string, check: Parameters<typeof numberFlag>[3] = {}) =>
+    v[name] === undefined ? undefined : numberFlag(v, name, 0, check);
+  const tileSize = optional("tile-size", { integer: true, min: 8 });
+  const tileStride = optional("tile-stride", { integer: true, min: 8 });
   if ((tileSize === undefined) !== (tileStride === undefined)) {
     throw new UsageError("--tile-size and --tile-stride go together");
   }
-  const colorFix = stringFlag(v["color-fix"]) ?? "wavelet";
   const sampler = stringFlag(v.sampler) ?? "spaced";
   if (!sampler.startsWith("edm_")) {
     for (const flag of ["s-churn", "s-tmin", "s-tmax", "s-noise", "order"]) {
@@ -69,24 +72,17 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
       }
     }
   }
-  // flags left out take the sampler's own defaults
-  const optional = (name: string, check: Parameters<typeof numberFlag>[3] = {}) =>
-    v[name] === undefined ? undefined : numberFlag(v, name, 0, check);
-  const { restoreDiffbir } = await import("../../pipelines/restore_diffbir.ts"); // loaded only for DiffBIR runs
-  return await restoreDiffbir(ctx.observed.c === 1 ? grayToRgb(ctx.observed) : ctx.observed, {
-    model: await cachedModel(ctx, "pipeline", model),
-    steps: v.steps === undefined
-      ? undefined
-      : numberFlag(v, "steps", 50, { integer: true, min: 1, max: 1000 }),
-    sampler: sampler as DiffbirSamplerName,
-    eta: v.eta === undefined ? undefined : numberFlag(v, "eta", 0, { min: 0 }),
-    edm: {
+  const options: DiffbirRestoreOptions = {
+    model,
+    steps: optional("steps", { integer: true, min: 1, max: 1000 }),
+    sampler: _sampler(sampler, {
+      eta: optional("eta", { min: 0 }),
       sChurn: optional("s-churn", { min: 0 }),
       sTmin: optional("s-tmin"),
       sTmax: optional("s-tmax"),
       sNoise: optional("s-noise", { min: 0 }),
       order: optional("order", { integer: true, min: 1, max: 4 }),
-    },
+    }),
     cfg: numberFlag(v, "cfg", 1, { min: 0 }),
     rescaleCfg: v["rescale-cfg"] === true,
     context: typeof v.context === "string" ? await readContext(v.context) : undefined,
@@ -107,8 +103,28 @@ export async function runDiffbir(ctx: RestoreContext): Promise<RestoreResult> {
     noiseAug: optional("noise-aug", { integer: true, min: 0, max: 999 }),
     minSize: optional("min-size", { integer: true, min: 0, max: 4096 }),
     tile: tileSize === undefined ? undefined : { size: tileSize, stride: tileStride! },
-    colorFix: colorFix as "wavelet" | "adain" | "none",
+    colorFix: (stringFlag(v["color-fix"]) ?? "wavelet") as "wavelet" | "adain" | "none",
     upscale,
-    ...runOptions(ctx),
-  });
+  };
+  resolveDiffbirSampling(options); // every check that needs no network, now
+  const { restoreDiffbir } = await import("../../pipelines/restore_diffbir.ts"); // loaded only for DiffBIR runs
+  return async (ctx) => {
+    checkOutputSize(ctx, upscale, `--${flag} ${upscale}`);
+    return await restoreDiffbir(ctx.observed.c === 1 ? grayToRgb(ctx.observed) : ctx.observed, {
+      ...options,
+      model: await cachedModel(ctx, "pipeline", model),
+      ...runOptions(ctx),
+    });
+  };
+}
+
+/** The sampler union from --sampler NAME and the flags that tune it. */
+function _sampler(name: string, tuning: Partial<EdmSettings>): DiffbirSampler {
+  const sampler = diffbirSamplerNamed(name);
+  if (sampler.name === "edm") return { ...sampler, ...tuning };
+  if (sampler.name === "ddim") return { ...sampler, eta: tuning.eta };
+  if (tuning.eta !== undefined) {
+    throw new UsageError(`--eta applies to the ddim and edm_* samplers, not --sampler ${name}`);
+  }
+  return sampler;
 }

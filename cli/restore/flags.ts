@@ -127,8 +127,56 @@ export function parseRestoreFlags(args: string[]): ParsedArgs {
   return parsed;
 }
 
-/** Every flag name of `restore`, for saying library errors in the command line's words. */
-export const ALL_RESTORE_FLAGS: ReadonlySet<string> = new Set([
-  ...Object.keys(COMMON_FLAGS),
-  ...Object.values(METHOD_FLAGS).flatMap((f) => Object.keys(f)),
-]);
+/**
+ * The library options `restore`'s flags set, by option path: an error about one of them names the
+ * flag (cli/args.ts inFlagWords). One table for the three methods; their option names agree.
+ */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  model: "--model",
+  modelSpec: "--model-spec",
+  steps: "--steps",
+  seed: "--seed",
+  mask: "--mask",
+  runtime: "--ort",
+  threads: "--threads",
+  backend: "--backend",
+  "task.name": "--task",
+  "task.scale": "--scale",
+  "task.ratio": "--ratio",
+  "task.kernel": "--kernel",
+  "task.noiseLevel": "--noise-level",
+  eta: "--eta",
+  sigmaY: "--sigma-y",
+  travelLength: "--travel-length",
+  travelRepeat: "--travel-repeat",
+  variant: "--variant",
+  window: "--window",
+  maskShift: "--mask-shift",
+  sampler: "--sampler",
+  classLabel: "--class",
+  solver: "--solver",
+  "sde.maxSigma": "--max-sigma",
+  "sde.schedule": "--schedule",
+  "sde.eps": "--eps",
+  "sampler.eta": "--eta",
+  "sampler.sChurn": "--s-churn",
+  "sampler.sTmin": "--s-tmin",
+  "sampler.sTmax": "--s-tmax",
+  "sampler.sNoise": "--s-noise",
+  "sampler.order": "--order",
+  cfg: "--cfg",
+  context: "--context",
+  negativeContext: "--negative-context",
+  prompt: "--prompt",
+  strength: "--strength",
+  guidance: "--guidance-scale",
+  "guidance.repeat": "--guidance-repeat",
+  startPoint: "--start-point",
+  noiseAug: "--noise-aug",
+  minSize: "--min-size",
+  "tile.size": "--tile-size",
+  "tile.stride": "--tile-stride",
+  colorFix: "--color-fix",
+  upscale: "--upscale",
+  maxPixels: "--max-pixels",
+};

@@ -9,7 +9,7 @@ import { ddnmTaskHelp } from "../../operators/ddnm_tasks.ts";
 
 /** `restore --help`. */
 export const RESTORE_HELP: string =
-  `usage: deno run -A cli.ts restore <input> -o <output> --method ddnm|irsde|diffbir [options]
+  `usage: deno run -A cli.ts restore <input> -o <output> [--method ddnm|irsde|diffbir] [options]
 
 common options:
   --model F.onnx|builtin:NAME|https://…/F.onnx
@@ -35,12 +35,14 @@ common options:
   --save-every K --save-dir D  write the x0 estimate every K steps
   --max-pixels N               refuse larger images (default ${DEFAULT_MAX_PIXELS})
 
-DDNM (--method ddnm):
+DDNM (--method ddnm, the default):
   --task T, one of:
 ${ddnmTaskHelp("    ")}
   --scale K (sr)  --mask M.png (inpaint; white = known)  --kernel gauss|uniform|aniso (deblur)
   --ratio R (cs, cs-block; the input is the measurement .npy from 'degrade')  --cs-seed N
-  --eta E (default: the model's for the task, else 0.85)  --sigma-y S (0; > 0: DDNM+)
+  --eta E (default: the model's for the task, else 0.85)
+  --sigma-y S (0; > 0: DDNM+): the observation noise's standard deviation in [0,1] image
+    units, at most 1 (0.1 is 25.5/255)
   --travel-length L  --travel-repeat R (1, 1)  --variant svd|simplified
   --fixed-lambda-noise  --fixed-deblur  --class N (class-conditional models)
   --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
@@ -48,10 +50,12 @@ ${ddnmTaskHelp("    ")}
     travel 10 x 3 by default; --paper-lambda for the paper's λ instead of the reference's)
 
 IR-SDE (--method irsde; without --model, builtin:irsde for Gaussian noise of sigma 25/255):
-  --solver sde|ode|posterior (the model's, else sde)  --steps T  --max-sigma S  --eps E
+  --solver sde|ode|posterior (the model's, else sde)  --steps T  --max-sigma S (/255 above 1)
+  --eps E
   --schedule cosine|linear|constant (the manifest's)
   --task sr --scale K (bicubic-upsample the LQ into mu)  --task inpaint --mask M.png (holes: 1)
-  --noise-level S (DenoisingSDE networks without a mu input: start from the matching step)
+  --noise-level S (/255 above 1; DenoisingSDE networks without a mu input: start from the
+    matching step)
 
 DiffBIR (--method diffbir; --model pipeline.json):
   --steps N (50)  --sampler spaced|ddim|edm_SOLVER|dpm++_m2  --eta E (ddim 0, edm 1)
@@ -72,6 +76,11 @@ DiffBIR (--method diffbir; --model pipeline.json):
   --scale K (or --upscale K): bicubic upscale of the input before stage 1 (1)
 
 examples:
-  deno run -A cli.ts restore small.jpg -o big.png --method ddnm --task sr-bicubic --scale 4
-  deno run -A cli.ts restore hole.png -o filled.png --method ddnm --task inpaint --mask mask.png
-  deno run -A cli.ts restore noisy.png -o clean.jpg --method ddnm --task denoise --sigma-y 0.1`;
+  deno run -A cli.ts restore small.jpg -o big.png --task sr-bicubic --scale 4
+  deno run -A cli.ts restore hole.png -o filled.png --task inpaint --mask mask.png
+  deno run -A cli.ts restore noisy.png -o clean.jpg --task denoise --sigma-y 0.1
+  deno run -A cli.ts restore noisy.png -o clean.png --method irsde
+
+Flags a task does not read are ignored with a note; files of a folder that are not PNG, JPEG or
+.npy are listed as skipped. Exit status: 0 done, 2 usage error (a flag's value refused), 1 any
+other failure, 130 interrupted.`;

@@ -32,28 +32,31 @@ export function stem(path: string): string {
 }
 
 /**
- * Inputs: files as given; a directory stands for its PNG, JPEG and .npy files, sorted.
+ * Inputs: files as given; a directory stands for its PNG, JPEG and .npy files, sorted. Other files
+ * in a directory are returned as skipped, for the command to list.
  *
  * @param positionals The command line's inputs.
- * @returns The files.
+ * @returns The files, and the directories' files that are not inputs.
  */
-export async function expandInputs(positionals: string[]): Promise<string[]> {
-  const out: string[] = [];
+export async function expandInputs(
+  positionals: string[],
+): Promise<{ files: string[]; skipped: string[] }> {
+  const files: string[] = [], skipped: string[] = [];
   for (const p of positionals) {
     if (await isDirectory(p)) {
       const names: string[] = [];
       for await (const e of Deno.readDir(p)) {
-        if (e.isFile && /\.(png|jpe?g|npy)$/i.test(e.name)) {
-          names.push(`${p.replace(/\/$/, "")}/${e.name}`);
-        }
+        if (!e.isFile || e.name.startsWith(".")) continue;
+        const path = `${p.replace(/\/$/, "")}/${e.name}`;
+        (/\.(png|jpe?g|npy)$/i.test(e.name) ? names : skipped).push(path);
       }
       if (names.length === 0) {
         throw new UserError(`${p}: no PNG, JPEG or .npy files in this directory`);
       }
-      out.push(...names.sort());
-    } else out.push(p);
+      files.push(...names.sort());
+    } else files.push(p);
   }
-  return out;
+  return { files, skipped: skipped.sort() };
 }
 
 /**
@@ -78,8 +81,9 @@ export async function readObserved(
 
 /**
  * Where each input's result goes: `output` itself for one input; in a batch, `DIR/<stem>.png`,
- * and `DIR/<name>.png` (`a.jpg.png`) for an input whose stem an earlier one took. No output
- * may land on an input or on another output.
+ * and `DIR/<stem>-<ext>.png` (`a-jpg.png`), then `DIR/<stem>-<ext>-2.png`, for an input whose
+ * name an earlier one took: never a doubled extension. No output may land on an input or on
+ * another output.
  *
  * @param inputs The input files.
  * @param output The output file, or the folder of a batch.
@@ -91,10 +95,10 @@ export function outputTargets(inputs: string[], output: string, batch: boolean):
   const taken = new Set<string>();
   const targets = inputs.map((input) => {
     if (!batch) return output;
-    const base = input.split("/").pop() ?? input;
+    const ext = /\.([^./]+)$/.exec(input)?.[1]?.toLowerCase() ?? "";
     let name = `${stem(input)}.png`;
-    if (taken.has(name.toLowerCase())) name = `${base}.png`;
-    for (let k = 2; taken.has(name.toLowerCase()); k++) name = `${base}-${k}.png`;
+    if (taken.has(name.toLowerCase())) name = `${stem(input)}-${ext}.png`;
+    for (let k = 2; taken.has(name.toLowerCase()); k++) name = `${stem(input)}-${ext}-${k}.png`;
     taken.add(name.toLowerCase());
     return `${dir}/${name}`;
   });

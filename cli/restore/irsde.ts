@@ -1,66 +1,87 @@
 /**
- * `restore --method irsde`: the task and the SDE settings from the flags.
+ * `restore --method irsde`: the task and the SDE settings from the flags, checked before any model
+ * loads; flags the task ignores get a note.
  *
  * @module
  */
 
-import { numberFlag, UsageError } from "../args.ts";
+import { choiceFlag, numberFlag, type ParsedArgs, UsageError } from "../args.ts";
 import { grayToRgb } from "../../lib/tensor.ts";
-import type { SdeSettings, ThetaScheduleName } from "../../schedules/irsde_schedule.ts";
-import type { IrsdeSolver } from "../../samplers/irsde.ts";
-import type { RestoreResult } from "../../pipelines/run.ts";
+import type { SdeSettings } from "../../schedules/irsde_schedule.ts";
 import type { IrsdeTask } from "../../pipelines/restore_irsde.ts";
+import { DEFAULT_IRSDE_MODEL } from "../../model/builtin_models.ts";
 import {
   cachedModel,
   checkOutputSize,
   inputMask,
-  type RestoreContext,
+  type MethodRunner,
   runOptions,
 } from "./context.ts";
 import { stringFlag } from "./flags.ts";
-import { DEFAULT_IRSDE_MODEL } from "../../model/builtin_models.ts";
 
 /**
- * Run one image with --method irsde.
+ * Check --method irsde's flags (before any model loads) and return the runner of one image.
  *
- * @param ctx The run.
- * @returns The result.
+ * @param v Parsed flags.
+ * @param note Receives notes (flags the task ignores).
+ * @returns The runner.
  */
-export async function runIrsde(ctx: RestoreContext): Promise<RestoreResult> {
-  const v = ctx.values;
+export async function planIrsde(
+  v: ParsedArgs["values"],
+  note: (message: string) => void,
+): Promise<MethodRunner> {
+  const name = choiceFlag(v, "task", ["sr", "inpaint", "denoise"] as const);
+  const task: IrsdeTask = { name };
+  if (name === "sr") {
+    if (v.scale === undefined) throw new UsageError("--task sr needs --scale (an integer >= 1)");
+    task.scale = numberFlag(v, "scale", 0, { integer: true, min: 1 });
+  } else if (v.scale !== undefined) {
+    note(`--scale does not apply to --task ${name ?? "(none)"}; ignored`);
+  }
+  const maskPath = stringFlag(v.mask);
+  if (name === "inpaint" && maskPath === undefined) {
+    throw new UsageError("--method irsde --task inpaint needs --mask M.png");
+  }
+  if (name !== "inpaint" && maskPath !== undefined) {
+    throw new UsageError(`--mask applies to --task inpaint`);
+  }
+  if (maskPath !== undefined) {
+    await Deno.stat(maskPath).catch(() => {
+      throw new UsageError(`--mask ${maskPath}: file not found`);
+    });
+  }
+  if (v["noise-level"] !== undefined) {
+    task.noiseLevel = numberFlag(v, "noise-level", 0, { min: 0, unit: "(in /255 when above 1)" });
+  }
+  const sde: Partial<Omit<SdeSettings, "T">> = {};
+  if (v["max-sigma"] !== undefined) {
+    sde.maxSigma = numberFlag(v, "max-sigma", 10, { min: 0, unit: "(in /255 when above 1)" });
+  }
+  if (v.eps !== undefined) {
+    sde.eps = numberFlag(v, "eps", 0.01);
+    if (!(sde.eps > 0 && sde.eps < 1)) {
+      throw new UsageError(`--eps must be in (0, 1), got ${v.eps}`);
+    }
+  }
+  sde.schedule = choiceFlag(v, "schedule", ["cosine", "linear", "constant"] as const);
+  const solver = choiceFlag(v, "solver", ["sde", "ode", "posterior"] as const);
+  const steps = v.steps === undefined
+    ? undefined
+    : numberFlag(v, "steps", 100, { integer: true, min: 1, max: 10000 });
   // without --model, the trained built-in (command.ts says so once per run)
   const model = stringFlag(v.model) ?? DEFAULT_IRSDE_MODEL;
-  const taskName = stringFlag(v.task);
-  if (taskName !== undefined && !["sr", "inpaint", "denoise"].includes(taskName)) {
-    throw new UsageError(
-      `--method irsde: --task must be sr, inpaint or denoise, got '${taskName}'`,
-    );
-  }
-  const task: IrsdeTask = { name: taskName as IrsdeTask["name"] };
-  if (task.name === "sr") {
-    task.scale = numberFlag(v, "scale", 0, { integer: true, min: 1 });
-    checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);
-  }
-  if (task.name === "inpaint") {
-    if (typeof v.mask !== "string") {
-      throw new UsageError("--method irsde --task inpaint needs --mask M.png");
-    }
-    task.mask = await inputMask(ctx, v.mask);
-  } else if (v.mask !== undefined) throw new UsageError(`--mask applies to --task inpaint`);
-  if (v["noise-level"] !== undefined) task.noiseLevel = numberFlag(v, "noise-level", 0, { min: 0 });
-  const sde: Partial<SdeSettings> = {};
-  if (v.steps !== undefined) {
-    sde.T = numberFlag(v, "steps", 100, { integer: true, min: 1, max: 10000 });
-  }
-  if (v["max-sigma"] !== undefined) sde.maxSigma = numberFlag(v, "max-sigma", 10, { min: 0 });
-  if (v.eps !== undefined) sde.eps = numberFlag(v, "eps", 0.01);
-  if (v.schedule !== undefined) sde.schedule = stringFlag(v.schedule) as ThetaScheduleName;
   const { restoreIrsde } = await import("../../pipelines/restore_irsde.ts"); // loaded only for IR-SDE runs
-  return await restoreIrsde(ctx.observed.c === 1 ? grayToRgb(ctx.observed) : ctx.observed, {
-    model: await cachedModel(ctx, "model", model, stringFlag(v["model-spec"])),
-    solver: stringFlag(v.solver) as IrsdeSolver | undefined,
-    sde,
-    task,
-    ...runOptions(ctx),
-  });
+  return async (ctx) => {
+    if (task.scale) checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);
+    const mask = maskPath === undefined ? undefined : await inputMask(ctx, maskPath);
+    return await restoreIrsde(ctx.observed.c === 1 ? grayToRgb(ctx.observed) : ctx.observed, {
+      model: await cachedModel(ctx, "model", model, stringFlag(v["model-spec"])),
+      solver,
+      sde,
+      steps,
+      task,
+      mask,
+      ...runOptions(ctx),
+    });
+  };
 }

@@ -17,6 +17,7 @@ import { stringFlag } from "./flags.ts";
  *
  * @param values The flags.
  * @param quiet No line on stderr.
+ * @param input The input's path.
  * @param output The output's path.
  * @param method The method.
  * @param seed The seed.
@@ -25,6 +26,7 @@ import { stringFlag } from "./flags.ts";
 export function report(
   values: ParsedArgs["values"],
   quiet: boolean,
+  input: string,
   output: string,
   method: string,
   seed: number,
@@ -32,6 +34,7 @@ export function report(
 ): void {
   if (values.json) {
     console.log(JSON.stringify({
+      input,
       output,
       method,
       model: result.model,
@@ -57,12 +60,14 @@ export function report(
  * --compare out.png: input (nearest), output and --reference side by side; PSNR/SSIM printed.
  *
  * @param values The flags.
+ * @param input The input's path.
  * @param observed The input.
  * @param output The restored image.
  * @param quiet No line on stderr.
  */
 export async function compareSheet(
   values: ParsedArgs["values"],
+  input: string,
   observed: Tensor,
   output: Tensor,
   quiet: boolean,
@@ -85,7 +90,12 @@ export async function compareSheet(
     const p = psnr(clamp, ref), q = ssim(clamp, ref);
     if (values.json) {
       console.log(
-        JSON.stringify({ reference: refPath, psnr: Number.isFinite(p) ? p : "inf", ssim: q }),
+        JSON.stringify({
+          input,
+          reference: refPath,
+          psnr: Number.isFinite(p) ? p : "inf",
+          ssim: q,
+        }),
       );
     } else if (!quiet) {
       console.error(`PSNR ${p.toFixed(2)} dB, SSIM ${q.toFixed(4)} against ${refPath}`);

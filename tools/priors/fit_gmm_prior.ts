@@ -12,7 +12,7 @@
  * @module
  */
 
-import * as ort from "onnxruntime-node";
+import * as ort from "npm:onnxruntime-node@1.30.0";
 import { readImage } from "../../lib/image.ts";
 import { GraphBuilder } from "../../model/onnx_graph.ts";
 import { philox4x32 } from "../../lib/philox.ts";
