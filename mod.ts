@@ -54,7 +54,7 @@ export type { DdnmVariant, DegradationOperator, SpectralScale } from "./operator
 // models
 export { Model, type ModelInputs, type ModelSource, type ModelStats } from "./model/model.ts";
 export { DEFAULT_MODEL, loadModel } from "./model/builtin_models.ts";
-export type { ModelKind, ModelManifest, Prediction, ScheduleSpec } from "./model/manifest.ts";
+export type { ModelKind, ModelManifest, Prediction } from "./model/manifest.ts";
 export type { IoMeta, OrtChoice, SessionOptions } from "./model/ort_runtime.ts";
 
 // where the math runs

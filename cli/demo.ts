@@ -28,6 +28,50 @@ const _HELP = `usage: deno run -A cli.ts demo [--out demo-out] [--steps N] [--im
 
 Restores a bundled photo three ways with DDNM and writes the results and comparison sheets.`;
 
+/** Known pixels with a centred hole of 1/8 of the image, for inpainting. */
+function _centredHole(w: number, h: number): Uint8Array {
+  const mask = new Uint8Array(w * h).fill(1);
+  const hw = Math.round(w / (2 * Math.SQRT2)), hh = Math.round(h / (2 * Math.SQRT2));
+  for (let i = Math.floor((h - hh) / 2); i < Math.floor((h + hh) / 2); i++) {
+    mask.fill(0, i * w + Math.floor((w - hw) / 2), i * w + Math.floor((w + hw) / 2));
+  }
+  return mask;
+}
+
+/** IR-SDE on the denoising job's noise with its built-in network, beside DDNM+'s result. */
+async function _irsdeSheet(
+  clean: Tensor,
+  noise: Float32Array,
+  denoised: Tensor,
+  seed: number,
+  out: string,
+): Promise<void> {
+  const db = (t: Tensor) => `${psnr(t, clean).toFixed(2)} dB`;
+  const noisy = clean.map((v, i) => v + 0.1 * noise[i]);
+  const irBar = new ProgressBar({ label: "irsde, cpu" });
+  const ir = await restoreIrsde(noisy, {
+    seed,
+    onProgress: (p) => irBar.update(p.step, p.total, "irsde    "),
+  });
+  irBar.done();
+  await writeImageTensor(`${out}/irsde_output.png`, ir.image);
+  const sheet = labelledSheet(
+    [
+      { image: noisy, label: `noisy ${db(noisy)}` },
+      { image: denoised, label: `ddnm+ ${db(denoised)}` },
+      { image: ir.image, label: `ir-sde ${db(ir.image)}` },
+      { image: clean, label: "original" },
+    ],
+    clean.h,
+  );
+  await writeFileAtomic(`${out}/irsde_sheet.png`, tensorToPng(sheet));
+  console.error(
+    `  irsde: PSNR ${psnr(ir.image, clean).toFixed(2)} dB, ${
+      ir.seconds.toFixed(1)
+    } s -> ${out}/irsde_sheet.png`,
+  );
+}
+
 async function _demo(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     help: { type: "boolean", short: "h" },
@@ -63,16 +107,7 @@ async function _demo(args: string[]): Promise<number> {
       steps ?? model.manifest.defaults.steps ?? 100
     } steps`,
   );
-  // a centred hole of 1/8 of the image for inpainting
-  const mask = new Uint8Array(clean.w * clean.h).fill(1);
-  const hw = Math.round(clean.w / (2 * Math.SQRT2)), hh = Math.round(clean.h / (2 * Math.SQRT2));
-  for (let i = Math.floor((clean.h - hh) / 2); i < Math.floor((clean.h + hh) / 2); i++) {
-    mask.fill(
-      0,
-      i * clean.w + Math.floor((clean.w - hw) / 2),
-      i * clean.w + Math.floor((clean.w + hw) / 2),
-    );
-  }
+  const mask = _centredHole(clean.w, clean.h);
   // what the built-in prior does credibly; colorization is left out: a patch prior gives a
   // global tint, not the scene's colours
   const jobs: {
@@ -142,30 +177,7 @@ async function _demo(args: string[]): Promise<number> {
     );
   }
   await model.release();
-  // IR-SDE on the same kind of noise, with its built-in network (trained for sigma 25/255)
-  const noisy = clean.map((v, i) => v + 0.1 * denoiseNoise[i]);
-  const irBar = new ProgressBar({ label: "irsde, cpu" });
-  const ir = await restoreIrsde(noisy, {
-    seed,
-    onProgress: (p) => irBar.update(p.step, p.total, "irsde    "),
-  });
-  irBar.done();
-  await writeImageTensor(`${out}/irsde_output.png`, ir.image);
-  const sheet = labelledSheet(
-    [
-      { image: noisy, label: `noisy ${db(noisy)}` },
-      { image: denoised!, label: `ddnm+ ${db(denoised!)}` },
-      { image: ir.image, label: `ir-sde ${db(ir.image)}` },
-      { image: clean, label: "original" },
-    ],
-    clean.h,
-  );
-  await writeFileAtomic(`${out}/irsde_sheet.png`, tensorToPng(sheet));
-  console.error(
-    `  irsde: PSNR ${psnr(ir.image, clean).toFixed(2)} dB, ${
-      ir.seconds.toFixed(1)
-    } s -> ${out}/irsde_sheet.png`,
-  );
+  await _irsdeSheet(clean, denoiseNoise, denoised!, seed, out);
   console.error(`demo: wrote ${jobs.length * 3 + 2} files to ${out}/`);
   return 0;
 }

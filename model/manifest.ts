@@ -10,6 +10,7 @@
 import { UserError } from "../lib/errors.ts";
 import type { BetaScheduleName } from "../schedules/beta_schedule.ts";
 import type { SdeSettings, ThetaScheduleName } from "../schedules/irsde_schedule.ts";
+import type { ScheduleSpec } from "../schedules/training_schedule.ts";
 
 /** The kinds of network a manifest describes. */
 export type ModelKind =
@@ -22,20 +23,6 @@ export type ModelKind =
 
 /** What the network's output means. */
 export type Prediction = "eps" | "v" | "x0" | "noise";
-
-/** A DDPM training schedule as a manifest states it. */
-export interface ScheduleSpec {
-  /** Beta schedule name. */
-  beta: BetaScheduleName;
-  /** First beta. */
-  betaStart: number;
-  /** Last beta. */
-  betaEnd: number;
-  /** Training steps. */
-  trainSteps: number;
-  /** Apply the zero-terminal-SNR rescale (DiffBIR v2.1). */
-  zeroTerminalSnr?: boolean;
-}
 
 /** A validated model manifest. */
 export interface ModelManifest {
@@ -170,6 +157,52 @@ export function parseSde(v: unknown, where: string): SdeSettings {
   };
 }
 
+/** Collects a check's problem and returns its fallback (every problem is reported at once). */
+type _Check = <T>(f: () => T, fallback: T) => T;
+
+/** The `inputs` block: role -> input name, with every role the kind needs. */
+function _inputs(raw: unknown, kind: ModelKind, where: string): Record<string, string> {
+  if (!_isObject(raw)) throw new UserError(`${where}: missing required key 'inputs'`);
+  const inputs: Record<string, string> = {};
+  for (const [role, name] of Object.entries(raw)) {
+    if (typeof name !== "string") {
+      throw new UserError(`${where}: key 'inputs.${role}' must be a string`);
+    }
+    inputs[role] = name;
+  }
+  const missing = _ROLES[kind].filter((role) => !(role in inputs));
+  if (missing.length) {
+    throw new UserError(
+      `${where}: missing required key ${
+        missing.map((r) => `'inputs.${r}'`).join(", ")
+      } for kind ${kind}`,
+    );
+  }
+  return inputs;
+}
+
+/** The `schedule` block, with the kind's defaults (a latent denoiser's are Stable Diffusion's). */
+function _schedule(raw: unknown, kind: ModelKind, where: string, check: _Check): ScheduleSpec {
+  const sched = _isObject(raw) ? raw : {};
+  const latent = kind === "latent-denoiser";
+  return {
+    beta: check(() =>
+      _oneOf<BetaScheduleName>(
+        sched.beta ?? (latent ? "scaled_linear" : "linear"),
+        ["linear", "scaled_linear", "quad", "cosine", "const", "jsd", "sigmoid"],
+        "schedule.beta",
+        where,
+      ), "linear" as BetaScheduleName),
+    betaStart: check(
+      () => _num(sched, "betaStart", `${where} schedule`, latent ? 0.00085 : 1e-4),
+      0,
+    ),
+    betaEnd: check(() => _num(sched, "betaEnd", `${where} schedule`, latent ? 0.012 : 0.02), 0),
+    trainSteps: check(() => _num(sched, "trainSteps", `${where} schedule`, 1000), 1000),
+    zeroTerminalSnr: sched.zeroTerminalSnr === true,
+  };
+}
+
 /**
  * Validate a parsed manifest object.
  *
@@ -188,7 +221,7 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
   if (!_isObject(json)) throw new UserError(`${where}: a manifest must be a JSON object`);
   // every problem of the file is reported at once, in one line
   const problems: string[] = [];
-  const check = <T>(f: () => T, fallback: T): T => {
+  const check: _Check = <T>(f: () => T, fallback: T): T => {
     try {
       return f();
     } catch (e) {
@@ -201,24 +234,7 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
     if (json.kind === undefined) throw new UserError(`${where}: missing required key 'kind'`);
     return _oneOf(json.kind, _KINDS, "kind", where);
   }, "ddpm" as ModelKind);
-  const inputs: Record<string, string> = {};
-  check(() => {
-    if (!_isObject(json.inputs)) throw new UserError(`${where}: missing required key 'inputs'`);
-    for (const [role, name] of Object.entries(json.inputs)) {
-      if (typeof name !== "string") {
-        throw new UserError(`${where}: key 'inputs.${role}' must be a string`);
-      }
-      inputs[role] = name;
-    }
-    const missing = _ROLES[kind].filter((role) => !(role in inputs));
-    if (missing.length) {
-      throw new UserError(
-        `${where}: missing required key ${
-          missing.map((r) => `'inputs.${r}'`).join(", ")
-        } for kind ${kind}`,
-      );
-    }
-  }, undefined);
+  const inputs = check(() => _inputs(json.inputs, kind, where), {});
   check(() => {
     if (typeof json.output !== "string") {
       throw new UserError(`${where}: missing required key 'output'`);
@@ -246,24 +262,7 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
     }
     return [s[0], s[1]] as [number, number];
   }, null);
-  const sched = _isObject(json.schedule) ? json.schedule : {};
-  const latent = kind === "latent-denoiser";
-  const schedule: ScheduleSpec = {
-    beta: check(() =>
-      _oneOf<BetaScheduleName>(
-        sched.beta ?? (latent ? "scaled_linear" : "linear"),
-        ["linear", "scaled_linear", "quad", "cosine", "const", "jsd", "sigmoid"],
-        "schedule.beta",
-        where,
-      ), "linear" as BetaScheduleName),
-    betaStart: check(
-      () => _num(sched, "betaStart", `${where} schedule`, latent ? 0.00085 : 1e-4),
-      0,
-    ),
-    betaEnd: check(() => _num(sched, "betaEnd", `${where} schedule`, latent ? 0.012 : 0.02), 0),
-    trainSteps: check(() => _num(sched, "trainSteps", `${where} schedule`, 1000), 1000),
-    zeroTerminalSnr: sched.zeroTerminalSnr === true,
-  };
+  const schedule = _schedule(json.schedule, kind, where, check);
   const ts = _isObject(json.timestep) ? json.timestep : {};
   const defaults = _isObject(json.defaults) ? json.defaults : {};
   const manifest: ModelManifest = {
@@ -283,7 +282,7 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
       "float32" as const,
     ),
     range,
-    channels: check(() => _num(json, "channels", where, latent ? 4 : 3), 3),
+    channels: check(() => _num(json, "channels", where, kind === "latent-denoiser" ? 4 : 3), 3),
     size,
     schedule,
     sde: check(() => (json.sde === undefined ? null : parseSde(json.sde, where)), null),

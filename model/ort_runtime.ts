@@ -190,13 +190,12 @@ async function _externalData(
  * @param options Runtime, threads, device.
  * @returns The session.
  */
-export async function createSession(
-  source: string | URL | Uint8Array,
-  options: SessionOptions = {},
-): Promise<OrtSession> {
-  const runtime = await resolveRuntime(options.runtime ?? "auto", options.onNote);
-  const ort = await ortModule(runtime);
-  trace(`onnxruntime ${runtime} loaded`);
+/** Each runtime's session options (threads, providers, the WebGPU device). */
+async function _runtimeOptions(
+  runtime: RuntimeName,
+  ort: OrtModuleApi,
+  options: SessionOptions,
+): Promise<{ sessionOptions: Record<string, unknown>; device?: GPUDevice }> {
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
   let sessionOptions: Record<string, unknown>;
   let device: GPUDevice | undefined;
@@ -233,39 +232,18 @@ export async function createSession(
       preferredOutputLocation: "gpu-buffer",
     };
   }
-  // the native runtime opens files itself (no copy through JS), and keeps optimised graphs
-  const path = runtime === "native"
-    ? options.modelPath ?? (typeof source === "string" ? source : null)
-    : null;
-  const file = typeof source === "string" && !/^https?:\/\//.test(source) ? source : null;
-  const external = file ? await externalDataFiles(file).catch(() => []) : [];
-  if (external.length && runtime !== "native") {
-    // wasm and WebGPU read no files: hand them the data files the model names
-    sessionOptions.externalData = await _externalData(file!, external);
-    if (runtime === "wasm" && ort.env.wasm.numThreads !== 1) {
-      // ONNX Runtime Web 1.30 intermittently hangs running such a model on several threads
-      ort.env.wasm.numThreads = 1;
-      options.onNote?.(
-        `${file} keeps its weights as external data: the wasm runtime runs it on one thread`,
-      );
-    }
-  }
-  // the WebGPU provider runs only Conv configurations that probe right (docs/ort_webgpu.md)
-  let guarded: Uint8Array | null = null, rewrites: ConvRewrite[] = [];
-  if (device && options.guard !== false) {
-    ({ bytes: guarded, rewrites } = await guardWebGpuConvs(
-      await readModelBytes(source),
-      (configs) => probeConvConfigs(configs, device),
-      CONV_PROBE_TOLERANCE,
-    ));
-    for (const r of rewrites) {
-      options.onNote?.(
-        `ONNX Runtime's WebGPU provider miscomputes Conv ${r.config} here (max |d| ${
-          r.maxDiff.toPrecision(3)
-        } against wasm): ${r.node} rewritten, ${r.action}`,
-      );
-    }
-  }
+  return { sessionOptions, device };
+}
+
+/** The session, through the optimised-graph cache where it applies (the cache policy). */
+async function _openSession(
+  ort: OrtModuleApi,
+  source: string | URL | Uint8Array,
+  sessionOptions: Record<string, unknown>,
+  options: SessionOptions,
+  files: { path: string | null; external: string[]; guarded: Uint8Array | null },
+): Promise<OrtSessionApi> {
+  const { path, external, guarded } = files;
   let session: OrtSessionApi;
   try {
     // an optimised graph saved in the cache would lose its way to the data files
@@ -314,13 +292,22 @@ export async function createSession(
       `${where}: not a loadable ONNX file (${(e as Error).message.split("\n")[0]})`,
     );
   }
-  trace("session created");
+  return session;
+}
+
+/** The session behind the {@linkcode OrtSession} interface: float16 at the boundary, GPU outputs. */
+function _wrapSession(
+  ort: OrtModuleApi,
+  session: OrtSessionApi,
+  runtime: RuntimeName,
+  rewrites: ConvRewrite[],
+): OrtSession {
   const inputs = _meta(session.inputMetadata, session.inputNames);
   const outputs = _meta(session.outputMetadata, session.outputNames);
   const halfInputs = new Set(inputs.filter((i) => i.type === "float16").map((i) => i.name));
   // zero-copy GPU calls feed and fetch float32 buffers: a float16 network runs through the host
   const halfIo = halfInputs.size > 0 || outputs.some((o) => o.type === "float16");
-  const created: OrtSession = {
+  return {
     runtime,
     inputs,
     outputs,
@@ -375,6 +362,56 @@ export async function createSession(
     },
     release: () => session.release(),
   };
+}
+
+export async function createSession(
+  source: string | URL | Uint8Array,
+  options: SessionOptions = {},
+): Promise<OrtSession> {
+  const runtime = await resolveRuntime(options.runtime ?? "auto", options.onNote);
+  const ort = await ortModule(runtime);
+  trace(`onnxruntime ${runtime} loaded`);
+  const { sessionOptions, device } = await _runtimeOptions(runtime, ort, options);
+  // the native runtime opens files itself (no copy through JS), and keeps optimised graphs
+  const path = runtime === "native"
+    ? options.modelPath ?? (typeof source === "string" ? source : null)
+    : null;
+  const file = typeof source === "string" && !/^https?:\/\//.test(source) ? source : null;
+  const external = file ? await externalDataFiles(file).catch(() => []) : [];
+  if (external.length && runtime !== "native") {
+    // wasm and WebGPU read no files: hand them the data files the model names
+    sessionOptions.externalData = await _externalData(file!, external);
+    if (runtime === "wasm" && ort.env.wasm.numThreads !== 1) {
+      // ONNX Runtime Web 1.30 intermittently hangs running such a model on several threads
+      ort.env.wasm.numThreads = 1;
+      options.onNote?.(
+        `${file} keeps its weights as external data: the wasm runtime runs it on one thread`,
+      );
+    }
+  }
+  // the WebGPU provider runs only Conv configurations that probe right (docs/ort_webgpu.md)
+  let guarded: Uint8Array | null = null, rewrites: ConvRewrite[] = [];
+  if (device && options.guard !== false) {
+    ({ bytes: guarded, rewrites } = await guardWebGpuConvs(
+      await readModelBytes(source),
+      (configs) => probeConvConfigs(configs, device),
+      CONV_PROBE_TOLERANCE,
+    ));
+    for (const r of rewrites) {
+      options.onNote?.(
+        `ONNX Runtime's WebGPU provider miscomputes Conv ${r.config} here (max |d| ${
+          r.maxDiff.toPrecision(3)
+        } against wasm): ${r.node} rewritten, ${r.action}`,
+      );
+    }
+  }
+  const session = await _openSession(ort, source, sessionOptions, options, {
+    path,
+    external,
+    guarded,
+  });
+  trace("session created");
+  const created = _wrapSession(ort, session, runtime, rewrites);
   if (!options.checkOrt || runtime === "wasm") return created;
   // the reference runs the file as given, on one thread (no pool to hang a first call)
   const reference = () => createSession(source, { runtime: "wasm", threads: 1, guard: false });

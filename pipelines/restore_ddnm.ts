@@ -30,12 +30,8 @@ import {
   outputSize,
   validateTask,
 } from "../operators/ddnm_tasks.ts";
-import {
-  cropWindow,
-  maskShiftWindows,
-  pasteFinished,
-  pasteWindow,
-} from "../samplers/mask_shift.ts";
+import { maskShiftWindows, type Window } from "../samplers/mask_shift.ts";
+import { sampleWindows } from "./ddnm_windows.ts";
 import {
   type PreparedRun,
   previewOf,
@@ -130,6 +126,90 @@ export function restoreDdnm(
   return withRun(options, (run) => _restoreDdnm(observed, options, run));
 }
 
+/** The model's checks and DDNM's settings: what is not given comes from the model's per-task
+ * defaults, then its defaults, then DDNM's (docs/ddnm.md). */
+function _resolveSettings(options: DdnmRestoreOptions, model: Model): DdnmSettings {
+  const m = model.manifest;
+  if (m.kind !== "ddpm") {
+    throw UserError.about("model", `${model.name}: DDNM needs a 'ddpm' model, not '${m.kind}'`);
+  }
+  if (m.prediction !== "eps") {
+    throw UserError.about(
+      "model",
+      `${model.name}: DDNM needs an ε-prediction model, this one predicts '${m.prediction}'`,
+    );
+  }
+  const sampler = options.sampler ?? "ddnm";
+  if (sampler !== "ddnm" && sampler !== "hq-demo") {
+    throw UserError.option("sampler", "ddnm or hq-demo", sampler);
+  }
+  const hq = sampler === "hq-demo";
+  const td = m.defaults.tasks?.[options.task.name] ?? {};
+  if (!((options.sigmaY ?? 0) >= 0)) {
+    throw UserError.option("sigmaY", ">= 0 (in [0,1] image units)", options.sigmaY);
+  }
+  const settings: DdnmSettings = {
+    ...DDNM_DEFAULTS,
+    steps: options.steps ?? (hq ? 100 : td.steps ?? m.defaults.steps ?? DDNM_DEFAULTS.steps),
+    eta: options.eta ?? td.eta ?? m.defaults.eta ?? DDNM_DEFAULTS.eta,
+    sigmaY: (options.sigmaY ?? 0) * (m.range[1] - m.range[0]),
+    travelLength: options.travelLength ?? (hq ? 10 : td.travelLength ?? 1),
+    travelRepeat: options.travelRepeat ?? (hq ? 3 : td.travelRepeat ?? 1),
+    variant: options.variant ?? "svd",
+    fixedLambdaNoise: options.fixedLambdaNoise ?? false,
+  };
+  validateDdnmSettings(settings, m.schedule.trainSteps);
+  if (options.classLabel !== undefined) {
+    if (m.inputs.y === undefined) {
+      throw UserError.about(
+        "classLabel",
+        `${model.name} is not class-conditional: it takes no class label`,
+      );
+    }
+    if (!Number.isSafeInteger(options.classLabel) || options.classLabel < 0) {
+      throw UserError.option("classLabel", "an integer >= 0", options.classLabel);
+    }
+  } else if (m.inputs.y !== undefined) {
+    throw UserError.about(
+      "classLabel",
+      `${model.name} is class-conditional (input '${m.inputs.y}'): give its class label`,
+    );
+  }
+  return settings;
+}
+
+/** Mask-Shift windows when the model takes a fixed size other than the output's, or null. */
+function _windows(
+  options: DdnmRestoreOptions,
+  model: Model,
+  height: number,
+  width: number,
+): { windows: Window[]; size: [number, number] } | null {
+  const win = options.window ?? null;
+  const size: [number, number] | null = model.manifest.size ?? (win ? [win, win] : null);
+  if (!size || (size[0] === height && size[1] === width)) return null;
+  const windows = maskShiftWindows(height, width, size[0], size[1]);
+  const taskSpec = ddnmTaskSpec(options.task.name);
+  if (!taskSpec.local) {
+    throw new UserError(
+      `${options.task.name} is not local, so it cannot run window by window on a ${size[1]}x${
+        size[0]
+      } model; use a model that takes any size`,
+    );
+  }
+  // a window of the output must map to whole pixels of the observation
+  const f = taskSpec.needs === "scale" ? options.task.scale! : 1;
+  if (f > 1 && windows.some((w) => w.x % f !== 0 || w.y % f !== 0 || w.h % f !== 0)) {
+    throw new UserError(
+      `Mask-Shift windows of ${size[1]}x${size[0]} do not align with scale ${f}`,
+      {
+        option: "task.scale",
+      },
+    );
+  }
+  return { windows, size };
+}
+
 async function _restoreDdnm(
   observed: Tensor,
   options: DdnmRestoreOptions,
@@ -149,101 +229,26 @@ async function _restoreDdnm(
   const model = await run.model(options.model ?? DEFAULT_MODEL, options.modelSpec);
   trace("model loaded");
   const m = model.manifest;
-  if (m.kind !== "ddpm") {
-    throw new UserError(`${model.name}: DDNM needs a 'ddpm' model, this one is '${m.kind}'`);
-  }
-  if (m.prediction !== "eps") {
-    throw new UserError(
-      `${model.name}: DDNM needs an ε-prediction model, this one predicts '${m.prediction}'`,
-    );
-  }
-  const sampler = options.sampler ?? "ddnm";
-  if (sampler !== "ddnm" && sampler !== "hq-demo") {
-    throw UserError.option("sampler", "ddnm or hq-demo", sampler);
-  }
-  const hq = sampler === "hq-demo";
-  // what is not given: the model's per-task defaults, then its defaults, then DDNM's
-  const td = m.defaults.tasks?.[options.task.name] ?? {};
-  const settings: DdnmSettings = {
-    ...DDNM_DEFAULTS,
-    steps: options.steps ?? (hq ? 100 : td.steps ?? m.defaults.steps ?? DDNM_DEFAULTS.steps),
-    eta: options.eta ?? td.eta ?? m.defaults.eta ?? DDNM_DEFAULTS.eta,
-    sigmaY: (options.sigmaY ?? 0) * (m.range[1] - m.range[0]),
-    travelLength: options.travelLength ?? (hq ? 10 : td.travelLength ?? 1),
-    travelRepeat: options.travelRepeat ?? (hq ? 3 : td.travelRepeat ?? 1),
-    variant,
-    fixedLambdaNoise: options.fixedLambdaNoise ?? false,
-  };
-  if (!((options.sigmaY ?? 0) >= 0)) {
-    throw UserError.option("sigmaY", ">= 0 (in [0,1] image units)", options.sigmaY);
-  }
-  validateDdnmSettings(settings, m.schedule.trainSteps);
+  const settings = _resolveSettings(options, model);
   const channels = m.channels;
   const fullOp = buildOperator(options.task, channels, height, width, variant, options.mask);
   const y = observationFor(fullOp, observed, m.range);
-  const win = options.window ?? null;
-  const size: [number, number] | null = m.size ?? (win ? [win, win] : null);
-  const windows = size && (size[0] !== height || size[1] !== width)
-    ? maskShiftWindows(height, width, size[0], size[1])
-    : null;
-  if (size && !windows && (height !== size[0] || width !== size[1])) {
-    throw new UserError(
-      `${model.name} takes ${size[1]}x${size[0]} images; the output is ${width}x${height}`,
-    );
-  }
-  const taskSpec = ddnmTaskSpec(options.task.name);
-  if (windows && !taskSpec.local) {
-    throw new UserError(
-      `${options.task.name} is not local, so it cannot run window by window on a ${size![1]}x${
-        size![0]
-      } model; use a model that takes any size`,
-    );
-  }
-  // a window of the output must map to whole pixels of the observation
-  const scale = taskSpec.needs === "scale" ? options.task.scale! : 1;
-  if (windows && scale > 1) {
-    const f = scale;
-    if (windows.some((w) => w.x % f !== 0 || w.y % f !== 0 || w.h % f !== 0)) {
-      throw new UserError(
-        `Mask-Shift windows of ${size![1]}x${size![0]} do not align with scale ${f}`,
-        { option: "task.scale" },
-      );
-    }
-  }
-  const perWindow = ddnmNoiseCount(
-    settings,
-    channels * (size ? size[0] * size[1] : height * width),
-  );
-  const { backend, noise } = run;
+  const tiling = _windows(options, model, height, width);
   const carry = options.maskShift === "reference";
-  const stateSize = channels * (size ? size[0] * size[1] : height * width);
+  const stateSize = channels * (tiling ? tiling.size[0] * tiling.size[1] : height * width);
+  const perWindow = ddnmNoiseCount(settings, stateSize);
+  const { backend, noise } = run;
   noise.require(
-    windows
-      ? windows.length * perWindow - (carry ? (windows.length - 1) * stateSize : 0)
+    tiling
+      ? tiling.windows.length * perWindow - (carry ? (tiling.windows.length - 1) * stateSize : 0)
       : perWindow,
   );
   const betas = betaSchedule(m.schedule.beta, m.schedule);
-  const alphaBars = alphaBarFloat32(betas);
   const caller = run.caller(model);
-  if (options.classLabel !== undefined) {
-    if (m.inputs.y === undefined) {
-      throw UserError.about(
-        "classLabel",
-        `${model.name} is not class-conditional: it takes no class label`,
-      );
-    }
-    if (!Number.isSafeInteger(options.classLabel) || options.classLabel < 0) {
-      throw UserError.option("classLabel", "an integer >= 0", options.classLabel);
-    }
-  } else if (m.inputs.y !== undefined) {
-    throw UserError.about(
-      "classLabel",
-      `${model.name} is class-conditional (input '${m.inputs.y}'): give its class label`,
-    );
-  }
   const classLabel = options.classLabel;
   const predict = (x: Tensor, t: number, label: string) =>
     caller.call({ x, t, y: classLabel }, label);
+  const hq = (options.sampler ?? "ddnm") === "hq-demo";
   // hq_demo: IDDPM respacing in float64 and σ_y in [0,1] units (the reference does not double it)
   const respaced = hq && respacedSchedule(
     alphaBar(betas),
@@ -256,6 +261,7 @@ async function _restoreDdnm(
     paperLambda: options.paperLambda ?? false,
     range: m.range,
   };
+  const alphaBars = alphaBarFloat32(betas);
   const sample = (problem: DdnmProblem, hooks: SamplerHooks): Promise<Tensor> =>
     respaced
       ? hqDemoSample({
@@ -269,85 +275,34 @@ async function _restoreDdnm(
       })
       : ddnmSample({ predict, backend, noise, schedule: alphaBars, settings, hooks, ...problem });
   const [lo, hi] = m.range;
-  const preview = (x0?: Tensor) => (x0 ? previewOf(backend, x0, lo, hi) : undefined);
   let result: Tensor;
-  if (!windows) {
+  if (!tiling) {
     result = await sample({ operator: fullOp, y }, run.hooks(model));
     await backend.read(result);
   } else {
     options.onNote?.(
-      `Mask-Shift: ${windows.length} windows of ${size![1]}x${size![0]} (${
+      `Mask-Shift: ${tiling.windows.length} windows of ${tiling.size[1]}x${tiling.size[0]} (${
         carry ? "reference state carry-over" : "fresh noise per window"
       })`,
     );
-    // the canvas starts as A⁺y; windows overwrite it as they finish
-    const canvas = fullOp.pinv(y);
-    const finished = new Uint8Array(height * width);
-    const yImage = new Tensor([1, fullOp.yShape[1], fullOp.yShape[2], fullOp.yShape[3]], y);
-    let state: Tensor | undefined;
-    for (const [k, w] of windows.entries()) {
-      const mask = options.mask
-        ? cropWindow(Float32Array.from(options.mask), 1, height, width, w)
-        : undefined;
-      const op = buildOperator(
-        options.task,
-        channels,
-        w.h,
-        w.w,
-        variant,
-        mask ? Uint8Array.from(mask) : undefined,
-      );
-      const yw = cropWindow(yImage.data, yImage.c, yImage.h, yImage.w, {
-        ...w,
-        y: w.y / scale,
-        x: w.x / scale,
-        h: w.h / scale,
-        w: w.w / scale,
-      });
-      // the finished overlap is fixed for the whole window: paste it with a device-side blend
-      const done = Tensor.zeros(op.xShape), finishedCanvas = Tensor.zeros(op.xShape);
-      pasteFinished(finishedCanvas.data, canvas, finished, channels, height, width, w);
-      pasteFinished(
-        done.data,
-        new Float32Array(canvas.length).fill(1),
-        finished,
-        channels,
-        height,
-        width,
-        w,
-      );
-      const anyDone = done.data.some((v) => v === 1);
-      const problem = {
-        operator: op,
-        y: op.name === "inpaint" ? op.A(yw) : yw,
-        init: carry ? state : undefined,
-      };
-      const out = await sample(
-        problem,
-        {
-          signal: options.signal,
-          afterProject: anyDone
-            ? (x0hat) => backend.blend(x0hat, done, finishedCanvas, x0hat)
-            : undefined,
-          onStep: (p) =>
-            options.onProgress?.({
-              step: p.step,
-              total: p.total,
-              window: k + 1,
-              windows: windows.length,
-              runtime: model.runtime,
-              preview: preview(p.x0),
-            }),
-        },
-      );
-      await backend.read(out);
-      pasteWindow(canvas, channels, height, width, w, out.data);
-      for (let i = 0; i < w.h; i++) {
-        finished.fill(1, (w.y + i) * width + w.x, (w.y + i) * width + w.x + w.w);
-      }
-      state = out;
-    }
-    result = new Tensor([1, channels, height, width], canvas);
+    result = await sampleWindows({
+      windows: tiling.windows,
+      fullOp,
+      y,
+      carry,
+      options,
+      backend,
+      sample,
+      onStep: (k, p) =>
+        options.onProgress?.({
+          step: p.step,
+          total: p.total,
+          window: k + 1,
+          windows: tiling.windows.length,
+          runtime: model.runtime,
+          preview: p.x0 ? previewOf(backend, p.x0, lo, hi) : undefined,
+        }),
+    });
   }
   trace("sampling done");
   await caller.finish();

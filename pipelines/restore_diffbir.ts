@@ -16,13 +16,9 @@ import type { Backend } from "../kernels/backend.ts";
 import type { SamplerHooks } from "../samplers/sampler_run.ts";
 import {
   ddimSample,
-  ddimSchedule,
   type GuidanceSettings,
-  latentAlphaBar,
-  type LatentSchedule,
   rescaledCfgScale,
   spacedSample,
-  spacedSchedule,
 } from "../samplers/spaced_ddpm.ts";
 import {
   type EdmDenoiser,
@@ -30,16 +26,8 @@ import {
   edmInitialScale,
   edmSample,
   edmScalings,
-  edmSchedule,
-  edmTimestep,
 } from "../samplers/edm.ts";
-import {
-  type DataPredictor,
-  dpmModelTime,
-  dpmSolverSample,
-  vpMarginals,
-  vpSchedule,
-} from "../samplers/dpm_solver.ts";
+import { type DataPredictor, dpmSolverSample } from "../samplers/dpm_solver.ts";
 import { adainColorFix, waveletReconstruction } from "./color_fix.ts";
 import {
   DIFFBIR_NEGATIVE_PROMPT,
@@ -56,6 +44,11 @@ import { diffbirGuidedPass, type GuidedPass } from "./diffbir_denoiser.ts";
 import type { TextContext } from "../model/prompt_encoder.ts";
 import { wmseLatentWeights } from "./wmse_weights.ts";
 import { type PreparedRun, type RestoreResult, singleWindowProgress, withRun } from "./run.ts";
+import { ddimSchedule } from "../schedules/ddim_schedule.ts";
+import { type ScheduleSpec, trainingAlphaBar } from "../schedules/training_schedule.ts";
+import { spacedSchedule } from "../schedules/respacing.ts";
+import { edmSchedule, edmTimestep } from "../schedules/edm_schedule.ts";
+import { dpmModelTime, vpMarginals, vpSchedule } from "../schedules/vp_schedule.ts";
 
 /** The most pixels `minSize` may enlarge an image to (the CLI's default input limit). */
 const _MAX_GROWN_PIXELS = 64 * 1024 * 1024;
@@ -128,7 +121,7 @@ async function _contexts(
 /** What the sampler dispatch needs besides the state. */
 interface _Sampling {
   sampling: DiffbirSampling;
-  schedule: LatentSchedule;
+  schedule: ScheduleSpec;
   prediction: DiffbirModels["denoiser"]["manifest"]["prediction"];
   backend: Backend;
   noise: NoiseSource;
@@ -141,7 +134,7 @@ interface _Sampling {
 }
 
 /** The standard-normal tensors a sampler draws after x_T. */
-function _draws(s: DiffbirSampling, schedule: LatentSchedule): number {
+function _draws(s: DiffbirSampling, schedule: ScheduleSpec): number {
   switch (s.sampler.name) {
     case "spaced":
       return s.steps;
@@ -274,6 +267,70 @@ export function restoreDiffbir(
   return withRun(options, (run) => _restoreDiffbir(lq, options, run));
 }
 
+/** Stage 1 on the (upscaled) input, then the condition latent scaleFactor · E(2·clean − 1). */
+async function _conditionLatent(
+  lq: Tensor,
+  models: DiffbirModels,
+  options: DiffbirRestoreOptions,
+  upscale: number,
+) {
+  const tile = options.tile;
+  // HEAD's size rule before stage 1, or after it when tiled
+  const input = upscale === 1
+    ? lq
+    : resizeBicubic(lq, Math.round(lq.h * upscale), Math.round(lq.w * upscale), -0.5);
+  const s1 = models.stage1;
+  const runStage1 = _imageNet(s1, "stage 1");
+  const minSize = options.minSize ?? 0;
+  const clean = tile
+    ? _grow(
+      await tiledApply(input, tile.size, tile.stride, s1.manifest.spatialFactor, runStage1),
+      minSize,
+    )
+    : await runStage1(_grow(input, minSize));
+  const outputSize = [input.h * s1.manifest.spatialFactor, input.w * s1.manifest.spatialFactor];
+  const [, , h0, w0] = clean.shape;
+  const padded = _pad(clean, tile ? 8 : 64);
+  // the encoder's latent mean, scaled
+  const enc = models.encoder, sf = models.scaleFactor;
+  const [elo, ehi] = enc.manifest.range;
+  const encode = (t: Tensor) =>
+    enc.run({ x: t.map((v) => elo + (ehi - elo) * v) }, "VAE encoder").then((o) =>
+      o.map((v) => sf * v)
+    );
+  const cond = tile
+    ? await tiledApply(padded, tile.size, tile.stride, 1 / enc.manifest.spatialFactor, encode)
+    : await encode(padded);
+  return { clean, padded, outputSize, h0, w0, cond };
+}
+
+/** The decoder: (D(z / scaleFactor) + 1)/2, tiled like the sampling, cropped to the stage-1 size. */
+function _decoder(
+  models: DiffbirModels,
+  tile: DiffbirRestoreOptions["tile"],
+  h0: number,
+  w0: number,
+): (latent: Tensor) => Promise<Tensor> {
+  const dec = models.decoder, sf = models.scaleFactor;
+  const [dlo, dhi] = dec.manifest.range;
+  const decodeTile = (t: Tensor) =>
+    dec.run({ x: t.map((v) => v / sf) }, "VAE decoder").then((o) =>
+      o.map((v) => (v - dlo) / (dhi - dlo))
+    );
+  return async (latent: Tensor) => {
+    const decoded = tile
+      ? await tiledApply(
+        latent,
+        tile.size / 8,
+        tile.stride / 8,
+        dec.manifest.spatialFactor,
+        decodeTile,
+      )
+      : await decodeTile(latent);
+    return cropTile(Tensor.zeros([decoded.n, decoded.c, h0, w0]), decoded, 0, 0);
+  };
+}
+
 async function _restoreDiffbir(
   lq: Tensor,
   options: DiffbirRestoreOptions,
@@ -290,34 +347,13 @@ async function _restoreDiffbir(
   const { backend, noise } = run;
   const tile = options.tile;
 
-  // stage 1 on the (upscaled) input; HEAD's size rule before it, or after it when tiled
-  const { upscale } = sampling;
-  const input = upscale === 1
-    ? lq
-    : resizeBicubic(lq, Math.round(lq.h * upscale), Math.round(lq.w * upscale), -0.5);
-  const s1 = models.stage1;
-  const runStage1 = _imageNet(s1, "stage 1");
-  const minSize = options.minSize ?? 0;
-  const clean = tile
-    ? _grow(
-      await tiledApply(input, tile.size, tile.stride, s1.manifest.spatialFactor, runStage1),
-      minSize,
-    )
-    : await runStage1(_grow(input, minSize));
-  const outputSize = [input.h * s1.manifest.spatialFactor, input.w * s1.manifest.spatialFactor];
-  const [, , h0, w0] = clean.shape;
-  const padded = _pad(clean, tile ? 8 : 64);
-
-  // condition latent: scaleFactor · E(2·clean − 1), the encoder's latent mean
-  const enc = models.encoder, sf = models.scaleFactor;
-  const [elo, ehi] = enc.manifest.range;
-  const encode = (t: Tensor) =>
-    enc.run({ x: t.map((v) => elo + (ehi - elo) * v) }, "VAE encoder").then((o) =>
-      o.map((v) => sf * v)
-    );
-  let cond = tile
-    ? await tiledApply(padded, tile.size, tile.stride, 1 / enc.manifest.spatialFactor, encode)
-    : await encode(padded);
+  const { clean, padded, outputSize, h0, w0, cond: encoded } = await _conditionLatent(
+    lq,
+    models,
+    options,
+    sampling.upscale,
+  );
+  let cond = encoded;
   const latentShape = cond.shape;
   const target = cond;
 
@@ -346,7 +382,7 @@ async function _restoreDiffbir(
   const x = backend.randn(Tensor.zeros(latentShape), noise);
   // the reference's q_sample(c, t, z) = √ā_t c + √(1 − ā_t) z, for the start point and the
   // noise augmentation of the condition (which the unconditional pass shares)
-  const alphaBars = latentAlphaBar(den.schedule);
+  const alphaBars = trainingAlphaBar(den.schedule);
   const qSample = (out: Tensor, c: Tensor, t: number, zt: Tensor) =>
     backend.combine(out, [[Math.fround(Math.sqrt(alphaBars[t])), c], [
       Math.fround(Math.sqrt(1 - alphaBars[t])),
@@ -370,25 +406,7 @@ async function _restoreDiffbir(
       target,
     }
     : null;
-  // decode: (D(z / scaleFactor) + 1)/2 (tiled like the sampling), cropped to the stage-1 size
-  const dec = models.decoder;
-  const [dlo, dhi] = dec.manifest.range;
-  const decodeTile = (t: Tensor) =>
-    dec.run({ x: t.map((v) => v / sf) }, "VAE decoder").then((o) =>
-      o.map((v) => (v - dlo) / (dhi - dlo))
-    );
-  const decode = async (latent: Tensor) => {
-    const decoded = tile
-      ? await tiledApply(
-        latent,
-        tile.size / 8,
-        tile.stride / 8,
-        dec.manifest.spatialFactor,
-        decodeTile,
-      )
-      : await decodeTile(latent);
-    return cropTile(Tensor.zeros([decoded.n, decoded.c, h0, w0]), decoded, 0, 0);
-  };
+  const decode = _decoder(models, tile, h0, w0);
   // progress previews decode the step's x0 latent (read now, before the next step rewrites it)
   const hooks: SamplerHooks = {
     signal: options.signal,

@@ -9,49 +9,8 @@ import type { Backend } from "../kernels/backend.ts";
 import { betweenSteps, type SamplerRun } from "./sampler_run.ts";
 import { Tensor } from "../lib/tensor.ts";
 import type { Prediction } from "../model/manifest.ts";
-import {
-  alphaBar,
-  betaSchedule,
-  type BetaScheduleName,
-  rescaleZeroTerminalSnr,
-} from "../schedules/beta_schedule.ts";
-import { type RespacedSchedule, respacedSchedule, spaceTimesteps } from "../schedules/respacing.ts";
-
-/** The training schedule of a latent denoiser. */
-export interface LatentSchedule {
-  /** Beta schedule name (DiffBIR: scaled_linear). */
-  beta: BetaScheduleName;
-  /** First beta. */
-  betaStart: number;
-  /** Last beta. */
-  betaEnd: number;
-  /** Training steps. */
-  trainSteps: number;
-  /** Zero-terminal-SNR rescale (v2.1). */
-  zeroTerminalSnr?: boolean;
-}
-
-/**
- * ā over all training steps (float64), with the zero-terminal-SNR rescale when asked.
- *
- * @param s The training schedule.
- * @returns ā_t.
- */
-export function latentAlphaBar(s: LatentSchedule): Float64Array {
-  const ab = alphaBar(betaSchedule(s.beta, s));
-  return s.zeroTerminalSnr ? rescaleZeroTerminalSnr(ab) : ab;
-}
-
-/**
- * The spaced sampler's schedule for N steps.
- *
- * @param s The training schedule.
- * @param steps N (at least 2: IDDPM respacing of one step is undefined, as DiffBIR #172).
- * @returns The respaced posterior.
- */
-export function spacedSchedule(s: LatentSchedule, steps: number): RespacedSchedule {
-  return respacedSchedule(latentAlphaBar(s), spaceTimesteps(s.trainSteps, String(steps)));
-}
+import type { RespacedSchedule } from "../schedules/respacing.ts";
+import type { DdimSchedule } from "../schedules/ddim_schedule.ts";
 
 /**
  * x0 from the model output at respaced index k: ε (x0 = √(1/ã) x − √(1/ã − 1) ε) or
@@ -185,33 +144,6 @@ export function spacedStep(
   const f = Math.fround;
   const sd = k === 0 ? 0 : Math.sqrt(f(s.variance[k]));
   backend.combine(x, [[f(s.coef1[k]), x0], [f(s.coef2[k]), x], [sd, z]]);
-}
-
-/** The DDIM sampler's schedule (DiffBIR HEAD): timesteps range(0, 1000, 1000//N) + 1. */
-export interface DdimSchedule {
-  /** Model timesteps, ascending. */
-  timesteps: number[];
-  /** ā at each timestep. */
-  alphaBar: Float64Array;
-  /** ā at the previous timestep (ā_0 for the first: the last step lands on ā_0, not 1). */
-  alphaBarPrev: Float64Array;
-}
-
-/**
- * DDIM's schedule for N steps.
- *
- * @param s The training schedule.
- * @param steps N.
- * @returns The schedule.
- */
-export function ddimSchedule(s: LatentSchedule, steps: number): DdimSchedule {
-  const ab = latentAlphaBar(s);
-  const stride = Math.floor(s.trainSteps / steps);
-  const timesteps: number[] = [];
-  for (let t = 0; t < s.trainSteps; t += stride) timesteps.push(t + 1);
-  const a = Float64Array.from(timesteps, (t) => ab[Math.min(t, ab.length - 1)]);
-  const prev = Float64Array.from(timesteps, (_, k) => (k === 0 ? ab[0] : a[k - 1]));
-  return { timesteps, alphaBar: a, alphaBarPrev: prev };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 
 import { UserError } from "../lib/errors.ts";
+import { type ScheduleSpec, trainingAlphaBar } from "./training_schedule.ts";
 
 /**
  * Python 3's `round()` of a float: to nearest, ties to even.
@@ -133,4 +134,15 @@ export function respacedSchedule(alphaBars: ArrayLike<number>, used: number[]): 
     coef2,
     variance,
   };
+}
+
+/**
+ * The spaced sampler's schedule for N steps.
+ *
+ * @param s The training schedule.
+ * @param steps N (at least 2: IDDPM respacing of one step is undefined, as DiffBIR #172).
+ * @returns The respaced posterior.
+ */
+export function spacedSchedule(s: ScheduleSpec, steps: number): RespacedSchedule {
+  return respacedSchedule(trainingAlphaBar(s), spaceTimesteps(s.trainSteps, String(steps)));
 }

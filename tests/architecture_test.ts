@@ -99,3 +99,46 @@ Deno.test("mod.ts is curated: at most 80 names, half its functions and classes w
     `${withExample.length} of ${callables.length} functions and classes have an @example`,
   );
 });
+
+/** Functions and methods (declarations, methods, arrow functions with a block) over `max` lines:
+ * a header found by its shape, its end by the closing brace at the header's indentation (deno fmt
+ * keeps indentation exact). */
+function longFunctions(path: string, text: string, max: number): string[] {
+  const lines = text.split("\n");
+  const keyword =
+    /^\s*(if|for|while|switch|catch|else|try|do|return|await|new|throw|const|let|var|export\s+const|export\s+let|case|default)\b/;
+  const fn = /\bfunction\b|=>\s*\{\s*$/;
+  const method =
+    /^\s+(?:(?:public|private|protected|static|async|get|set|override|readonly)\s+)*(?:\[Symbol\.\w+\]|#?\w+)\s*(?:<[^>]*>)?\s*\(/;
+  const indent = (l: string) => l.length - l.trimStart().length;
+  const long: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    const isMethod = method.test(l) && !keyword.test(l);
+    if (!fn.test(l) && !isMethod) continue;
+    let j = i;
+    while (j < lines.length && j < i + 15 && !/[{;]\s*$/.test(lines[j])) j++;
+    if (j >= lines.length || !/\{\s*$/.test(lines[j])) continue;
+    if (!isMethod && !fn.test(lines.slice(i, j + 1).join(" "))) continue;
+    for (let k = j + 1; k < lines.length; k++) {
+      const lk = lines[k];
+      if (lk.trim() === "" || indent(lk) > indent(l)) continue;
+      if (lk.trimStart().startsWith("}") && indent(lk) === indent(l) && k - i + 1 > max) {
+        long.push(`${path}:${i + 1} ${l.trim().slice(0, 60)} (${k - i + 1} lines)`);
+      }
+      break;
+    }
+  }
+  return long;
+}
+
+Deno.test("no function or method is longer than 120 lines", async () => {
+  const long: string[] = [];
+  for (const f of files.filter((f) => !f.endsWith("_params.ts"))) {
+    long.push(...longFunctions(f, await Deno.readTextFile(root + f), 120));
+  }
+  assert.deepEqual(long, []);
+  // the finder finds: a 130-line function is reported
+  const body = Array.from({ length: 128 }, (_, i) => `  const v${i} = ${i};`).join("\n");
+  assert.equal(longFunctions("x.ts", `function big() {\n${body}\n}\n`, 120).length, 1);
+});

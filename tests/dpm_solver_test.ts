@@ -3,22 +3,15 @@ import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { LDM_SCHEDULE } from "./_graphs.ts";
 import { GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { latentAlphaBar } from "../samplers/spaced_ddpm.ts";
-import {
-  type DataPredictor,
-  dpmModelTime,
-  dpmSolverSample,
-  dpmTimes,
-  vpLogAlpha,
-  vpMarginals,
-  vpSchedule,
-} from "../samplers/dpm_solver.ts";
+import { type DataPredictor, dpmSolverSample } from "../samplers/dpm_solver.ts";
+import { trainingAlphaBar } from "../schedules/training_schedule.ts";
+import { dpmModelTime, dpmTimes, vpLogAlpha, vpMarginals, vpSchedule } from "../schedules/vp_schedule.ts";
 
 const LDM = LDM_SCHEDULE;
 const cpu = new CpuBackend();
 
 Deno.test("DPM-Solver schedule: log α = ½ log ā, the λ < −5.1 tail clipped, time-uniform grid, model times", () => {
-  const v = vpSchedule(LDM), ab = latentAlphaBar(LDM);
+  const v = vpSchedule(LDM), ab = trainingAlphaBar(LDM);
   assert.equal(v.total, 1000, "no clipping for the plain schedule (λ_999 = −2.68)");
   for (const k of [0, 1, 500, 999]) {
     assert.ok(
@@ -31,7 +24,7 @@ Deno.test("DPM-Solver schedule: log α = ½ log ā, the λ < −5.1 tail clipped
   assert.ok(Math.abs(mid - (v.logAlpha[10] + v.logAlpha[11]) / 2) < 1e-7, "linear between them");
   // zero terminal SNR: ā' → 0 at the end, so entries with ½ log(ā/(1 − ā)) < −5.1 go
   const z = vpSchedule({ ...LDM, zeroTerminalSnr: true }),
-    abz = latentAlphaBar({ ...LDM, zeroTerminalSnr: true });
+    abz = trainingAlphaBar({ ...LDM, zeroTerminalSnr: true });
   const lambda = (a: number) => 0.5 * Math.log(a / (1 - a));
   assert.ok(
     z.total < 1000 && lambda(abz[z.total - 1]) >= -5.1 && lambda(abz[z.total]) < -5.1,

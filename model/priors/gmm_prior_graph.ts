@@ -16,6 +16,124 @@ import type { GaussianPriorParams } from "./gaussian_prior.ts";
 const _CHUNKS = 8;
 import { gaussianPriorEpsNodes } from "./gaussian_prior_graph.ts";
 
+/** The centring, mean and identity patch convolutions (108 outputs: 3 channels × 6×6). */
+function _patchWeights(): { wc: Float32Array; wm: Float32Array; wid: Float32Array } {
+  const wc = new Float32Array(PATCH_DIM * 3 * 36),
+    wm = new Float32Array(3 * 3 * 36),
+    wid = new Float32Array(PATCH_DIM * 3 * 36);
+  for (let c = 0; c < 3; c++) {
+    for (let q = 0; q < 36; q++) {
+      const o = c * 36 + q;
+      for (let q2 = 0; q2 < 36; q2++) wc[(o * 3 + c) * 36 + q2] = (q === q2 ? 1 : 0) - 1 / 36;
+      wid[(o * 3 + c) * 36 + q] = 1;
+      wm[(c * 3 + c) * 36 + q] = 1 / 36;
+    }
+  }
+  return { wc, wm, wid };
+}
+
+/** The mixture's graph values every chunk of patches shares. */
+interface _Mixture {
+  vallC: string;
+  vallTC: string;
+  perComp: (v: string) => string;
+  lamP: string;
+  floorP: string;
+  logdet: string;
+  logPi: string;
+  shrinkMinusFloor: string;
+  fk: string;
+  half: string;
+  kr: number;
+}
+
+/** Responsibilities and Wiener filters for patches qc [n,Lc,108]: the denoised patches. */
+function _wienerNodes(g: GraphBuilder, qc: string, m: _Mixture): string {
+  const { vallC, vallTC, perComp, lamP, floorP, logdet, logPi, shrinkMinusFloor, fk, half } = m;
+  const KR = m.kr;
+  // projections on every component's eigenvectors: U [n,Lc,K·r]
+  const u = g.node("MatMul", [qc, vallC]);
+  const u2 = g.node("Mul", [u, u]);
+  const quadEig = g.node("ReduceSum", [
+    g.node("Div", [perComp(u2), lamP]),
+    g.constant("r3", [3], [1]),
+  ], { keepdims: 0 }); // [n,Lc,K]
+  const proj = g.node("ReduceSum", [perComp(u2), g.constant("r3b", [3], [1])], { keepdims: 0 });
+  const norm2 = g.node("ReduceSum", [g.node("Mul", [qc, qc]), g.constant("r2", [2], [1])], {
+    keepdims: 1,
+  }); // [n,Lc,1]
+  const rest = g.node("Relu", [g.node("Sub", [norm2, proj])]);
+  const quad = g.node("Add", [quadEig, g.node("Div", [rest, floorP])]);
+  const score = g.node("Sub", [logPi, g.node("Mul", [half, g.node("Add", [quad, logdet])])]);
+  const gamma = g.node("Softmax", [score], { axis: 2 }); // [n,Lc,K]
+  // Wiener filters: Σ_k γ_k [V_k (s_k − f_k) V_kᵀ p] + (Σ_k γ_k f_k) p
+  const coef = g.node("Mul", [
+    g.node("Mul", [perComp(u), shrinkMinusFloor]),
+    g.node("Unsqueeze", [gamma, g.constant("ax3c", [3], [1])]),
+  ]);
+  const eigPart = g.node("MatMul", [
+    g.node("Reshape", [coef, g.constant("s3c", [0, 0, KR], [3])]),
+    vallTC,
+  ]);
+  const floorPart = g.node("Mul", [
+    g.node("ReduceSum", [g.node("Mul", [gamma, fk]), g.constant("r2b", [2], [1])], {
+      keepdims: 1,
+    }),
+    qc,
+  ]);
+  return g.node("Add", [eigPart, floorPart]); // [n,Lc,108]
+}
+
+/** Overlap-add the denoised patches and the means, divide by the coverage, crop to x's size. */
+function _overlapAdd(
+  g: GraphBuilder,
+  v: {
+    denoised: string;
+    grid: string;
+    means: string;
+    wid: Float32Array;
+    strides: number[];
+    x: string;
+  },
+): string {
+  const { denoised, grid, means, wid, strides, x } = v;
+  const f = (c: number) => g.constant("c", new Float32Array([c]), []);
+  // back to [n,108,H',W']
+  const back = g.node("Reshape", [g.node("Transpose", [denoised], { perm: [0, 2, 1] }), grid]);
+  const wback = new Float32Array(3 * 3 * 36);
+  for (let c = 0; c < 3; c++) for (let k = 0; k < 36; k++) wback[(c * 3 + c) * 36 + k] = 1;
+  const sumPatches = g.node("ConvTranspose", [
+    back,
+    g.constant("wid", wid, [PATCH_DIM, 3, PATCH, PATCH]),
+  ], { strides });
+  const sumMeans = g.node("ConvTranspose", [
+    means,
+    g.constant("wback", wback, [3, 3, PATCH, PATCH]),
+  ], { strides });
+  const ones = g.node("Slice", [
+    g.node("ReduceSum", [g.node("Mul", [means, f(0)]), g.constant("r1", [1], [1])], {
+      keepdims: 1,
+    }),
+    g.constant("z0", [0], [1]),
+    g.constant("z1", [1], [1]),
+    g.constant("z2", [0], [1]),
+  ]); // [1,1,H',W'] of zeros
+  const coverage = g.node("ConvTranspose", [
+    g.node("Add", [ones, f(1)]),
+    g.constant("wones", new Float32Array(36).fill(1), [1, 1, PATCH, PATCH]),
+  ], { strides });
+  const total = g.node("Div", [g.node("Add", [sumPatches, sumMeans]), coverage]);
+  const shapeX = g.node("Shape", [x]);
+  const hw = g.node("Slice", [shapeX, g.constant("b2", [2], [1]), g.constant("e4", [4], [1])]);
+  const x0 = g.node("Slice", [
+    total,
+    g.constant("st", [0, 0], [2]),
+    hw,
+    g.constant("axes", [2, 3], [2]),
+  ]);
+  return x0;
+}
+
 /**
  * Build the graph: inputs `x` [n,3,H,W] and `t` [n] (float32 timestep of the 1000-step linear
  * schedule), output `eps` [n,3,H,W].
@@ -57,17 +175,7 @@ export function gmmPriorGraph(
     g.constant("pads", [0, 0, 0, 0, 0, 0, stride - 1, stride - 1], [8]),
   ], { mode: "edge" });
   // centred patches in one Conv: identity minus each channel's patch mean
-  const wc = new Float32Array(PATCH_DIM * 3 * 36),
-    wm = new Float32Array(3 * 3 * 36),
-    wid = new Float32Array(PATCH_DIM * 3 * 36);
-  for (let c = 0; c < 3; c++) {
-    for (let q = 0; q < 36; q++) {
-      const o = c * 36 + q;
-      for (let q2 = 0; q2 < 36; q2++) wc[(o * 3 + c) * 36 + q2] = (q === q2 ? 1 : 0) - 1 / 36;
-      wid[(o * 3 + c) * 36 + q] = 1;
-      wm[(c * 3 + c) * 36 + q] = 1 / 36;
-    }
-  }
+  const { wc, wm, wid } = _patchWeights();
   const strides = [stride, stride];
   const centred = g.node("Conv", [padded, g.constant("wc", wc, [PATCH_DIM, 3, PATCH, PATCH])], {
     strides,
@@ -114,40 +222,20 @@ export function gmmPriorGraph(
     shrink,
     g.node("Unsqueeze", [fk, g.constant("ax3b", [3], [1])]),
   ]);
-  /** Responsibilities and Wiener filters for patches qc [n,Lc,108]: the denoised patches. */
-  const denoise = (qc: string) => {
-    // projections on every component's eigenvectors: U [n,Lc,K·r]
-    const u = g.node("MatMul", [qc, vallC]);
-    const u2 = g.node("Mul", [u, u]);
-    const quadEig = g.node("ReduceSum", [
-      g.node("Div", [perComp(u2), lamP]),
-      g.constant("r3", [3], [1]),
-    ], { keepdims: 0 }); // [n,Lc,K]
-    const proj = g.node("ReduceSum", [perComp(u2), g.constant("r3b", [3], [1])], { keepdims: 0 });
-    const norm2 = g.node("ReduceSum", [g.node("Mul", [qc, qc]), g.constant("r2", [2], [1])], {
-      keepdims: 1,
-    }); // [n,Lc,1]
-    const rest = g.node("Relu", [g.node("Sub", [norm2, proj])]);
-    const quad = g.node("Add", [quadEig, g.node("Div", [rest, floorP])]);
-    const score = g.node("Sub", [logPi, g.node("Mul", [f(0.5), g.node("Add", [quad, logdet])])]);
-    const gamma = g.node("Softmax", [score], { axis: 2 }); // [n,Lc,K]
-    // Wiener filters: Σ_k γ_k [V_k (s_k − f_k) V_kᵀ p] + (Σ_k γ_k f_k) p
-    const coef = g.node("Mul", [
-      g.node("Mul", [perComp(u), shrinkMinusFloor]),
-      g.node("Unsqueeze", [gamma, g.constant("ax3c", [3], [1])]),
-    ]);
-    const eigPart = g.node("MatMul", [
-      g.node("Reshape", [coef, g.constant("s3c", [0, 0, KR], [3])]),
-      vallTC,
-    ]);
-    const floorPart = g.node("Mul", [
-      g.node("ReduceSum", [g.node("Mul", [gamma, fk]), g.constant("r2b", [2], [1])], {
-        keepdims: 1,
-      }),
-      qc,
-    ]);
-    return g.node("Add", [eigPart, floorPart]); // [n,Lc,108]
+  const mixture: _Mixture = {
+    vallC,
+    vallTC,
+    perComp,
+    lamP,
+    floorP,
+    logdet,
+    logPi,
+    shrinkMinusFloor,
+    fk,
+    half: f(0.5),
+    kr: KR,
   };
+  const denoise = (qc: string) => _wienerNodes(g, qc, mixture);
   // the patches in _CHUNKS runs, one after the other, so the [n,L,K·r] intermediates exist for
   // one run at a time (a 256² image has 16384 patches × 768 projections per run otherwise)
   const count = g.node("Slice", [
@@ -166,39 +254,7 @@ export function gmmPriorGraph(
     parts.push(denoise(g.node("Slice", [q, from, to, g.constant("ax1", [1], [1])])));
   }
   const denoised = g.node("Concat", parts, { axis: 1 }); // [n,L,108]
-  // back to [n,108,H',W'], overlap-add patches and means, divide by the coverage
-  const back = g.node("Reshape", [g.node("Transpose", [denoised], { perm: [0, 2, 1] }), grid]);
-  const wback = new Float32Array(3 * 3 * 36);
-  for (let c = 0; c < 3; c++) for (let k = 0; k < 36; k++) wback[(c * 3 + c) * 36 + k] = 1;
-  const sumPatches = g.node("ConvTranspose", [
-    back,
-    g.constant("wid", wid, [PATCH_DIM, 3, PATCH, PATCH]),
-  ], { strides });
-  const sumMeans = g.node("ConvTranspose", [
-    means,
-    g.constant("wback", wback, [3, 3, PATCH, PATCH]),
-  ], { strides });
-  const ones = g.node("Slice", [
-    g.node("ReduceSum", [g.node("Mul", [means, f(0)]), g.constant("r1", [1], [1])], {
-      keepdims: 1,
-    }),
-    g.constant("z0", [0], [1]),
-    g.constant("z1", [1], [1]),
-    g.constant("z2", [0], [1]),
-  ]); // [1,1,H',W'] of zeros
-  const coverage = g.node("ConvTranspose", [
-    g.node("Add", [ones, f(1)]),
-    g.constant("wones", new Float32Array(36).fill(1), [1, 1, PATCH, PATCH]),
-  ], { strides });
-  const total = g.node("Div", [g.node("Add", [sumPatches, sumMeans]), coverage]);
-  const shapeX = g.node("Shape", [x]);
-  const hw = g.node("Slice", [shapeX, g.constant("b2", [2], [1]), g.constant("e4", [4], [1])]);
-  const x0 = g.node("Slice", [
-    total,
-    g.constant("st", [0, 0], [2]),
-    hw,
-    g.constant("axes", [2, 3], [2]),
-  ]);
+  const x0 = _overlapAdd(g, { denoised, grid, means, wid, strides, x });
   // ε = (x − √ā x̂0)/√(1 − ā)
   const eps = g.node("Div", [
     g.node("Sub", [x, g.node("Mul", [sab, x0])]),
