@@ -7,7 +7,7 @@
 
 import { UserError } from "../lib/errors.ts";
 import { trace } from "../lib/trace.ts";
-import { Tensor } from "../lib/tensor.ts";
+import type { Tensor } from "../lib/tensor.ts";
 import type { Model } from "../model/model.ts";
 import { DEFAULT_MODEL } from "../model/builtin_models.ts";
 import { alphaBar, alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";

@@ -8,7 +8,7 @@
 
 import { UserError } from "../lib/errors.ts";
 import { tensorToPng } from "../lib/image.ts";
-import { Tensor } from "../lib/tensor.ts";
+import type { Tensor } from "../lib/tensor.ts";
 import { DEFAULT_IRSDE_MODEL, PREVIEW_MODEL } from "../model/builtin_models.ts";
 import { ModelPool } from "./model_pool.ts";
 import type { Model } from "../model/model.ts";

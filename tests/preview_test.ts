@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createPreviewHandler, fitWithin, PREVIEW_MAX_SIDE } from "../preview/handler.ts";
+import { createPreviewHandler, PREVIEW_MAX_SIDE } from "../preview/handler.ts";
+import { fitWithin } from "../preview/preview_request.ts";
 import { decodeImage } from "../lib/image.ts";
 import { encodePng } from "../lib/png.ts";
 import { Tensor } from "../lib/tensor.ts";

@@ -8,7 +8,7 @@
 // or, for the Deploy-style entry under restricted permissions: ... preview_budget.ts --deploy
 import { decodeImage, imageToTensor, tensorToPng } from "../../lib/image.ts";
 import { psnr } from "../../lib/metrics.ts";
-import { fitWithin } from "../../preview/handler.ts";
+import { fitWithin } from "../../preview/preview_request.ts";
 import { startServer } from "./_serve.ts";
 
 const cli = new URL("../../cli.ts", import.meta.url).pathname;
