@@ -31,14 +31,20 @@ export { restoreDiffbir } from "./pipelines/restore_diffbir.ts";
 export {
   DIFFBIR_SAMPLERS,
   type DiffbirRestoreOptions,
+  type DiffbirSampler,
   type DiffbirSamplerName,
+  diffbirSamplerNamed,
 } from "./pipelines/diffbir_options.ts";
 export { type DiffbirModels, loadDiffbirPipeline } from "./pipelines/diffbir_pipeline.ts";
 export { PromptEncoder, type TextContext } from "./model/prompt_encoder.ts";
 export type { IrsdeSolver } from "./samplers/irsde.ts";
 export type { EdmSettings, EdmSolver } from "./samplers/edm.ts";
-export { type RestoreProgress, type RestoreResult, type RunOptions } from "./pipelines/run.ts";
-export type { ConvRewrite } from "./model/webgpu_conv_guard.ts";
+export {
+  type RestoreOptions,
+  type RestoreProgress,
+  type RestoreResult,
+  type RunOptions,
+} from "./pipelines/run.ts";
 
 // tasks and their operators
 export {
@@ -49,18 +55,17 @@ export {
   type DdnmTaskName,
   observationFor,
 } from "./operators/ddnm_tasks.ts";
-export type { DdnmVariant, DegradationOperator, SpectralScale } from "./operators/operator.ts";
+export type { DdnmVariant, DegradationOperator } from "./operators/operator.ts";
 
 // models
 export { Model, type ModelInputs, type ModelSource, type ModelStats } from "./model/model.ts";
 export { DEFAULT_MODEL, loadModel } from "./model/builtin_models.ts";
-export type { ModelKind, ModelManifest, Prediction } from "./model/manifest.ts";
-export type { IoMeta, OrtChoice, SessionOptions } from "./model/ort_runtime.ts";
+export type { ModelManifest } from "./model/manifest.ts";
 
 // where the math runs
-export type { Backend, BackendStats, Term } from "./kernels/backend.ts";
+export type { Backend } from "./kernels/backend.ts";
 export { CpuBackend } from "./kernels/cpu_backend.ts";
-export { WebGpuBackend, type WebGpuStats } from "./kernels/webgpu_backend.ts";
+export { WebGpuBackend } from "./kernels/webgpu_backend.ts";
 export { chooseBackend } from "./kernels/choose_backend.ts";
 
 // images, tensors, noise
@@ -79,7 +84,7 @@ export { readMask } from "./lib/mask.ts";
 export { decodeNpy, encodeNpy, type NpyArray, readNpyFile } from "./lib/npy.ts";
 export { ArrayNoise, GaussianNoise, type NoiseSource } from "./lib/noise.ts";
 export { psnr, ssim } from "./lib/metrics.ts";
-export { UserError } from "./lib/errors.ts";
+export { type OptionFault, showValue, UserError } from "./lib/errors.ts";
 
 // schedules
 export {

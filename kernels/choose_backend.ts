@@ -15,9 +15,12 @@ import { adapterName, gpuAdapter, isSoftwareAdapter, mayHaveHardwareGpu } from "
  *
  * @example
  * ```ts
- * import { chooseBackend } from "./choose_backend.ts";
- * const backend = await chooseBackend("cpu", console.log);
- * console.log(backend.name); // cpu
+ * import assert from "node:assert/strict";
+ * import { chooseBackend } from "@diffrestore/sampler";
+ *
+ * const notes: string[] = [];
+ * const backend = await chooseBackend("cpu", (m) => notes.push(m));
+ * assert.equal(backend.name, "cpu");
  * ```
  *
  * @param choice cpu, webgpu or auto.

@@ -19,12 +19,13 @@ function _sameSize(out: Tensor, t: Tensor): void {
  *
  * @example
  * ```ts
- * import { CpuBackend } from "./cpu_backend.ts";
- * import { Tensor } from "../lib/tensor.ts";
- * const b = new CpuBackend();
+ * import assert from "node:assert/strict";
+ * import { CpuBackend, Tensor } from "@diffrestore/sampler";
+ *
+ * const backend = new CpuBackend();
  * const x = new Tensor([1, 1, 1, 2], new Float32Array([1, 2]));
- * b.combine(x, [[2, x]]);
- * console.log(x.data); // Float32Array [2, 4]
+ * backend.combine(x, [[2, x]]); // x = 2x, in place
+ * assert.deepEqual([...x.data], [2, 4]);
  * ```
  */
 export class CpuBackend implements Backend {

@@ -37,10 +37,18 @@ export type { WebGpuStats } from "./webgpu_memory.ts";
  * The WebGPU backend.
  *
  * @example
- * ```ts ignore
- * import { WebGpuBackend } from "./webgpu_backend.ts";
- * const gpu = await WebGpuBackend.create();
- * console.log(gpu.adapterName);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tensor, WebGpuBackend } from "@diffrestore/sampler";
+ *
+ * // without a GPU adapter there is nothing to run on: the CPU backend gives the same numbers
+ * const gpu = await WebGpuBackend.create().catch(() => null);
+ * if (gpu) {
+ *   const x = new Tensor([1, 1, 1, 2], new Float32Array([1, 2]));
+ *   gpu.combine(x, [[2, x]]);
+ *   assert.deepEqual([...(await gpu.read(x)).data], [2, 4]);
+ *   assert.equal(gpu.name, "webgpu");
+ * }
  * ```
  */
 export class WebGpuBackend implements Backend {

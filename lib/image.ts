@@ -42,10 +42,11 @@ export interface DecodeOptions {
  *
  * @example
  * ```ts
- * import { decodeImage } from "./image.ts";
- * import { encodePng } from "./png.ts";
- * const img = decodeImage(encodePng(new Float32Array(4), 2, 2, 1), "tiny.png");
- * console.log(img.channels, img.width); // 1 2
+ * import assert from "node:assert/strict";
+ * import { decodeImage, Tensor, tensorToPng } from "@diffrestore/sampler";
+ *
+ * const img = decodeImage(tensorToPng(Tensor.zeros([1, 1, 2, 3])), "tiny.png");
+ * assert.deepEqual([img.channels, img.width, img.height], [1, 3, 2]);
  * ```
  *
  * @param bytes The file's bytes.
@@ -69,10 +70,14 @@ export function decodeImage(
  * Read and decode an image file.
  *
  * @example
- * ```ts ignore
- * import { readImage } from "./image.ts";
- * const img = await readImage("photo.jpg", { maxPixels: 16_000_000 });
- * console.log(img.width, img.height, img.channels);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readImage, Tensor, writeImageTensor } from "@diffrestore/sampler";
+ *
+ * const path = `${await Deno.makeTempDir()}/photo.jpg`;
+ * await writeImageTensor(path, new Tensor([1, 3, 16, 24], new Float32Array(3 * 16 * 24).fill(0.5)));
+ * const img = await readImage(path, { maxPixels: 16_000_000 });
+ * assert.deepEqual([img.width, img.height, img.channels], [24, 16, 3]);
  * ```
  *
  * @param path The file's path.
@@ -96,11 +101,13 @@ export async function readImage(path: string, options: DecodeOptions = {}): Prom
  *
  * @example
  * ```ts
- * import { decodeImage, imageToTensor, tensorToPng } from "./image.ts";
- * import { Tensor } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * import { decodeImage, imageToTensor, Tensor, tensorToPng } from "@diffrestore/sampler";
+ *
  * const png = tensorToPng(new Tensor([1, 1, 2, 2], Float32Array.of(0, 1, 1, 0)));
- * const t = imageToTensor(decodeImage(png, "tiny.png"), 3);
- * console.log(t.shape, t.data[1]); // [1, 3, 2, 2] 1
+ * const t = imageToTensor(decodeImage(png, "tiny.png"), 3); // gray to three channels
+ * assert.deepEqual(t.shape, [1, 3, 2, 2]);
+ * assert.equal(t.data[1], 1);
  * ```
  *
  * @param image A decoded image.
@@ -135,10 +142,12 @@ export function imageToTensor(image: DecodedImage, channels?: 1 | 3): Tensor {
  *
  * @example
  * ```ts
- * import { tensorToPng } from "./image.ts";
- * import { Tensor } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * import { decodeImage, Tensor, tensorToPng } from "@diffrestore/sampler";
+ *
  * const png = tensorToPng(new Tensor([1, 3, 4, 4], new Float32Array(48).fill(0.5)), 16);
- * console.log(png[0], png[1]); // 137 80 (the PNG signature)
+ * assert.deepEqual([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
+ * assert.equal(decodeImage(png, "gray.png").pixels[0], Math.fround(32768 / 65535));
  * ```
  *
  * @param t The image tensor.
@@ -168,10 +177,14 @@ export interface WriteOptions {
  * unclipped), chosen by the path's extension; atomically.
  *
  * @example
- * ```ts ignore
- * import { writeImageTensor } from "./image.ts";
- * import { Tensor } from "./tensor.ts";
- * await writeImageTensor("gray.png", new Tensor([1, 1, 8, 8], new Float32Array(64).fill(0.5)));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { imageToTensor, readImage, Tensor, writeImageTensor } from "@diffrestore/sampler";
+ *
+ * const path = `${await Deno.makeTempDir()}/gray.png`;
+ * await writeImageTensor(path, new Tensor([1, 1, 8, 8], new Float32Array(64).fill(0.2)));
+ * const back = imageToTensor(await readImage(path));
+ * assert.ok(Math.abs(back.data[0] - 0.2) < 1 / 255); // 8 bits per channel
  * ```
  *
  * @param path Destination ending in `.png`, `.jpg`, `.jpeg` or `.npy`.

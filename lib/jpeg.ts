@@ -148,10 +148,12 @@ export function exifOrientation(bytes: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { orient } from "./jpeg.ts";
- * const img = { width: 2, height: 1, channels: 1, pixels: Float32Array.of(0, 1), alpha: null };
+ *
+ * const img = { width: 2, height: 1, channels: 1 as const, pixels: Float32Array.of(0, 1), alpha: null };
  * const up = orient(img, 6); // a phone photo taken turned: rotate 90° clockwise
- * console.log(up.width, up.height, Array.from(up.pixels)); // 1 2 [0, 1]
+ * assert.deepEqual([up.width, up.height, ...up.pixels], [1, 2, 0, 1]);
  * ```
  *
  * @param img The decoded image.

@@ -11,10 +11,16 @@ import { readImage } from "./image.ts";
  * Read a mask image: white (>= 128 of 255) = known.
  *
  * @example
- * ```ts ignore
- * import { readMask } from "./mask.ts";
- * const { mask, width, height } = await readMask("holes.png", 1 << 24);
- * console.log(mask.length === width * height); // true
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readMask, Tensor, writeImageTensor } from "@diffrestore/sampler";
+ *
+ * // white keeps, black is a hole
+ * const path = `${await Deno.makeTempDir()}/holes.png`;
+ * await writeImageTensor(path, new Tensor([1, 1, 1, 4], Float32Array.of(1, 0, 0, 1)));
+ * const { mask, width, height } = await readMask(path, 1 << 24);
+ * assert.deepEqual([...mask], [1, 0, 0, 1]);
+ * assert.equal(width * height, 4);
  * ```
  *
  * @param path The mask's path.

@@ -52,11 +52,13 @@ export interface NoiseSource {
  *
  * @example
  * ```ts
- * import { GaussianNoise } from "./noise.ts";
- * const g = new GaussianNoise(0);
- * const a = new Float32Array(8);
- * g.fill(a);
- * console.log(g.drawn); // 8
+ * import assert from "node:assert/strict";
+ * import { GaussianNoise } from "@diffrestore/sampler";
+ *
+ * const a = new Float32Array(8), b = new Float32Array(8);
+ * new GaussianNoise(7).fill(a);
+ * new GaussianNoise(7).fill(b);
+ * assert.deepEqual(a, b); // the same seed, the same draws
  * ```
  */
 export class GaussianNoise implements NoiseSource {
@@ -147,11 +149,13 @@ export class GaussianNoise implements NoiseSource {
  *
  * @example
  * ```ts
- * import { ArrayNoise } from "./noise.ts";
- * const n = new ArrayNoise(new Float32Array([0.5, -1]), "noise.npy");
+ * import assert from "node:assert/strict";
+ * import { ArrayNoise } from "@diffrestore/sampler";
+ *
+ * const noise = new ArrayNoise(new Float32Array([0.5, -1, 2]), "noise.npy");
  * const a = new Float32Array(2);
- * n.fill(a);
- * console.log(a[1]); // -1
+ * noise.fill(a); // recorded draws, in order
+ * assert.deepEqual([...a], [0.5, -1]);
  * ```
  */
 export class ArrayNoise implements NoiseSource {

@@ -29,9 +29,12 @@ const _MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
  *
  * @example
  * ```ts
- * import { decodeNpy, encodeNpy } from "./npy.ts";
- * const bytes = encodeNpy([2, 2], new Float32Array([1, 2, 3, 4]));
- * console.log(decodeNpy(bytes).shape); // [2, 2]
+ * import assert from "node:assert/strict";
+ * import { decodeNpy, encodeNpy } from "@diffrestore/sampler";
+ *
+ * const a = decodeNpy(encodeNpy([2, 2], new Float32Array([1, 2, 3, 4])));
+ * assert.deepEqual(a.shape, [2, 2]);
+ * assert.deepEqual([...a.data], [1, 2, 3, 4]);
  * ```
  *
  * @param bytes The file's bytes.
@@ -147,9 +150,11 @@ function _reader(
  *
  * @example
  * ```ts
- * import { encodeNpy } from "./npy.ts";
+ * import assert from "node:assert/strict";
+ * import { encodeNpy } from "@diffrestore/sampler";
+ *
  * const bytes = encodeNpy([1, 3, 2, 2], new Float32Array(12));
- * console.log(bytes.length % 64); // 0 header is padded to 64 bytes; data follows
+ * assert.equal(bytes.length, 128 + 12 * 4); // the header is padded to 64 bytes
  * ```
  *
  * @param shape The array's shape.
@@ -180,9 +185,15 @@ export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Ar
  * Read and decode a `.npy` file; a missing file is one {@linkcode UserError} line.
  *
  * @example
- * ```ts ignore
- * import { readNpyFile } from "./npy.ts";
- * const { shape, data } = await readNpyFile("noise.npy", "noise file noise.npy not found");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, readNpyFile } from "@diffrestore/sampler";
+ *
+ * const path = `${await Deno.makeTempDir()}/noise.npy`;
+ * await Deno.writeFile(path, encodeNpy([2, 2], Float32Array.of(1, 2, 3, 4)));
+ * const { shape, data } = await readNpyFile(path);
+ * assert.deepEqual(shape, [2, 2]);
+ * assert.equal(data[3], 4);
  * ```
  *
  * @param path The file.

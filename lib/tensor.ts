@@ -12,10 +12,13 @@ export type Shape4 = readonly [number, number, number, number];
  *
  * @example
  * ```ts
- * import { Tensor } from "./tensor.ts";
- * const t = Tensor.zeros([1, 3, 2, 2]);
+ * import assert from "node:assert/strict";
+ * import { Tensor } from "@diffrestore/sampler";
+ *
+ * const t = Tensor.zeros([1, 3, 2, 2]); // NCHW, float32
  * t.data[0] = 1;
- * console.log(t.size); // 12
+ * assert.equal(t.size, 12);
+ * assert.deepEqual([t.c, t.h, t.w], [3, 2, 2]);
  * ```
  */
 export class Tensor {
@@ -192,9 +195,12 @@ export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number 
  *
  * @example
  * ```ts
- * import { grayToRgb, Tensor } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * import { grayToRgb, Tensor } from "@diffrestore/sampler";
+ *
  * const rgb = grayToRgb(new Tensor([1, 1, 1, 2], Float32Array.of(0.25, 0.5)));
- * console.log(rgb.shape, Array.from(rgb.data)); // [1, 3, 1, 2] [0.25, 0.5, 0.25, 0.5, 0.25, 0.5]
+ * assert.deepEqual(rgb.shape, [1, 3, 1, 2]);
+ * assert.deepEqual([...rgb.data], [0.25, 0.5, 0.25, 0.5, 0.25, 0.5]);
  * ```
  *
  * @param t The gray image.

@@ -104,9 +104,13 @@ function _shipped(file: string, raw: { description: string; sha256: string }): B
  * (downloaded once into the model cache) or by built-in name (`builtin:gaussian`).
  *
  * @example
- * ```ts ignore
- * import { loadModel } from "./builtin_models.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadModel } from "@diffrestore/sampler";
+ *
  * const prior = await loadModel("builtin:gaussian", { runtime: "wasm" });
+ * assert.equal(prior.manifest.kind, "ddpm");
+ * await prior.release();
  * ```
  *
  * @param spec A path, an `https://` URL or `builtin:<name>`.

@@ -25,12 +25,15 @@ const _dim = (m: IoMeta | undefined, k: number) =>
  *
  * @example
  * ```ts
- * import { draftManifest } from "./draft_manifest.ts";
+ * import assert from "node:assert/strict";
+ * import { draftManifest } from "@diffrestore/sampler/model";
+ *
  * const d = draftManifest(
  *   [{ name: "x", type: "float32", shape: ["n", 3, "h", "w"] }, { name: "t", type: "float32", shape: ["n"] }],
  *   [{ name: "eps", type: "float32", shape: ["n", 6, "h", "w"] }],
  * );
- * console.log(d.manifest.kind, d.manifest.learnedSigma); // ddpm true
+ * assert.equal(d.manifest.kind, "ddpm");
+ * assert.equal(d.manifest.learnedSigma, true); // six output channels: ε and the variance
  * ```
  *
  * @param inputs The session's inputs.

@@ -208,9 +208,13 @@ function _schedule(raw: unknown, kind: ModelKind, where: string, check: _Check):
  *
  * @example
  * ```ts
- * import { parseManifest } from "./manifest.ts";
+ * import assert from "node:assert/strict";
+ * import { parseManifest } from "@diffrestore/sampler/model";
+ *
  * const m = parseManifest({ kind: "ddpm", inputs: { x: "x", t: "t" }, output: "eps" }, "net.json");
- * console.log(m.range, m.prediction); // [-1, 1] "eps"
+ * assert.deepEqual(m.range, [-1, 1]);
+ * assert.equal(m.prediction, "eps");
+ * assert.throws(() => parseManifest({ kind: "gan" }, "bad.json"), /bad\.json: key 'kind'/);
  * ```
  *
  * @param json The manifest's JSON value.
@@ -332,6 +336,17 @@ export function manifestPathFor(modelPath: string, specPath?: string): string {
 
 /**
  * Read and validate a manifest file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readManifest } from "@diffrestore/sampler/model";
+ *
+ * const path = `${await Deno.makeTempDir()}/net.json`;
+ * await Deno.writeTextFile(path, '{"kind": "irsde", "inputs": {"x": "x", "mu": "mu", "t": "t"}, "output": "n"}');
+ * const m = await readManifest(path);
+ * assert.equal(m.prediction, "noise"); // an IR-SDE network predicts the SDE's noise
+ * ```
  *
  * @param path The manifest's path.
  * @returns The manifest.

@@ -164,11 +164,15 @@ export function validateManifest(
  * An ONNX network with its manifest, called by role.
  *
  * @example
- * ```ts ignore
- * import { Model } from "./model.ts";
- * import { Tensor } from "../lib/tensor.ts";
- * const m = await Model.load({ path: "net.onnx" }, { runtime: "auto" });
- * const eps = await m.run({ x: Tensor.zeros([1, 3, 64, 64]), t: 990 }, "step 1");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadModel, Tensor } from "@diffrestore/sampler";
+ *
+ * const model = await loadModel("builtin:gaussian");
+ * const eps = await model.run({ x: Tensor.zeros([1, 3, 8, 8]), t: 500 }, "one call");
+ * assert.deepEqual(eps.shape, [1, 3, 8, 8]);
+ * assert.equal(model.stats.calls, 1);
+ * await model.release();
  * ```
  */
 export class Model {

@@ -57,12 +57,15 @@ function _attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto 
  *
  * @example
  * ```ts
- * import { GraphBuilder } from "./onnx_graph.ts";
+ * import assert from "node:assert/strict";
+ * import { GraphBuilder } from "@diffrestore/sampler/model";
+ *
  * const g = new GraphBuilder("double");
  * const x = g.input("x", "float32", ["n", 3, "h", "w"]);
  * const two = g.constant("two", new Float32Array([2]), [1]);
  * g.output(g.node("Mul", [x, two]), "y", "float32", ["n", 3, "h", "w"]);
- * const bytes: Uint8Array = g.toBytes();
+ * const bytes: Uint8Array = g.toBytes(); // an ONNX file
+ * assert.equal(bytes[0], 0x08); // field 1 (ir_version), a varint
  * ```
  */
 export class GraphBuilder {

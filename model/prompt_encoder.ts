@@ -19,7 +19,18 @@ export interface TextContext {
   dims: readonly number[];
 }
 
-/** Prompts to contexts: OpenCLIP's tokenizer and the exported text transformer. */
+/**
+ * Prompts to contexts: OpenCLIP's tokenizer and the exported text transformer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PromptEncoder } from "@diffrestore/sampler";
+ *
+ * // a text encoder exported with tools/export/diffbir.py: text-encoder.onnx and its manifest
+ * await assert.rejects(() => PromptEncoder.load("missing/text-encoder.onnx"), /not found/);
+ * ```
+ */
 export class PromptEncoder {
   /** The ONNX file. */
   readonly name: string;

@@ -276,6 +276,15 @@ export function ddnmTaskHelp(indent = "  "): string {
 /**
  * Check a task's parameters; throws a {@linkcode UserError} naming the problem.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateTask } from "@diffrestore/sampler/operators";
+ *
+ * validateTask({ name: "sr", scale: 4 }, "svd");
+ * assert.throws(() => validateTask({ name: "sr" }, "svd"), /task\.scale must be an integer >= 1/);
+ * ```
+ *
  * @param task The task.
  * @param variant The DDNM code path.
  */
@@ -305,6 +314,15 @@ export function validateTask(task: DdnmTask, variant: DdnmVariant): void {
 /**
  * The output size [H, W] for an observation of size [h, w].
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { outputSize } from "@diffrestore/sampler/operators";
+ *
+ * assert.deepEqual(outputSize({ name: "sr", scale: 4 }, 64, 48), [256, 192]);
+ * assert.deepEqual(outputSize({ name: "denoise" }, 64, 48), [64, 48]);
+ * ```
+ *
  * @param task The task.
  * @param h Observation height (for measurements: the second-to-last dimension).
  * @param w Observation width (for measurements: the last dimension).
@@ -319,9 +337,13 @@ export function outputSize(task: DdnmTask, h: number, w: number): [number, numbe
  *
  * @example
  * ```ts
- * import { buildOperator } from "./ddnm_tasks.ts";
+ * import assert from "node:assert/strict";
+ * import { buildOperator } from "@diffrestore/sampler";
+ *
  * const op = buildOperator({ name: "sr", scale: 4 }, 3, 64, 64, "svd");
- * console.log(op.yShape); // [1, 3, 16, 16]
+ * assert.deepEqual(op.yShape, [1, 3, 16, 16]);
+ * const y = op.A(new Float32Array(3 * 64 * 64).fill(0.5));
+ * assert.ok(Math.abs(y[0] - 0.5) < 1e-6); // a 4x4 average keeps a flat image
  * ```
  *
  * @param task The task.
@@ -350,11 +372,13 @@ export function buildOperator(
  *
  * @example
  * ```ts
- * import { buildOperator, observationFor } from "./ddnm_tasks.ts";
- * import { Tensor } from "../lib/tensor.ts";
+ * import assert from "node:assert/strict";
+ * import { buildOperator, observationFor, Tensor } from "@diffrestore/sampler";
+ *
  * const op = buildOperator({ name: "sr", scale: 2 }, 3, 8, 8, "svd");
  * const y = observationFor(op, new Tensor([1, 3, 4, 4], new Float32Array(48).fill(1)), [-1, 1]);
- * console.log(y.length, y[0]); // 48 1
+ * assert.equal(y.length, 48);
+ * assert.equal(y[0], 1); // white in [0,1] is 1 in the model's [-1, 1]
  * ```
  *
  * @param op The operator.

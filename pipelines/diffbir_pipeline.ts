@@ -45,16 +45,18 @@ export interface DiffbirModels {
  * Load a `diffbir-pipeline` manifest: keys `stage1`, `vaeEncoder`, `vaeDecoder`, `denoiser`
  * (ONNX files relative to it, each with its manifest beside it) and `scaleFactor`.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadDiffbirPipeline } from "@diffrestore/sampler";
+ *
+ * // a pipeline exported with tools/export/diffbir.py (pipeline.json names its networks)
+ * await assert.rejects(() => loadDiffbirPipeline("missing/pipeline.json"), /not found/);
+ * ```
+ *
  * @param path The pipeline manifest.
  * @param options Runtime, threads, notes and GPU device.
  * @returns The loaded models.
- *
- * @example
- * ```ts ignore
- * import { loadDiffbirPipeline } from "./diffbir_pipeline.ts";
- * const pipeline = await loadDiffbirPipeline("diffbir/pipeline.json", { runtime: "native" });
- * console.log(pipeline.scaleFactor); // 0.18215
- * ```
  */
 export async function loadDiffbirPipeline(
   path: string,

@@ -108,11 +108,21 @@ export function validateDdnmSettings(s: DdnmSettings, trainSteps: number): void 
  * The result is deterministic for a given seed (or noise source).
  *
  * @example
- * ```ts ignore
- * import { restoreDdnm } from "./restore_ddnm.ts";
- * import { imageToTensor, readImage } from "../lib/image.ts";
- * const lq = imageToTensor(await readImage("small.png"), 3);
- * const { image } = await restoreDdnm(lq, { task: { name: "sr", scale: 4 }, steps: 50, seed: 1 });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { restoreDdnm, Tensor } from "@diffrestore/sampler";
+ *
+ * const lq = new Tensor([1, 3, 8, 8], Float32Array.from({ length: 192 }, (_, i) => (i % 8) / 8));
+ * const { image } = await restoreDdnm(lq, {
+ *   task: { name: "sr", scale: 2 },
+ *   model: "builtin:gaussian",
+ *   steps: 5,
+ *   seed: 1,
+ * });
+ * assert.deepEqual(image.shape, [1, 3, 16, 16]);
+ * // DDNM's null-space projection: the result's 2x2 means are the input again
+ * const i = 0, mean = (image.data[0] + image.data[1] + image.data[16] + image.data[17]) / 4;
+ * assert.ok(Math.abs(mean - lq.data[i]) < 1e-4);
  * ```
  *
  * @param observed The observation, [1, C, h, w] in [0,1].

@@ -251,9 +251,16 @@ async function _sample(x: Tensor, r: _Sampling): Promise<void> {
  * output.
  *
  * @example
- * ```ts ignore
- * import { restoreDiffbir } from "./restore_diffbir.ts";
- * const { image } = await restoreDiffbir(lq, { model: "diffbir/pipeline.json", steps: 50, seed: 231 });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { restoreDiffbir, Tensor, UserError } from "@diffrestore/sampler";
+ *
+ * // DiffBIR needs a pipeline exported with tools/export/diffbir.py: no built-in one ships
+ * const lq = Tensor.zeros([1, 3, 64, 64]);
+ * await assert.rejects(
+ *   () => restoreDiffbir(lq, { sampler: { name: "edm", solver: "dpm++_3m_sde" }, steps: 10 }),
+ *   (e) => e instanceof UserError && e.option === "model",
+ * );
  * ```
  *
  * @param lq The input, [1, 3, h, w] in [0,1].

@@ -78,9 +78,17 @@ export function irsdeMu(lq: Tensor, task: IrsdeTask = {}, mask?: Uint8Array): Te
  * Restore an LQ image with IR-SDE.
  *
  * @example
- * ```ts ignore
- * import { restoreIrsde } from "./restore_irsde.ts";
- * const { image } = await restoreIrsde(lq, { model: "irsde_deblur.onnx", solver: "posterior", seed: 1 });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GaussianNoise, psnr, restoreIrsde, Tensor } from "@diffrestore/sampler";
+ *
+ * const clean = new Tensor([1, 3, 32, 32], Float32Array.from({ length: 3072 }, (_, i) => (i % 32) / 40 + 0.1));
+ * const z = new Float32Array(clean.size);
+ * new GaussianNoise(3).fill(z);
+ * const noisy = clean.map((v, i) => v + (25 / 255) * z[i]);
+ * // builtin:irsde, trained for Gaussian noise of sigma 25/255
+ * const { image } = await restoreIrsde(noisy, { seed: 1 });
+ * assert.ok(psnr(image, clean) > psnr(noisy, clean) + 3);
  * ```
  *
  * @param lq The LQ image, [1, C, h, w] in [0,1].

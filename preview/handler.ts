@@ -149,9 +149,16 @@ async function _restoreJob(
  * run within one step.
  *
  * @example
- * ```ts ignore
- * import { createPreviewHandler } from "./handler.ts";
- * Deno.serve({ port: 8000 }, createPreviewHandler());
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPreviewHandler } from "@diffrestore/sampler";
+ *
+ * const handler = createPreviewHandler(); // Deno.serve({ port: 8000 }, handler)
+ * const health = await handler(new Request("http://localhost/healthz"));
+ * assert.equal(await health.text(), "ok");
+ * const page = await handler(new Request("http://localhost/"));
+ * assert.match(page.headers.get("content-type")!, /text\/html/);
+ * await page.body?.cancel();
  * ```
  *
  * @param options Limits and model.

@@ -21,11 +21,11 @@ export type PreviewMethod = "ddnm" | "irsde";
  * import assert from "node:assert/strict";
  * import { ModelPool } from "./model_pool.ts";
  *
- * const pool = new ModelPool({ ddnm: "builtin:gaussian", irsde: "builtin:irsde" });
- * assert.equal(await pool.steps("ddnm", "denoise"), 100);
- * const model = await pool.take("ddnm");
- * pool.give("ddnm", model);
- * assert.equal(await pool.take("ddnm"), model);
+ * const pool = new ModelPool({ ddnm: "builtin:unet-edge", irsde: "builtin:irsde" });
+ * assert.equal(await pool.steps("irsde", "denoise"), 10); // the T it was trained with
+ * const model = await pool.take("irsde"); // the session the manifest was read from
+ * pool.give("irsde", model);
+ * assert.equal(await pool.take("irsde"), model);
  * await model.release();
  * ```
  */

@@ -192,6 +192,15 @@ export interface DdnmSampleOptions
  * How many standard-normal values a DDNM run draws (docs/noise.md: x_T, then one tensor per
  * transition, the last one included).
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DDNM_DEFAULTS, ddnmNoiseCount } from "@diffrestore/sampler/samplers";
+ *
+ * // x_T, then one tensor per transition
+ * assert.equal(ddnmNoiseCount({ ...DDNM_DEFAULTS, steps: 10 }, 12), 12 * 11);
+ * ```
+ *
  * @param settings Steps and time travel.
  * @param size Values per tensor.
  * @returns The count.
@@ -209,25 +218,22 @@ export function ddnmNoiseCount(
  *
  * @example
  * ```ts
- * import { ddnmSample } from "./ddnm.ts";
- * import { DDNM_DEFAULTS } from "./ddnm.ts";
- * import { CpuBackend } from "../kernels/cpu_backend.ts";
- * import { GaussianNoise } from "../lib/noise.ts";
- * import { Tensor } from "../lib/tensor.ts";
- * import { alphaBarFloat32, betaSchedule } from "../schedules/beta_schedule.ts";
- * import { denoising } from "../operators/masking.ts";
- * const operator = denoising(3, 8, 8);
- * const schedule = alphaBarFloat32(betaSchedule("linear", { trainSteps: 1000 }));
+ * import assert from "node:assert/strict";
+ * import { DDNM_DEFAULTS, ddnmSample } from "@diffrestore/sampler/samplers";
+ * import { alphaBarFloat32, betaSchedule } from "@diffrestore/sampler/schedules";
+ * import { buildOperator, CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const operator = buildOperator({ name: "denoise" }, 3, 8, 8, "svd");
  * const x = await ddnmSample({
  *   predict: (x) => Promise.resolve(Tensor.zeros(x.shape)), // a network that predicts ε = 0
  *   backend: new CpuBackend(),
  *   noise: new GaussianNoise(0),
- *   schedule,
+ *   schedule: alphaBarFloat32(betaSchedule("linear", { trainSteps: 1000 })),
  *   settings: { ...DDNM_DEFAULTS, steps: 10 },
  *   operator,
  *   y: new Float32Array(3 * 8 * 8).fill(0.5),
  * });
- * console.log(x.data[0].toFixed(3)); // 0.500: A = I, so the projection returns y
+ * assert.equal(x.data[0].toFixed(3), "0.500"); // A = I, so the projection returns y
  * ```
  *
  * @param options The network, backend, noise, ā table, settings, hooks, and A, y (and x_T).

@@ -33,6 +33,27 @@ export interface DpmSolverSampleOptions
  * The first `order − 1` steps use lower orders, and with fewer than 10 steps so do the last
  * ones (`lower_order_final`); the final step evaluates no model.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dpmSolverSample } from "@diffrestore/sampler/samplers";
+ * import { vpSchedule } from "@diffrestore/sampler/schedules";
+ * import { CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const vp = vpSchedule({ beta: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 });
+ * const x = new CpuBackend().randn(Tensor.zeros([1, 4, 2, 2]), new GaussianNoise(0));
+ * await dpmSolverSample({
+ *   // a data predictor that knows the answer: x0 = 0.3
+ *   predict: (_x, _t, out) => Promise.resolve((out.data.fill(0.3), out)),
+ *   backend: new CpuBackend(),
+ *   schedule: vp,
+ *   settings: { steps: 10, order: 2 },
+ *   x,
+ * });
+ * // the solver stops at t = 1/N, where α is almost 1 and σ small
+ * assert.ok(x.data.every((v) => Math.abs(v - 0.3) < 0.1));
+ * ```
+ *
  * @param options The data prediction x0(x, t), backend, VP schedule, steps (at least `order`)
  * and order (1, 2 or 3), hooks (progress with the latest x0 prediction), and x_T.
  * @returns x.

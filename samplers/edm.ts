@@ -387,6 +387,28 @@ const _STEPS: Record<EdmSolver, (r: _Run, i: number) => Promise<void>> = {
 /**
  * Run a solver from x (already x_T · √(1 + σ_0²)) down the grid; x is updated in place.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EDM_DEFAULTS, edmSample } from "@diffrestore/sampler/samplers";
+ * import { edmSchedule } from "@diffrestore/sampler/schedules";
+ * import { CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const grid = edmSchedule({ beta: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 }, 10);
+ * const noise = new GaussianNoise(0);
+ * const x = new CpuBackend().randn(Tensor.zeros([1, 4, 2, 2]), noise);
+ * await edmSample({
+ *   // a denoiser that knows the answer: D(x, σ) = 0.3
+ *   predict: (_x, _sigma, out) => Promise.resolve((out.data.fill(0.3), out)),
+ *   backend: new CpuBackend(),
+ *   noise,
+ *   schedule: grid,
+ *   settings: { ...EDM_DEFAULTS, solver: "euler" },
+ *   x,
+ * });
+ * assert.ok(x.data.every((v) => Math.abs(v - 0.3) < 1e-5)); // Euler's last step to σ = 0 lands on D
+ * ```
+ *
  * @param options The denoiser D(x, σ), backend, noise, σ grid, solver and its settings,
  * hooks (progress with the step's denoised estimate), and the state.
  * @returns x.

@@ -142,6 +142,26 @@ export interface HqDemoSampleOptions
  * hq_demo's loop: the respaced DDPM posterior with DDNM's projection, RePaint-style jumps
  * (`jumpLength` x `jumpRepeat`) and its λ form; x_T drawn here unless `init` is given.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hqDemoSample } from "@diffrestore/sampler/samplers";
+ * import { alphaBar, betaSchedule, respacedSchedule, spaceTimesteps } from "@diffrestore/sampler/schedules";
+ * import { buildOperator, CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const ab = alphaBar(betaSchedule("linear", { trainSteps: 1000 }));
+ * const x = await hqDemoSample({
+ *   predict: (x) => Promise.resolve(Tensor.zeros(x.shape)),
+ *   backend: new CpuBackend(),
+ *   noise: new GaussianNoise(0),
+ *   schedule: respacedSchedule(ab, spaceTimesteps(1000, "20")),
+ *   settings: { jumpLength: 5, jumpRepeat: 2, sigmaY: 0, paperLambda: false, range: [-1, 1] },
+ *   operator: buildOperator({ name: "denoise" }, 3, 4, 4, "svd"),
+ *   y: new Float32Array(48).fill(0.25),
+ * });
+ * assert.ok(x.data.every((v) => Math.abs(v - 0.25) < 1e-5)); // A = I: the projection gives y
+ * ```
+ *
  * @param options The network (given the original training timestep), backend, noise, the
  * respaced schedule, jumps and λ form, hooks, and A, y (and x_T).
  * @returns The final state.

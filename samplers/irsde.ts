@@ -236,6 +236,15 @@ export type NoisePredictor = (x: Tensor, mu: Tensor, t: number, label: string) =
 /**
  * How many standard-normal values an IR-SDE run draws (docs/noise.md).
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { irsdeNoiseCount } from "@diffrestore/sampler/samplers";
+ *
+ * assert.equal(irsdeNoiseCount("ode", 10, 48), 48); // x_T only
+ * assert.equal(irsdeNoiseCount("posterior", 10, 48), 48 * 11); // and one per step
+ * ```
+ *
  * @param solver The solver.
  * @param steps Steps run (T, or T* for the denoising variant).
  * @param size Values per tensor.
@@ -261,6 +270,32 @@ export interface IrsdeSampleOptions
 /**
  * Run the reverse loop t = T..1 from x_T = μ + λ z (the reference's `noise_state`, with λ, not
  * σ̄_T) and return the final state (unclipped).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { irsdeSample } from "@diffrestore/sampler/samplers";
+ * import { irsdeSchedule } from "@diffrestore/sampler/schedules";
+ * import { CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const s = irsdeSchedule({ maxSigma: 10, T: 10, schedule: "cosine", eps: 0.005 });
+ * const clean = new Tensor([1, 3, 4, 4], new Float32Array(48).fill(0.6));
+ * const mu = new Tensor([1, 3, 4, 4], new Float32Array(48).fill(0.4));
+ * // the noise a network that knew the clean image would predict
+ * const predict = (x: Tensor, m: Tensor, t: number) => {
+ *   const decay = Math.exp(-s.thetaBar[t] * s.dt);
+ *   return Promise.resolve(x.map((v, i) => (v - m.data[i] - (clean.data[i] - m.data[i]) * decay) / s.sigmaBar[t]));
+ * };
+ * const x = await irsdeSample({
+ *   predict,
+ *   backend: new CpuBackend(),
+ *   noise: new GaussianNoise(0),
+ *   schedule: s,
+ *   settings: { solver: "posterior" },
+ *   mu,
+ * });
+ * assert.ok(x.data.every((v) => Math.abs(v - 0.6) < 1e-4)); // the optimal posterior lands on it
+ * ```
  *
  * @param options The noise network, backend, noise, schedule, solver, hooks and μ.
  * @returns The final state.
@@ -298,6 +333,29 @@ export interface DenoisingSdeSampleOptions
 /**
  * The DenoisingSDE variant's loop: from x = LQ (no extra noise), t = start..1 (see
  * {@linkcode denoisingStartStep}); the reference denoises with the ODE.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denoisingSdeSample } from "@diffrestore/sampler/samplers";
+ * import { irsdeSchedule } from "@diffrestore/sampler/schedules";
+ * import { CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const s = irsdeSchedule({ maxSigma: 50, T: 20, schedule: "cosine", eps: 0.005 });
+ * const lq = new Tensor([1, 3, 4, 4], new Float32Array(48).fill(0.5));
+ * const run = () =>
+ *   denoisingSdeSample({
+ *     predict: (x) => Promise.resolve(Tensor.zeros(x.shape)),
+ *     backend: new CpuBackend(),
+ *     noise: new GaussianNoise(0),
+ *     schedule: s,
+ *     settings: { solver: "ode", start: 5 },
+ *     lq: lq.clone(),
+ *   });
+ * const [a, b] = [await run(), await run()];
+ * assert.deepEqual(a.data, b.data); // the ODE draws nothing: the same input, the same result
+ * assert.ok(a.data.every(Number.isFinite));
+ * ```
  *
  * @param options The noise network (μ unused), backend, noise (sde only), schedule, solver and
  * first step, hooks, and the LQ image.

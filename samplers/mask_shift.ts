@@ -40,8 +40,12 @@ function _origins(total: number, size: number): number[] {
  *
  * @example
  * ```ts
- * import { maskShiftWindows } from "./mask_shift.ts";
- * console.log(maskShiftWindows(512, 300, 256, 256).length); // 3 rows x 2 columns = 6
+ * import assert from "node:assert/strict";
+ * import { maskShiftWindows } from "@diffrestore/sampler/samplers";
+ *
+ * const w = maskShiftWindows(512, 300, 256, 256);
+ * assert.equal(w.length, 6); // 3 rows x 2 columns, overlapping
+ * assert.deepEqual([w[5].y + w[5].h, w[5].x + w[5].w], [512, 300]);
  * ```
  *
  * @param height H.

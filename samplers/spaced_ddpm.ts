@@ -217,6 +217,31 @@ export interface LatentSampleOptions<Schedule>
  * DiffBIR's spaced DDPM loop: per step the x0 prediction, v2's latent guidance when asked,
  * one draw, the posterior step (the last step draws too); x is updated in place.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spacedSample } from "@diffrestore/sampler/samplers";
+ * import { spacedSchedule, trainingAlphaBar } from "@diffrestore/sampler/schedules";
+ * import { CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const spec = { beta: "scaled_linear" as const, betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 };
+ * const ab = trainingAlphaBar(spec), target = 0.3;
+ * // the ε a denoiser that knew the latent would predict
+ * const predict = (x: Tensor, t: number) =>
+ *   Promise.resolve(x.map((v) => (v - Math.sqrt(ab[t]) * target) / Math.sqrt(1 - ab[t])));
+ * const noise = new GaussianNoise(0);
+ * const x = new CpuBackend().randn(Tensor.zeros([1, 4, 2, 2]), noise);
+ * await spacedSample({
+ *   predict,
+ *   backend: new CpuBackend(),
+ *   noise,
+ *   schedule: spacedSchedule(spec, 20),
+ *   settings: { prediction: "eps" },
+ *   x,
+ * });
+ * assert.ok(x.data.every((v) => Math.abs(v - target) < 1e-3)); // the last step returns x0
+ * ```
+ *
  * @param options The denoiser, backend, noise, respaced schedule, prediction and guidance,
  * hooks (progress with x0), and x_T.
  * @returns x.
@@ -244,6 +269,31 @@ export async function spacedSample(
 /**
  * DiffBIR's DDIM loop (η from the settings, 0 by default); one draw per step; x is updated in
  * place.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ddimSample } from "@diffrestore/sampler/samplers";
+ * import { ddimSchedule, trainingAlphaBar } from "@diffrestore/sampler/schedules";
+ * import { CpuBackend, GaussianNoise, Tensor } from "@diffrestore/sampler";
+ *
+ * const spec = { beta: "scaled_linear" as const, betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 };
+ * const ab = trainingAlphaBar(spec), target = 0.3;
+ * const predict = (x: Tensor, t: number) =>
+ *   Promise.resolve(x.map((v) => (v - Math.sqrt(ab[t]) * target) / Math.sqrt(1 - ab[t])));
+ * const noise = new GaussianNoise(0);
+ * const x = new CpuBackend().randn(Tensor.zeros([1, 4, 2, 2]), noise);
+ * await ddimSample({
+ *   predict,
+ *   backend: new CpuBackend(),
+ *   noise,
+ *   schedule: ddimSchedule(spec, 20),
+ *   settings: { prediction: "eps", eta: 0 },
+ *   x,
+ * });
+ * // DDIM's last step lands on ā_0 (DiffBIR HEAD), a hair from x0
+ * assert.ok(x.data.every((v) => Math.abs(v - target) < 0.1));
+ * ```
  *
  * @param options The denoiser, backend, noise, DDIM schedule, prediction and η, hooks
  * (progress with x0), and x_T.

@@ -52,9 +52,12 @@ export function linspace(start: number, stop: number, num: number): Float64Array
  *
  * @example
  * ```ts
- * import { betaSchedule } from "./beta_schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { betaSchedule } from "@diffrestore/sampler";
+ *
  * const b = betaSchedule("scaled_linear", { betaStart: 0.00085, betaEnd: 0.012 });
- * console.log(b.length, b[999].toFixed(3)); // 1000 0.012
+ * assert.equal(b.length, 1000);
+ * assert.equal(b[999].toFixed(3), "0.012");
  * ```
  *
  * @param name The schedule.
@@ -93,6 +96,14 @@ export function betaSchedule(
 /**
  * ā_t = Π_{s≤t}(1 − β_s) in float64 (NumPy's cumprod), as LDM/DiffBIR compute it.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { alphaBar } from "@diffrestore/sampler/schedules";
+ *
+ * assert.deepEqual([...alphaBar([0.5, 0.5])], [0.5, 0.25]); // the running product of 1 - β
+ * ```
+ *
  * @param betas The betas.
  * @returns ā for t = 0..n−1.
  */
@@ -112,6 +123,17 @@ export function alphaBar(betas: ArrayLike<number>): Float64Array {
  * The reference casts the betas to float32, forms (1 − β) in float32 and takes a torch
  * CPU `cumprod` (which accumulates in double and stores float32). Index with
  * {@linkcode alphaBarAt}, which gives ā(−1) = 1 for the last step.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { alphaBar, alphaBarFloat32, betaSchedule } from "@diffrestore/sampler/schedules";
+ *
+ * const betas = betaSchedule("linear", { trainSteps: 1000 });
+ * const f32 = alphaBarFloat32(betas), f64 = alphaBar(betas);
+ * assert.ok(Math.abs(f32[999] - f64[999]) < 1e-6); // DDNM's table, as its float32 torch code
+ * assert.equal(f32[0], Math.fround(1 - 1e-4));
+ * ```
  *
  * @param betas The float64 betas.
  * @returns ā_t as float32 values, t = 0..n−1.
@@ -143,6 +165,16 @@ export function alphaBarAt(table: ArrayLike<number>, t: number): number {
  * Zero-terminal-SNR rescale (Lin et al. 2024), as DiffBIR v2.1 applies it to ā.
  *
  * r = √ā; r ← (r − r_last) · r_0 / (r_0 − r_last); ā' = r². So ā'_last = 0 and ā'_0 = ā_0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { alphaBar, betaSchedule, rescaleZeroTerminalSnr } from "@diffrestore/sampler/schedules";
+ *
+ * const ab = rescaleZeroTerminalSnr(alphaBar(betaSchedule("scaled_linear", { betaStart: 0.00085, betaEnd: 0.012 })));
+ * assert.equal(ab[999], 0); // the last step is pure noise
+ * assert.ok(Math.abs(ab[0] - (1 - 0.00085)) < 1e-12); // the first is unchanged
+ * ```
  *
  * @param alphaBars ā_t, float64.
  * @returns The rescaled ā'.

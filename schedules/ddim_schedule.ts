@@ -19,6 +19,17 @@ export interface DdimSchedule {
 /**
  * DDIM's schedule for N steps.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ddimSchedule, trainingAlphaBar } from "@diffrestore/sampler/schedules";
+ *
+ * const spec = { beta: "linear" as const, betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 };
+ * const s = ddimSchedule(spec, 10);
+ * assert.deepEqual(s.timesteps.slice(0, 3), [1, 101, 201]);
+ * assert.equal(s.alphaBarPrev[0], trainingAlphaBar(spec)[0]); // the last step lands on ā_0, not 1
+ * ```
+ *
  * @param s The training schedule.
  * @param steps N.
  * @returns The schedule.

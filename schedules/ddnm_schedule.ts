@@ -26,8 +26,12 @@ export function ddnmStride(steps: number, trainSteps = 1000): number {
  *
  * @example
  * ```ts
- * import { timeTravelSchedule } from "./ddnm_schedule.ts";
- * console.log(timeTravelSchedule(4, 1, 1)); // [3, 2, 1, 0, -1]
+ * import assert from "node:assert/strict";
+ * import { timeTravelSchedule } from "@diffrestore/sampler";
+ *
+ * assert.deepEqual(timeTravelSchedule(4, 1, 1), [3, 2, 1, 0, -1]);
+ * // every 2 steps, travel back 2 and repeat them (2 passes in all)
+ * assert.deepEqual(timeTravelSchedule(4, 2, 2), [3, 2, 1, 0, 1, 2, 1, 0, -1]);
  * ```
  *
  * @param steps T_sampling.
@@ -78,6 +82,15 @@ export interface DdnmTransition {
 
 /**
  * The transitions of a DDNM run: consecutive schedule pairs scaled by the stride.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ddnmTransitions } from "@diffrestore/sampler/schedules";
+ *
+ * const steps = ddnmTransitions(4); // T_sampling 4 of 1000: stride 250
+ * assert.deepEqual(steps.map((s) => [s.from, s.to]), [[750, 500], [500, 250], [250, 0], [0, -1]]);
+ * ```
  *
  * @param steps T_sampling.
  * @param travelLength L.

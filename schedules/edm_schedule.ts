@@ -24,9 +24,13 @@ export interface EdmSchedule {
  *
  * @example
  * ```ts
- * import { edmSchedule } from "./edm_schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { edmSchedule } from "@diffrestore/sampler/schedules";
+ *
  * const s = edmSchedule({ beta: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 }, 10);
- * console.log(s.timesteps[1], s.sigmas[1].toFixed(4)); // 899 8.3028
+ * assert.equal(s.timesteps[1], 899);
+ * assert.equal(s.sigmas[1].toFixed(4), "8.3028");
+ * assert.equal(s.sigmas[10], 0);
  * ```
  *
  * @param s The training schedule.

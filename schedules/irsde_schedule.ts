@@ -81,9 +81,12 @@ export function thetaSchedule(name: ThetaScheduleName, T: number): Float32Array 
  *
  * @example
  * ```ts
- * import { irsdeSchedule } from "./irsde_schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { irsdeSchedule } from "@diffrestore/sampler/schedules";
+ *
  * const s = irsdeSchedule({ maxSigma: 10, T: 100, schedule: "cosine", eps: 0.005 });
- * console.log(s.dt.toFixed(6)); // 0.104094
+ * assert.equal(s.dt.toFixed(6), "0.104094");
+ * assert.equal(s.lambda, 10 / 255); // max_sigma above 1 is in /255
  * ```
  *
  * @param settings max_sigma, T, schedule, eps.

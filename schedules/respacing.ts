@@ -36,8 +36,10 @@ export function pythonRound(x: number): number {
  *
  * @example
  * ```ts
- * import { spaceTimesteps } from "./respacing.ts";
- * console.log(spaceTimesteps(1000, "7")); // [0, 166, 333, 500, 666, 832, 999]
+ * import assert from "node:assert/strict";
+ * import { spaceTimesteps } from "@diffrestore/sampler/schedules";
+ *
+ * assert.deepEqual(spaceTimesteps(1000, "7"), [0, 166, 333, 500, 666, 832, 999]);
  * ```
  *
  * @param numTimesteps Training steps.
@@ -98,6 +100,17 @@ export interface RespacedSchedule {
 /**
  * The respaced schedule for a set of used timesteps (IDDPM's `SpacedDiffusion`).
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { alphaBar, betaSchedule, respacedSchedule, spaceTimesteps } from "@diffrestore/sampler/schedules";
+ *
+ * const ab = alphaBar(betaSchedule("linear", { trainSteps: 1000 }));
+ * const s = respacedSchedule(ab, spaceTimesteps(1000, "10"));
+ * assert.equal(s.timesteps.length, 10);
+ * assert.ok(Math.abs(s.alphaBar[9] - ab[999]) < 1e-12); // ã keeps ā at the used steps
+ * ```
+ *
  * @param alphaBars ā over all training steps (float64).
  * @param used The used timesteps, ascending.
  * @returns The respaced posterior coefficients.
@@ -138,6 +151,16 @@ export function respacedSchedule(alphaBars: ArrayLike<number>, used: number[]): 
 
 /**
  * The spaced sampler's schedule for N steps.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spacedSchedule } from "@diffrestore/sampler/schedules";
+ *
+ * const s = spacedSchedule({ beta: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 }, 50);
+ * assert.equal(s.timesteps.length, 50);
+ * assert.equal(s.variance[0], 0); // the last step draws no noise
+ * ```
  *
  * @param s The training schedule.
  * @param steps N (at least 2: IDDPM respacing of one step is undefined, as DiffBIR #172).

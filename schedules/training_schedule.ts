@@ -31,6 +31,16 @@ export interface ScheduleSpec {
 /**
  * ā over all training steps (float64), with the zero-terminal-SNR rescale when asked.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainingAlphaBar } from "@diffrestore/sampler/schedules";
+ *
+ * const spec = { beta: "scaled_linear" as const, betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 };
+ * assert.ok(trainingAlphaBar(spec)[999] > 0);
+ * assert.equal(trainingAlphaBar({ ...spec, zeroTerminalSnr: true })[999], 0);
+ * ```
+ *
  * @param s The training schedule.
  * @returns ā_t.
  */

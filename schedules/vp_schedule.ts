@@ -27,16 +27,21 @@ export interface VpSchedule {
  *
  * @example
  * ```ts
- * import { vpSchedule } from "./vp_schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { vpSchedule } from "@diffrestore/sampler/schedules";
+ *
  * const v = vpSchedule({ beta: "scaled_linear", betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 });
- * console.log(v.total, v.times[999]); // 1000 1
+ * assert.equal(v.total, 1000);
+ * assert.equal(v.times[999], 1);
  * ```
  *
  * @param s The training schedule.
  * @returns The schedule.
  */
 export function vpSchedule(s: ScheduleSpec): VpSchedule {
-  const betas = s.zeroTerminalSnr ? betasFromAlphaBar(trainingAlphaBar(s)) : betaSchedule(s.beta, s);
+  const betas = s.zeroTerminalSnr
+    ? betasFromAlphaBar(trainingAlphaBar(s))
+    : betaSchedule(s.beta, s);
   const all = new Float32Array(betas.length);
   let sum = 0;
   for (let i = 0; i < betas.length; i++) {

@@ -75,29 +75,46 @@ Deno.test("no source file is longer than 600 lines", async () => {
   assert.deepEqual(long, []);
 });
 
-Deno.test("mod.ts is curated: at most 80 names, half its functions and classes with an @example", async () => {
+const ENTRY_POINTS = Object.values(
+  JSON.parse(await Deno.readTextFile(`${root}deno.json`)).exports as Record<string, string>,
+).map((p) => p.replace(/^\.\//, ""));
+
+Deno.test("entry points are curated: named exports only, every function and class with a runnable example of the package's own import", async () => {
+  const problems: string[] = [];
+  for (const entry of ENTRY_POINTS) {
+    const text = await Deno.readTextFile(root + entry);
+    if (/^export \*/m.test(text)) problems.push(`${entry}: export *`);
+  }
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["doc", "--json", `${root}mod.ts`],
+    args: ["doc", "--json", ...ENTRY_POINTS.filter((e) => e !== "cli.ts").map((e) => root + e)],
     stdout: "piped",
     stderr: "null",
   }).output();
   const doc = JSON.parse(new TextDecoder().decode(out.stdout));
-  type Decl = { kind: string; jsDoc?: { tags?: { kind: string }[] } };
-  const symbols: { name: string; declarations: Decl[] }[] = Object.values(
-    doc.nodes as Record<string, { symbols: { name: string; declarations: Decl[] }[] }>,
-  )[0].symbols;
-  const callables = symbols.filter((s) =>
-    s.declarations.some((d) => d.kind === "function" || d.kind === "class")
-  );
-  const withExample = callables.filter((s) =>
-    s.declarations.some((d) => d.jsDoc?.tags?.some((t) => t.kind === "example"))
-  );
-  assert.ok(symbols.length <= 80, `mod.ts exports ${symbols.length} names`);
-  assert.ok(symbols.length >= 40, `mod.ts exports ${symbols.length} names: too few to be read`);
-  assert.ok(
-    withExample.length * 2 >= callables.length,
-    `${withExample.length} of ${callables.length} functions and classes have an @example`,
-  );
+  type Decl = { kind: string; jsDoc?: { tags?: { kind: string; doc?: string }[] } };
+  type Node = { symbols: { name: string; declarations: Decl[] }[] };
+  let callables = 0;
+  for (const [url, node] of Object.entries(doc.nodes as Record<string, Node>)) {
+    for (const s of node.symbols) {
+      if (/SHADER|_GPU$/.test(s.name)) problems.push(`${url}: exports the internal ${s.name}`);
+      for (const d of s.declarations.filter((d) => d.kind === "function" || d.kind === "class")) {
+        callables++;
+        const examples = (d.jsDoc?.tags ?? []).filter((t) => t.kind === "example");
+        const ok = examples.some((t) =>
+          (t.doc ?? "").includes('from "@diffrestore/sampler') &&
+          !/```ts ignore/.test(t.doc ?? "") &&
+          /assert/.test(t.doc ?? "")
+        );
+        if (!ok) {
+          problems.push(`${s.name}: no runnable @example importing the package that asserts`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+  assert.ok(callables > 40, `${callables} functions and classes in the entry points`);
+  const main = (doc.nodes as Record<string, Node>)[new URL("../mod.ts", import.meta.url).href];
+  assert.ok(main.symbols.length <= 80, `mod.ts exports ${main.symbols.length} names`);
 });
 
 /** Functions and methods (declarations, methods, arrow functions with a block) over `max` lines:

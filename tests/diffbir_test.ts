@@ -6,7 +6,13 @@ import {
   waveletDecomposition,
   waveletReconstruction,
 } from "../pipelines/color_fix.ts";
-import { applyLatentGuidance, cfgCombine, ddimStep, rescaledCfgScale, spacedStep } from "../samplers/spaced_ddpm.ts";
+import {
+  applyLatentGuidance,
+  cfgCombine,
+  ddimStep,
+  rescaledCfgScale,
+  spacedStep,
+} from "../samplers/spaced_ddpm.ts";
 import {
   accumulateTile,
   gaussianWeights,

@@ -5,7 +5,13 @@ import { GaussianNoise } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { type DataPredictor, dpmSolverSample } from "../samplers/dpm_solver.ts";
 import { trainingAlphaBar } from "../schedules/training_schedule.ts";
-import { dpmModelTime, dpmTimes, vpLogAlpha, vpMarginals, vpSchedule } from "../schedules/vp_schedule.ts";
+import {
+  dpmModelTime,
+  dpmTimes,
+  vpLogAlpha,
+  vpMarginals,
+  vpSchedule,
+} from "../schedules/vp_schedule.ts";
 
 const LDM = LDM_SCHEDULE;
 const cpu = new CpuBackend();

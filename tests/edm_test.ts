@@ -3,8 +3,20 @@ import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { LDM_SCHEDULE } from "./_graphs.ts";
 import { GaussianNoise, type NoiseSource } from "../lib/noise.ts";
 import { Tensor } from "../lib/tensor.ts";
-import { ancestralStep, EDM_DEFAULTS, EDM_SOLVERS, type EdmDenoiser, edmDraws, edmInitialScale, edmSample, edmScalings, type EdmSettings, type EdmSolver, lmsCoefficient } from "../samplers/edm.ts";
-import { edmSchedule, type EdmSchedule, edmTimestep } from "../schedules/edm_schedule.ts";
+import {
+  ancestralStep,
+  EDM_DEFAULTS,
+  EDM_SOLVERS,
+  type EdmDenoiser,
+  edmDraws,
+  edmInitialScale,
+  edmSample,
+  edmScalings,
+  type EdmSettings,
+  type EdmSolver,
+  lmsCoefficient,
+} from "../samplers/edm.ts";
+import { type EdmSchedule, edmSchedule, edmTimestep } from "../schedules/edm_schedule.ts";
 
 const LDM = LDM_SCHEDULE;
 const cpu = new CpuBackend();
