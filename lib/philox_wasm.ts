@@ -356,11 +356,6 @@ const _load = lazyWasm(_buildModule, (inst): _Instance => ({
   ),
 }));
 
-/** The module binary (for tests and inspection). */
-export function philoxWasmBytes(): Uint8Array<ArrayBuffer> {
-  return _buildModule();
-}
-
 /**
  * Standard normals of blocks `first .. first + 4·groups − 1` (16·groups values) into
  * `out[offset ..]` with the WebAssembly SIMD loop.

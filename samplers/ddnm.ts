@@ -99,7 +99,8 @@ export function simplifiedLambdaGamma(
 }
 
 /**
- * One DDNM denoising transition (a pure function of state, model output, schedule and noise).
+ * One DDNM denoising transition, a function of state, model output, schedule and noise alone (no
+ * hidden state); it works in place: `xt` is overwritten with x_s and `buf` with its scratch values.
  *
  * x0 = (x_t − √(1−ā_t) ε)/√ā_t (Eq. 12); x̂0 = x0 − Λ A⁺(A x0 − y) (Eq. 13/17); then
  * - svd, σ_y = 0: x_s = √ā_s x̂0 + √(1−ā_s)(η z + √(1−η²) ε) (the DDRM-style η-mix);

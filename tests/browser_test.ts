@@ -3,6 +3,7 @@
 // its size, save a screenshot; then start a long run and cancel it from the page. Skipped, with a
 // printed reason, when Chromium is not installed (.ci/run installs it).
 import assert from "node:assert/strict";
+import { unless } from "./_skip.ts";
 import { createPreviewHandler, PREVIEW_MAX_SIDE } from "../preview/handler.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
@@ -12,8 +13,10 @@ if (!have) {
 }
 
 Deno.test({
-  name: "browser: upload, streamed progress, before/after, cancel; screenshots",
-  ignore: !have,
+  ...unless(
+    "browser: upload, streamed progress, before/after, cancel; screenshots",
+    !have && `${CHROMIUM} is not installed (apt-get install chromium)`,
+  ),
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {

@@ -2,6 +2,7 @@
 // pedigree, the ONNX graphs reproduce PyTorch, they denoise, and DDNM runs with them on every
 // backend and runtime.
 import assert from "node:assert/strict";
+import { gpuMissing, unless } from "./_skip.ts";
 import { createHash } from "node:crypto";
 import { BUILTIN_MODELS, loadModel } from "../model/builtin_models.ts";
 import { readNpyFile } from "../lib/npy.ts";
@@ -9,7 +10,7 @@ import { maxAbsDiff, Tensor } from "../lib/tensor.ts";
 import { imageToTensor, readImage } from "../lib/image.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
 import { psnr } from "../lib/metrics.ts";
-import { noGpu } from "./_gpu.ts";
+import { gpuAdapter } from "./_gpu.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import type { OrtChoice } from "../model/ort_modules.ts";
 
@@ -84,8 +85,10 @@ Deno.test("shipped networks denoise a held-out photo far better than the Gaussia
 });
 
 Deno.test({
-  name: "DDNM with the edge network: WebGPU backend and runtime agree with the CPU",
-  ignore: noGpu("the built-in networks on WebGPU"),
+  ...unless(
+    "DDNM with the edge network: WebGPU backend and runtime agree with the CPU",
+    gpuMissing(gpuAdapter),
+  ),
   fn: async () => {
     const clean = imageToTensor(await readImage(`${ROOT}assets/rocket_256.png`), 3);
     const small = new Tensor([1, 3, 32, 32], new Float32Array(3 * 32 * 32));

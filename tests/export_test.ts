@@ -3,6 +3,7 @@
 // and restored through the CLI; bad checkpoints and configs give one error line each.
 // Needs ../shared/upstream and a Python with PyTorch and ONNX (Debian's python3-torch).
 import assert from "node:assert/strict";
+import { unless } from "./_skip.ts";
 import { decodeNpy } from "../lib/npy.ts";
 import { encodePng } from "../lib/png.ts";
 import { errorLines, runCli } from "./_cli.ts";
@@ -109,8 +110,10 @@ async function restore(
 }
 
 Deno.test({
-  name: "export DDNM: guided-diffusion UNetModel, class-conditional, DDIM's Model; verify, restore",
-  ignore: !!skip,
+  ...unless(
+    "export DDNM: guided-diffusion UNetModel, class-conditional, DDIM's Model; verify, restore",
+    skip,
+  ),
   async fn() {
     const made = await checkpoints();
     assert.equal(made.code, 0, made.stderr);
@@ -176,8 +179,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "export DDNM: float16 weights and external data",
-  ignore: !!skip,
+  ...unless(
+    "export DDNM: float16 weights and external data",
+    skip,
+  ),
   async fn() {
     assert.equal((await checkpoints()).code, 0);
     const args = [
@@ -218,8 +223,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "export IR-SDE: ConditionalUNet, ConditionalNAFNet, DenoisingSDE; verify, restore",
-  ignore: !!skip,
+  ...unless(
+    "export IR-SDE: ConditionalUNet, ConditionalNAFNet, DenoisingSDE; verify, restore",
+    skip,
+  ),
   async fn() {
     assert.equal((await checkpoints()).code, 0);
     const config = `${upstream}image-restoration-sde/codes/config`;
@@ -283,8 +290,10 @@ for (
   ] as const
 ) {
   Deno.test({
-    name: `export DiffBIR ${layout} with a SwinIR stage 1 and its text encoder; verify, restore`,
-    ignore: !!skip,
+    ...unless(
+      `export DiffBIR ${layout} with a SwinIR stage 1 and its text encoder; verify, restore`,
+      skip,
+    ),
     async fn() {
       assert.equal((await checkpoints()).code, 0);
       await exportOk("diffbir.py", [
@@ -325,8 +334,10 @@ for (
 }
 
 Deno.test({
-  name: "the TypeScript tokenizer gives OpenCLIP's ids",
-  ignore: !!skip,
+  ...unless(
+    "the TypeScript tokenizer gives OpenCLIP's ids",
+    skip,
+  ),
   async fn() {
     const { ClipTokenizer } = await import("../model/clip_tokenizer.ts");
     const texts = [
@@ -363,8 +374,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "exporters: bad checkpoints, configs and arguments give one error line, and write nothing",
-  ignore: !!skip,
+  ...unless(
+    "exporters: bad checkpoints, configs and arguments give one error line, and write nothing",
+    skip,
+  ),
   async fn() {
     assert.equal((await checkpoints()).code, 0);
     const repo = `${upstream}DDNM`;
@@ -454,8 +467,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "export conformance: DDNM's own loop on exported guided-diffusion weights (shared case)",
-  ignore: !!skip || !(await exists(`${upstream}../conformance/export/ddnm_openai_sr4/case.json`)),
+  ...unless(
+    "export conformance: DDNM's own loop on exported guided-diffusion weights (shared case)",
+    skip ||
+      (!(await exists(`${upstream}../conformance/export/ddnm_openai_sr4/case.json`)) &&
+        "the shared conformance case is absent"),
+  ),
   async fn() {
     const caseDir = `${upstream}../conformance/export/ddnm_openai_sr4`;
     const c = JSON.parse(await Deno.readTextFile(`${caseDir}/case.json`));

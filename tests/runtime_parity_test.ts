@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { gpuMissing, unless } from "./_skip.ts";
 import { Model } from "../model/model.ts";
 import { parseManifest } from "../model/manifest.ts";
 import { maxAbsDiff, Tensor } from "../lib/tensor.ts";
 import { convNetGraph, randomValues } from "./_graphs.ts";
-import { noGpu } from "./_gpu.ts";
+import { gpuAdapter } from "./_gpu.ts";
 
 const manifest = parseManifest(
   { kind: "ddpm", inputs: { x: "x", t: "t" }, output: "eps" },
@@ -30,8 +31,10 @@ Deno.test("native and wasm runtimes give the same numbers (1e-5)", async () => {
 });
 
 Deno.test({
-  name: "the WebGPU runtime gives the same numbers as native (1e-5)",
-  ignore: noGpu("WebGPU runtime parity"),
+  ...unless(
+    "the WebGPU runtime gives the same numbers as native (1e-5)",
+    gpuMissing(gpuAdapter),
+  ),
   fn: async () => {
     const a = await outputOn("native");
     const g = await outputOn("webgpu");

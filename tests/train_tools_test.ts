@@ -3,6 +3,7 @@
 // whose manifest carries the pedigree. Never trains a shipped model. Needs Debian's PyTorch, ONNX
 // and Pillow; skipped, saying so, without them.
 import assert from "node:assert/strict";
+import { unless } from "./_skip.ts";
 import { createHash } from "node:crypto";
 import { loadModel } from "../model/builtin_models.ts";
 import { readNpyFile } from "../lib/npy.ts";
@@ -29,8 +30,10 @@ async function py(args: string[]): Promise<{ code: number; out: string }> {
 
 for (const kind of ["denoiser", "irsde"] as const) {
   Deno.test({
-    name: `train.py --kind ${kind}: seeded, resumable, exported with its pedigree`,
-    ignore: !python,
+    ...unless(
+      `train.py --kind ${kind}: seeded, resumable, exported with its pedigree`,
+      !python && "no python3 with torch, onnx, numpy and PIL (Debian)",
+    ),
     fn: async () => {
       const dir = await Deno.makeTempDir();
       // the first two training photos are in the repository: no package download

@@ -4,6 +4,7 @@
 // `info --verify --ort webgpu`, all against wasm. Nothing here knows which configurations fail:
 // the tests compare the guard's report with what the provider does on this adapter.
 import assert from "node:assert/strict";
+import { unless } from "./_skip.ts";
 import { GraphBuilder } from "../model/onnx_graph.ts";
 import { createSession } from "../model/ort_runtime.ts";
 import { type ConvConfig, convKey, convSites, decodeOnnx } from "../model/onnx_conv_sites.ts";
@@ -40,8 +41,10 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 Deno.test({
-  name: "one Conv, 1 to 14 input channels: the guarded provider matches wasm, rewrites what fails",
-  ignore: skip,
+  ...unless(
+    "one Conv, 1 to 14 input channels: the guarded provider matches wasm, rewrites what fails",
+    skip && "no WebGPU adapter",
+  ),
   sanitizeResources: false,
   async fn() {
     const device = await requestGpuDevice(gpuAdapter!);
@@ -87,8 +90,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "--check-ort: a first call that differs from wasm stops the run with one line",
-  ignore: skip,
+  ...unless(
+    "--check-ort: a first call that differs from wasm stops the run with one line",
+    skip && "no WebGPU adapter",
+  ),
   sanitizeResources: false,
   async fn() {
     // the unguarded provider on every channel count up to 10: where it is wrong, the check says so
@@ -131,8 +136,10 @@ function irsdeLike(): Uint8Array {
 }
 
 Deno.test({
-  name: "an IR-SDE-shaped network through restore --ort webgpu --backend webgpu matches wasm",
-  ignore: skip,
+  ...unless(
+    "an IR-SDE-shaped network through restore --ort webgpu --backend webgpu matches wasm",
+    skip && "no WebGPU adapter",
+  ),
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir();

@@ -1,6 +1,7 @@
 // Every WebGPU kernel against the CPU backend on random inputs (1e-5); skipped, with a printed
 // reason, when the machine has no WebGPU adapter.
 import assert from "node:assert/strict";
+import { unless } from "./_skip.ts";
 import { CpuBackend } from "../kernels/cpu_backend.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import type { Backend } from "../kernels/backend.ts";
@@ -41,8 +42,10 @@ async function parity(
 }
 
 Deno.test({
-  name: "WebGPU parity: combine with 1 to 6 terms, in place and aliased",
-  ignore: skip,
+  ...unless(
+    "WebGPU parity: combine with 1 to 6 terms, in place and aliased",
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     for (let k = 1; k <= 6; k++) {
       const ins = Array.from({ length: k }, (_, i) => rnd(10 + i));
@@ -61,8 +64,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "WebGPU parity: the seeded generator gives the CPU's values at any offset",
-  ignore: skip,
+  ...unless(
+    "WebGPU parity: the seeded generator gives the CPU's values at any offset",
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     for (const [seed, offset] of [[0, 0], [7, 3], [123, 2 ** 33 + 5], [2 ** 40 + 1, 1e6 + 1]]) {
       const c = Tensor.zeros([1, 3, 64, 64]), g = Tensor.zeros([1, 3, 64, 64]);
@@ -82,8 +87,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "WebGPU parity: DDNM projections and Λ-noise, kernels and CPU fallbacks",
-  ignore: skip,
+  ...unless(
+    "WebGPU parity: DDNM projections and Λ-noise, kernels and CPU fallbacks",
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     const mask = new Uint8Array(32 * 48).map((_, i) => (i % 7 < 4 ? 1 : 0));
     const ops: DegradationOperator[] = [
@@ -137,8 +144,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "WebGPU parity: blend, per-pixel map, clamp, finiteness flag",
-  ignore: skip,
+  ...unless(
+    "WebGPU parity: blend, per-pixel map, clamp, finiteness flag",
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     const m = new Tensor(shape, randomValues(4608, 50).map((v) => (v > 0 ? 1 : 0)));
     await parity("blend", [m, rnd(51), rnd(52)], (b, [mk, a, c]) => b.blend(c, mk, a, c));
@@ -159,8 +168,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "WebGPU parity: tile crop, Gaussian tile accumulation, wavelet colour fix",
-  ignore: skip,
+  ...unless(
+    "WebGPU parity: tile crop, Gaussian tile accumulation, wavelet colour fix",
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     const plan = tilePlan(32, 48, 16, 8);
     await parity("crop", [rnd(60)], (b, [t]) => b.crop(Tensor.zeros([1, 3, 16, 16]), t, 8, 24));

@@ -1,6 +1,7 @@
 // Whole runs on the WebGPU backend: conformance with both ONNX runtimes, and the zero-copy
 // promise (no host↔device tensor transfer between the first and the last step).
 import assert from "node:assert/strict";
+import { unless } from "./_skip.ts";
 import { WebGpuBackend } from "../kernels/webgpu_backend.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
 import { restoreIrsde } from "../pipelines/restore_irsde.ts";
@@ -15,8 +16,10 @@ const skip = noGpu("WebGPU pipeline tests");
 const ROOT = new URL("../testdata/conformance/", import.meta.url).pathname;
 
 Deno.test({
-  name: "conformance cases with --backend webgpu (native and WebGPU ONNX runtimes)",
-  ignore: skip,
+  ...unless(
+    "conformance cases with --backend webgpu (native and WebGPU ONNX runtimes)",
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     for (
       const name of ["ddnm_sr4", "ddnm_inpaint_travel", "irsde_sde", "diffbir_spaced_cfg_guidance"]
@@ -49,9 +52,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...unless(
     "--ort webgpu --backend webgpu: zero host↔device transfers between the first and the last step",
-  ignore: skip,
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     const gpu = await WebGpuBackend.create();
     const lr = new Tensor([1, 3, 16, 16], randomValues(768, 1).map((v) => 0.5 + 0.3 * v));
@@ -96,8 +100,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "WebGPU and CPU backends give the same restoration for the same seed",
-  ignore: skip,
+  ...unless(
+    "WebGPU and CPU backends give the same restoration for the same seed",
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     const lr = new Tensor([1, 3, 16, 16], randomValues(768, 4).map((v) => 0.5 + 0.3 * v));
     const opts = {
@@ -122,9 +128,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...unless(
     "DiffBIR with CFG, whole, tiled and EDM: zero transfers between steps on WebGPU, the CPU's numbers",
-  ignore: skip,
+    skip && "no WebGPU adapter",
+  ),
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const model = await writeDiffbirStandIns(dir);
