@@ -50,8 +50,9 @@ export function checkedAgainstWasm(
       const max = maxAbsDiff(got, want);
       const tol = CHECK_ORT_TOLERANCE * want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
       if (!(max <= tol)) {
-        throw new UserError(
-          `checkOrt: the ${session.runtime} runtime's first network call differs from wasm by ` +
+        throw UserError.about(
+          "checkOrt",
+          `the ${session.runtime} runtime's first network call differs from wasm by ` +
             `max |d| ${max.toPrecision(3)} (tolerance ${tol.toPrecision(2)}): its output ` +
             `cannot be trusted here`,
         );

@@ -103,7 +103,7 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
   );
   await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--sampler", "repaint"]),
-    /--sampler for --method ddnm must be ddnm or hq-demo, got 'repaint'/,
+    /--sampler must be ddnm or hq-demo, got 'repaint'/,
     "out.png",
   );
   await expectError(
@@ -127,7 +127,7 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
     "denoise",
     "--steps",
     "2",
-  ], /directory nodir does not exist/);
+  ], /-o nodir\/out\.png: the folder nodir does not exist/);
   await expectError(
     ["restore", "none.png", "-o", "out.png", "--method", "ddnm", "--task", "denoise"],
     /none\.png: no such file/,

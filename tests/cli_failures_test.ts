@@ -82,7 +82,7 @@ Deno.test("CLI failures: wrong models and manifests", async () => {
   );
   await fails(
     ["restore", "good.png", ...ddnm, "--model", "ir.onnx"],
-    /DDNM needs a 'ddpm' model, this one is 'irsde'/,
+    /--model: ir\.onnx: DDNM needs a 'ddpm' model, not 'irsde'/,
   );
   await fails(
     ["restore", "good.png", ...ddnm, "--model", "none.onnx"],

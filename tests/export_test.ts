@@ -156,7 +156,10 @@ Deno.test({
     const cc = [...sr, "--model", `${dir}/ddnm_openai_cc/model.onnx`];
     const missing = await runCli(["restore", ...cc, "-o", "x.npy"], dir);
     assert.equal(missing.code, 1);
-    assert.match(errorLines(missing.stderr)[0], /class-conditional .*--class N/);
+    assert.match(
+      errorLines(missing.stderr)[0],
+      /--class: .*class-conditional \(input 'y'\): give its class label/,
+    );
     const c1 = await restore([...cc, "--class", "1"]);
     const c7 = await restore([...cc, "--class", "7"]);
     assert.ok(c1.data.some((v, i) => Math.abs(v - c7.data[i]) > 1e-4), "the class matters");

@@ -109,7 +109,7 @@ Deno.test({
       };
       const call = s.run({ x }, ["y"]);
       if (maxDiff(raw.y, cpu.y) > 1e-3) {
-        await assert.rejects(call, /--check-ort: the webgpu runtime's first network call differs/);
+        await assert.rejects(call, /the webgpu runtime's first network call differs/);
       } else {
         assert.ok(maxDiff((await call).y.data, cpu.y) < 1e-4);
       }
@@ -244,7 +244,7 @@ Deno.test("the guard's rewrites are exact: zero pads, channel splits, float16 we
   // nothing probes right: refused with one line, never run wrong
   await assert.rejects(
     guardWebGpuConvs(bytes, fakeProbe(() => true), 1e-3),
-    /WebGPU provider miscomputes Conv Conv#0 \(cin6 cout16 k3x3 .*max \|d\| 5\.00 .*--ort wasm or native/,
+    /WebGPU provider miscomputes Conv Conv#0 \(cin6 cout16 k3x3 .*max \|d\| 5\.00 .*run it on the wasm or native runtime/,
   );
   // a float16 export's weights reach the Conv through a Cast: the site is still found
   const g = new GraphBuilder("half");

@@ -140,6 +140,7 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   runtime: "--ort",
   threads: "--threads",
   backend: "--backend",
+  checkOrt: "--check-ort",
   "task.name": "--task",
   "task.scale": "--scale",
   "task.ratio": "--ratio",
