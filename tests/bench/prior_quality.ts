@@ -3,7 +3,8 @@
 // sigma 25 (DDNM+; RGB PSNR) against the noisy input, inpainting (PSNR inside the holes) against a
 // harmonic fill, each model at its own default steps and eta, with seconds per image per runtime.
 // Writes the README's labelled sheets (assets/readme/). Run: deno run -A tests/bench/prior_quality.ts
-// [--models builtin:unet,builtin:unet-edge,builtin:gmm] [--runtimes native,wasm] [--no-sheets]
+// [--models builtin:unet,builtin:unet-edge,builtin:gmm] [--irsde-models builtin:irsde,...]
+// [--tasks sr,denoise,inpaint] [--runtimes native,wasm] [--no-sheets]
 import { parseArgs } from "node:util";
 import { type DdnmRestoreOptions, restoreDdnm } from "../../pipelines/restore_ddnm.ts";
 import { restoreIrsde } from "../../pipelines/restore_irsde.ts";
@@ -26,11 +27,13 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     models: { type: "string", default: "builtin:unet,builtin:unet-edge,builtin:gmm" },
+    "irsde-models": { type: "string", default: "builtin:irsde,builtin:irsde-edge" },
+    tasks: { type: "string", default: "sr,denoise,inpaint" },
     runtimes: { type: "string", default: "native,wasm" },
     "no-sheets": { type: "boolean", default: false },
   },
 });
-const specs = values.models.split(",");
+const specs = values.models.split(",").filter(Boolean);
 const photos = await benchPhotos("holdout");
 const mask = benchMask(256, 256), holes = mask.map((v) => 1 - v);
 const sigma = 25 / 255;
@@ -43,8 +46,9 @@ interface Task {
   score: (out: Tensor, clean: Tensor) => number;
   options: Pick<DdnmRestoreOptions, "task" | "sigmaY" | "mask">;
 }
-const TASKS: Task[] = [
+const ALL_TASKS: (Task & { key: string })[] = [
   {
+    key: "sr",
     name: "SR x4 (sr-bicubic), PSNR Y",
     baseline: "bicubic",
     observe: (clean) => {
@@ -55,6 +59,7 @@ const TASKS: Task[] = [
     options: { task: { name: "sr-bicubic", scale: 4 } },
   },
   {
+    key: "denoise",
     name: "denoising sigma 25 (DDNM+), PSNR RGB",
     baseline: "noisy",
     observe: (clean) => {
@@ -65,6 +70,7 @@ const TASKS: Task[] = [
     options: { task: { name: "denoise" }, sigmaY: sigma },
   },
   {
+    key: "inpaint",
     name: "inpainting, PSNR inside the holes",
     baseline: "harmonic fill",
     observe: (clean) => ({ observed: clean, base: harmonicFill(clean, mask) }),
@@ -72,6 +78,7 @@ const TASKS: Task[] = [
     options: { task: { name: "inpaint" }, mask },
   },
 ];
+const TASKS = ALL_TASKS.filter((t) => values.tasks.split(",").includes(t.key));
 
 const models = new Map<string, Model>();
 for (const s of specs) models.set(s, await loadModel(s, { runtime: "native" }));
@@ -108,35 +115,59 @@ for (const task of TASKS) {
   }
 }
 
-// IR-SDE's built-in network: denoising sigma 25 with each solver, and the noise levels it was not
-// trained for (sigma 15 and 50) with its default solver
-console.log(`\n## IR-SDE (builtin:irsde), denoising: PSNR RGB\n`);
-console.log(`| solver, sigma | ${names.join(" | ")} | mean | s/image |`);
-console.log(`|---|${names.map(() => "---|").join("")}---|---|`);
-const irsde = await loadModel("builtin:irsde", { runtime: "native" });
-const solvers = ["sde", "ode", "posterior"] as const;
-const irsdeOut = new Map<string, Tensor>();
-for (
-  const [solver, level] of [...solvers.map((s) => [s, 25] as const), ["", 15], ["", 50]] as const
-) {
-  const scores: number[] = [], noisyScores: number[] = [];
-  const t0 = performance.now();
-  for (const [name, clean] of photos) {
-    const noisy = addNoise(clean, level / 255);
-    const r = await restoreIrsde(noisy, { model: irsde, solver: solver || undefined, seed: 0 });
-    if (level === 25) irsdeOut.set(`${solver}/${name}`, r.image);
-    scores.push(psnrOf(r.image, clean));
-    noisyScores.push(psnrOf(noisy, clean));
+// IR-SDE's built-in networks: denoising sigma 25 with each solver, and the noise levels they were
+// not trained for (sigma 15 and 50) with the default solver
+const irsdeOut = new Map<string, Tensor>(); // `${spec}/${solver}/${photo}`
+const irsdeSpecs = values["irsde-models"].split(",").filter(Boolean);
+for (const spec of irsdeSpecs) {
+  console.log(`\n## IR-SDE (${spec}), denoising: PSNR RGB\n`);
+  console.log(`| solver, sigma | ${names.join(" | ")} | mean | s/image |`);
+  console.log(`|---|${names.map(() => "---|").join("")}---|---|`);
+  const irsde = await loadModel(spec, { runtime: "native" });
+  const solvers = ["sde", "ode", "posterior"] as const;
+  for (
+    const [solver, level] of [...solvers.map((s) => [s, 25] as const), ["", 15], ["", 50]] as const
+  ) {
+    const scores: number[] = [], noisyScores: number[] = [];
+    const t0 = performance.now();
+    for (const [name, clean] of photos) {
+      const noisy = addNoise(clean, level / 255);
+      const r = await restoreIrsde(noisy, { model: irsde, solver: solver || undefined, seed: 0 });
+      if (level === 25) irsdeOut.set(`${spec}/${solver}/${name}`, r.image);
+      scores.push(psnrOf(r.image, clean));
+      noisyScores.push(psnrOf(noisy, clean));
+    }
+    const s = (performance.now() - t0) / 1000 / photos.length;
+    const label = solver
+      ? `${solver}, 25`
+      : `${irsde.manifest.defaults.solver} (default), ${level}`;
+    console.log(
+      `| ${label} | ${scores.map((v) => v.toFixed(2)).join(" | ")} | ${
+        mean(scores).toFixed(2)
+      } (noisy ${mean(noisyScores).toFixed(2)}) | ${s.toFixed(1)} |`,
+    );
   }
-  const s = (performance.now() - t0) / 1000 / photos.length;
-  const label = solver ? `${solver}, 25` : `${irsde.manifest.defaults.solver} (default), ${level}`;
-  console.log(
-    `| ${label} | ${scores.map((v) => v.toFixed(2)).join(" | ")} | ${
-      mean(scores).toFixed(2)
-    } (noisy ${mean(noisyScores).toFixed(2)}) | ${s.toFixed(1)} |`,
-  );
+  await irsde.release();
 }
-await irsde.release();
+if (irsdeSpecs.length) {
+  // seconds per 256x256 denoising at the defaults, per runtime (after a warm-up run)
+  console.log(`\n## seconds per 256x256 IR-SDE denoising at the model's defaults\n`);
+  const runtimes = values.runtimes.split(",");
+  console.log(`| model | ${runtimes.join(" | ")} |\n|---|${runtimes.map(() => "---|").join("")}`);
+  const noisy = addNoise(photos[0][1], sigma);
+  for (const spec of irsdeSpecs) {
+    const cells: string[] = [];
+    for (const runtime of runtimes) {
+      const model = await loadModel(spec, { runtime: runtime as "wasm" });
+      await restoreIrsde(noisy, { model, seed: 0 });
+      const t0 = performance.now();
+      await restoreIrsde(noisy, { model, seed: 0 });
+      cells.push(`${((performance.now() - t0) / 1000).toFixed(2)}`);
+      await model.release();
+    }
+    console.log(`| ${short(spec)} | ${cells.join(" | ")} |`);
+  }
+}
 
 // seconds per 256x256 SR x4 at each model's defaults, per runtime (one photo, after a warm-up call)
 console.log(`\n## seconds per 256x256 SR x4 at the model's defaults\n`);
@@ -163,7 +194,7 @@ for (const spec of specs) {
 }
 for (const m of models.values()) await m.release();
 
-if (!values["no-sheets"] && specs.includes("builtin:unet")) {
+if (!values["no-sheets"] && specs.includes("builtin:unet") && TASKS.length === 3) {
   // the README's labelled sheets, on the held-out rocket photo
   const [, rocket] = photos[0];
   // the PNG encoder clips values outside [0,1]
@@ -173,7 +204,7 @@ if (!values["no-sheets"] && specs.includes("builtin:unet")) {
     2,
   ]];
   for (const [file, k] of sheets) {
-    const task = TASKS[k];
+    const task = ALL_TASKS[k];
     const { observed, base } = task.observe(rocket);
     const out = outputs.get(`${task.name}/builtin:unet/rocket`)!;
     const gmm = outputs.get(`${task.name}/builtin:gmm/rocket`);
@@ -193,8 +224,8 @@ if (!values["no-sheets"] && specs.includes("builtin:unet")) {
   }
   // IR-SDE beside DDNM+ on the same noisy photo
   const noisy = addNoise(rocket, sigma);
-  const ddnmPlus = outputs.get(`${TASKS[1].name}/builtin:unet/rocket`)!;
-  const ir = irsdeOut.get(`posterior/rocket`)!;
+  const ddnmPlus = outputs.get(`${ALL_TASKS[1].name}/builtin:unet/rocket`)!;
+  const ir = irsdeOut.get(`builtin:irsde/posterior/rocket`)!;
   const db = (t: Tensor) => `${psnrOf(t, rocket).toFixed(2)} dB`;
   await Deno.writeFile(
     `${root}demo_irsde.png`,
