@@ -16,11 +16,12 @@ import type { OrtChoice } from "../model/ort_modules.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SHIPPED = [["unet", "unet"], ["unet-edge", "unet_edge"]] as const;
+const SHIPPED_IRSDE = [["irsde", "irsde"], ["irsde-edge", "irsde_edge"]] as const;
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 Deno.test("shipped networks: file, manifest and pedigree agree", async () => {
   const dataList = sha256(await Deno.readFile(`${ROOT}tools/train/data_list.json`));
-  for (const [name, file] of SHIPPED) {
+  for (const [name, file] of [...SHIPPED, ...SHIPPED_IRSDE]) {
     const manifest = JSON.parse(await Deno.readTextFile(`${ROOT}model/builtin/${file}.json`));
     const onnx = await Deno.readFile(`${ROOT}model/builtin/${file}.onnx`);
     assert.equal(sha256(onnx), manifest.sha256, `${name}: the file's SHA-256`);
@@ -44,6 +45,28 @@ Deno.test("shipped networks: ONNX on native and wasm reproduces PyTorch at an od
       const eps = await model.run({ x: new Tensor([1, 3, 23, 37], x.data), t: 400 });
       const d = maxAbsDiff(eps.data, expected.data);
       assert.ok(d < 1e-4, `${name} on ${runtime}: max |ONNX − PyTorch| = ${d}`);
+      await model.release();
+    }
+  }
+});
+
+Deno.test("shipped IR-SDE networks: ONNX on native and wasm reproduces PyTorch at an odd size", async () => {
+  for (const [name, file] of SHIPPED_IRSDE) {
+    const probe = (role: string) =>
+      readNpyFile(`${ROOT}testdata/builtin/${file}.probe.${role}.npy`);
+    const [x, mu, t, expected] = await Promise.all(["x", "mu", "t", "noise"].map(probe));
+    const shape = x.shape as [number, number, number, number];
+    assert.deepEqual(shape, [1, 3, 23, 37]);
+    for (const runtime of ["native", "wasm"] as const) {
+      const model = await loadModel(`builtin:${name}`, { runtime });
+      const noise = await model.run({
+        x: new Tensor(shape, x.data),
+        mu: new Tensor(shape, mu.data),
+        t: t.data[0],
+      });
+      const d = maxAbsDiff(noise.data, expected.data);
+      assert.ok(d < 1e-3, `${name} on ${runtime}: max |ONNX − PyTorch| = ${d}`);
+      assert.equal(model.manifest.sde?.T, BUILTIN_MODELS[name].manifest.sde?.T);
       await model.release();
     }
   }
