@@ -9,7 +9,7 @@ import { createPreviewHandler, PREVIEW_MAX_SIDE, PREVIEW_STEPS } from "../previe
 
 const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0.1] [--max-steps 50]
        [--concurrency 1] [--queue 8] [--timeout 60] [--max-body-mb 10]
-       [--model builtin:unet-edge] [--irsde-model builtin:irsde-edge] [--threads 1]
+       [--model builtin:unet-edge] [--irsde-model builtin:irsde] [--threads 1]
        [--steps ${PREVIEW_STEPS}] [--max-side 192] [--verbose]
 
 Serves the preview page at /, GET /healthz and

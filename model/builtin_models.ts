@@ -17,7 +17,6 @@ import { cachedModelPath, isModelUrl } from "./model_cache.ts";
 import UNET_MANIFEST from "./builtin/unet.json" with { type: "json" };
 import UNET_EDGE_MANIFEST from "./builtin/unet_edge.json" with { type: "json" };
 import IRSDE_MANIFEST from "./builtin/irsde.json" with { type: "json" };
-import IRSDE_EDGE_MANIFEST from "./builtin/irsde_edge.json" with { type: "json" };
 
 /** A built-in model: its manifest and a function producing its ONNX bytes. */
 export interface BuiltinModel {
@@ -34,7 +33,6 @@ export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
   unet: _shipped("unet", UNET_MANIFEST),
   "unet-edge": _shipped("unet_edge", UNET_EDGE_MANIFEST),
   irsde: _shipped("irsde", IRSDE_MANIFEST),
-  "irsde-edge": _shipped("irsde_edge", IRSDE_EDGE_MANIFEST),
   gaussian: {
     description:
       "stationary Gaussian natural-image prior (fitted 1/f^α spectrum), exact MMSE ε-predictor",
@@ -75,9 +73,6 @@ export const PREVIEW_MODEL = "builtin:unet-edge";
 
 /** IR-SDE's model when none is given: a trained Gaussian-noise restorer (docs/builtin_models.md). */
 export const DEFAULT_IRSDE_MODEL = "builtin:irsde";
-
-/** IR-SDE's model in the edge preview: the same training, sized for one wasm thread. */
-export const PREVIEW_IRSDE_MODEL = "builtin:irsde-edge";
 
 // a trained network shipped as files in model/builtin/ (tools/train/ makes them): its bytes are
 // read beside this module (a file, or fetched when the package runs from JSR) and checked

@@ -23,7 +23,6 @@ export {
   DEFAULT_IRSDE_MODEL,
   DEFAULT_MODEL,
   loadModel,
-  PREVIEW_IRSDE_MODEL,
   PREVIEW_MODEL,
 } from "./builtin_models.ts";
 export {

@@ -9,7 +9,7 @@
 import { UserError } from "../lib/errors.ts";
 import { tensorToPng } from "../lib/image.ts";
 import type { Tensor } from "../lib/tensor.ts";
-import { PREVIEW_IRSDE_MODEL, PREVIEW_MODEL } from "../model/builtin_models.ts";
+import { DEFAULT_IRSDE_MODEL, PREVIEW_MODEL } from "../model/builtin_models.ts";
 import { ModelPool } from "./model_pool.ts";
 import type { Model } from "../model/model.ts";
 import { restoreDdnm } from "../pipelines/restore_ddnm.ts";
@@ -29,7 +29,7 @@ export { PREVIEW_MAX_SIDE, PREVIEW_STEPS } from "./limits.ts";
 export interface PreviewOptions {
   /** DDNM's model (default `builtin:unet-edge`), run with the wasm runtime. */
   model?: string;
-  /** IR-SDE's model for `method=irsde` (default `builtin:irsde-edge`). */
+  /** IR-SDE's model for `method=irsde` (default `builtin:irsde`). */
   irsdeModel?: string;
   /** Largest request body in bytes (default 10 MB). */
   maxBodyBytes?: number;
@@ -173,7 +173,7 @@ export function createPreviewHandler(options: PreviewOptions = {}): PreviewHandl
   // cores (two concurrent runs peaked at 352 MB, measured)
   const gate = new Gate(options.concurrency ?? 1, options.queue ?? 8);
   const pool = new ModelPool(
-    { ddnm: options.model ?? PREVIEW_MODEL, irsde: options.irsdeModel ?? PREVIEW_IRSDE_MODEL },
+    { ddnm: options.model ?? PREVIEW_MODEL, irsde: options.irsdeModel ?? DEFAULT_IRSDE_MODEL },
     options.threads,
   );
   const limits = { maxBody, maxPixels, maxSide, maxSteps, defaultSteps: options.defaultSteps };

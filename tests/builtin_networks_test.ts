@@ -16,7 +16,7 @@ import type { OrtChoice } from "../model/ort_modules.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SHIPPED = [["unet", "unet"], ["unet-edge", "unet_edge"]] as const;
-const SHIPPED_IRSDE = [["irsde", "irsde"], ["irsde-edge", "irsde_edge"]] as const;
+const SHIPPED_IRSDE = [["irsde", "irsde"]] as const;
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 Deno.test("shipped networks: file, manifest and pedigree agree", async () => {

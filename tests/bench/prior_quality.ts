@@ -27,7 +27,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     models: { type: "string", default: "builtin:unet,builtin:unet-edge,builtin:gmm" },
-    "irsde-models": { type: "string", default: "builtin:irsde,builtin:irsde-edge" },
+    "irsde-models": { type: "string", default: "builtin:irsde" },
     tasks: { type: "string", default: "sr,denoise,inpaint" },
     runtimes: { type: "string", default: "native,wasm" },
     "no-sheets": { type: "boolean", default: false },

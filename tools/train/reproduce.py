@@ -22,7 +22,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("name", help="unet, unet_edge, irsde or irsde_edge (a file in model/builtin/)")
+    ap.add_argument("name", help="unet, unet_edge or irsde (a file in model/builtin/)")
     ap.add_argument("--runs", default="runs", help="where the run folders go")
     ap.add_argument("--out", default=None, help="where the export goes (default RUNS/export)")
     args = ap.parse_args()
