@@ -49,7 +49,7 @@ for (const kind of ["denoiser", "irsde"] as const) {
         "--crop",
         "32",
       ];
-      const train = (iters: number, out: string) =>
+      const train = (iters: number, out: string, extra: string[] = []) =>
         py([
           "tools/train/train.py",
           ...common,
@@ -59,6 +59,7 @@ for (const kind of ["denoiser", "irsde"] as const) {
           `${dir}/data`,
           "--out",
           out,
+          ...extra,
         ]);
       const first = await train(60, `${dir}/a`);
       assert.equal(first.code, 0, first.out);
@@ -66,18 +67,7 @@ for (const kind of ["denoiser", "irsde"] as const) {
       assert.match(first.out, /done: 60 iterations/);
       // the same run in two parts (stopped at 40 by a changed plan would change the lr; resume
       // needs the same arguments): interrupt with --minutes 0, then resume
-      const part = await py([
-        "tools/train/train.py",
-        ...common,
-        "--iters",
-        "60",
-        "--data",
-        `${dir}/data`,
-        "--out",
-        `${dir}/b`,
-        "--minutes",
-        "0",
-      ]);
+      const part = await train(60, `${dir}/b`, ["--minutes", "0"]);
       assert.equal(part.code, 0, part.out);
       assert.match(
         part.out,
