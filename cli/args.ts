@@ -243,21 +243,22 @@ export function ruleWords(rule: NumberRule): string {
  *
  * assert.equal(numberFlag({ steps: "20" }, "steps", 50, { integer: true, min: 1 }), 20);
  * assert.equal(numberFlag({}, "steps", 50), 50);
+ * assert.equal(numberFlag({}, "steps", undefined), undefined); // absent, left to the library
  * assert.throws(() => numberFlag({ steps: "0" }, "steps", 50, { min: 1 }), /--steps must be >= 1, got 0/);
  * ```
  *
  * @param values Parsed flag values.
  * @param name The flag's long name.
- * @param fallback The value when the flag is absent.
+ * @param fallback The value when the flag is absent (`undefined`: leave the default to the library).
  * @param rule Bounds (inclusive), integrality, unit.
- * @returns The number.
+ * @returns The number, or `fallback`.
  */
-export function numberFlag(
+export function numberFlag<F extends number | undefined>(
   values: ParsedArgs["values"],
   name: string,
-  fallback: number,
+  fallback: F,
   rule: NumberRule = {},
-): number {
+): number | F {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const v = Number(raw);
@@ -296,5 +297,5 @@ export function inFlagWords(e: UserError, flags: Readonly<Record<string, string>
   if (e.expected !== undefined) {
     return new UsageError(`${flag} must be ${e.expected}, got ${showValue(e.received)}`);
   }
-  return new UserError(`${flag}: ${e.message}`, { option: e.option! });
+  return UserError.about(e.option!, `${flag}: ${e.message}`);
 }

@@ -47,9 +47,7 @@ async function _bench(args: string[]): Promise<number> {
     throw new UsageError(`bench --method must be ddnm or irsde, got '${method}'`);
   }
   const size = numberFlag(values, "size", 256, { integer: true, min: 8 });
-  const stepsFlag = values.steps === undefined
-    ? undefined
-    : numberFlag(values, "steps", 20, { integer: true, min: 1, max: 1000 });
+  const stepsFlag = numberFlag(values, "steps", undefined, { integer: true, min: 1, max: 1000 });
   const repeat = numberFlag(values, "repeat", 3, { integer: true, min: 1 });
   const runtime = (typeof values.ort === "string" ? values.ort : "auto") as OrtChoice;
   const backendName = typeof values.backend === "string" ? values.backend : "cpu";
@@ -57,9 +55,7 @@ async function _bench(args: string[]): Promise<number> {
     throw new UsageError(`--backend must be cpu or webgpu`);
   }
   const backend = await chooseBackend(backendName, (m) => console.error(`note: ${m}`));
-  const threads = values.threads === undefined
-    ? undefined
-    : numberFlag(values, "threads", 1, { integer: true, min: 1 });
+  const threads = numberFlag(values, "threads", undefined, { integer: true, min: 1 });
   const spec = typeof values.model === "string"
     ? values.model
     : method === "irsde"

@@ -70,13 +70,9 @@ async function _degrade(args: string[]): Promise<number> {
   if (typeof values.task !== "string") throw new UsageError("degrade needs --task");
   const task: DdnmTask = {
     name: values.task as DdnmTaskName,
-    scale: values.scale === undefined
-      ? undefined
-      : numberFlag(values, "scale", 0, { integer: true, min: 1 }),
+    scale: numberFlag(values, "scale", undefined, { integer: true, min: 1 }),
     kernel: values.kernel as DdnmTask["kernel"],
-    ratio: values.ratio === undefined
-      ? undefined
-      : numberFlag(values, "ratio", 0, { integer: true, min: 1 }),
+    ratio: numberFlag(values, "ratio", undefined, { integer: true, min: 1 }),
     csPermutation: numberFlag(values, "cs-seed", 0, { integer: true, min: 0 }),
     fixedDeblur: values["fixed-deblur"] === true,
   };

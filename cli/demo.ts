@@ -87,9 +87,7 @@ async function _demo(args: string[]): Promise<number> {
   }
   const out = typeof values.out === "string" ? values.out : "demo-out";
   // absent: the model's own default (its manifest's defaults.steps)
-  const steps = values.steps === undefined
-    ? undefined
-    : numberFlag(values, "steps", 0, { integer: true, min: 1, max: 1000 });
+  const steps = numberFlag(values, "steps", undefined, { integer: true, min: 1, max: 1000 });
   const seed = numberFlag(values, "seed", 0, { integer: true, min: 0 });
   const imagePath = typeof values.image === "string"
     ? values.image

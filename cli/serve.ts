@@ -10,7 +10,7 @@ import { createPreviewHandler, PREVIEW_MAX_SIDE, PREVIEW_STEPS } from "../previe
 const _HELP = `usage: deno run -A cli.ts serve [--port 8000] [--hostname 127.0.0.1] [--max-steps 50]
        [--concurrency 1] [--queue 8] [--timeout 60] [--max-body-mb 10]
        [--model builtin:unet-edge] [--irsde-model builtin:irsde] [--threads 1]
-       [--steps ${PREVIEW_STEPS}] [--max-side 192] [--verbose]
+       [--steps ${PREVIEW_STEPS}] [--max-side ${PREVIEW_MAX_SIDE}] [--verbose]
 
 Serves the preview page at /, GET /healthz and
 POST /v1/restore?task=sr-bicubic|sr|colorize|denoise|inpaint&scale=K&steps=N&seed=S
@@ -51,15 +51,9 @@ async function _serve(args: string[]): Promise<number> {
     maxBodyBytes: numberFlag(values, "max-body-mb", 10, { min: 0.001 }) * 1024 * 1024,
     model: typeof values.model === "string" ? values.model : undefined,
     irsdeModel: typeof values["irsde-model"] === "string" ? values["irsde-model"] : undefined,
-    threads: values.threads === undefined
-      ? undefined
-      : numberFlag(values, "threads", 1, { integer: true, min: 1 }),
-    defaultSteps: values.steps === undefined
-      ? undefined
-      : numberFlag(values, "steps", PREVIEW_STEPS, { integer: true, min: 1, max: 1000 }),
-    maxSide: values["max-side"] === undefined
-      ? undefined
-      : numberFlag(values, "max-side", PREVIEW_MAX_SIDE, { integer: true, min: 16, max: 4096 }),
+    threads: numberFlag(values, "threads", undefined, { integer: true, min: 1 }),
+    defaultSteps: numberFlag(values, "steps", undefined, { integer: true, min: 1, max: 1000 }),
+    maxSide: numberFlag(values, "max-side", undefined, { integer: true, min: 16, max: 4096 }),
   });
   const hostname = typeof values.hostname === "string" ? values.hostname : "127.0.0.1";
   const port = numberFlag(values, "port", 8000, { integer: true, min: 0, max: 65535 });

@@ -79,8 +79,6 @@ async function _one(
   const progress = _progress(plan, backend, input, k);
   const result = await plan.runner({
     ...early,
-    values,
-    input,
     image,
     observed,
     noise: plan.noise,

@@ -147,7 +147,7 @@ async function _plan(values: ParsedArgs["values"], positionals: string[]): Promi
     seed: whole("seed", 0, 0),
     backend: choiceFlag(values, "backend", ["auto", "cpu", "webgpu"] as const, "auto"),
     runtime: choiceFlag(values, "ort", ["auto", "native", "wasm", "webgpu"] as const, "auto"),
-    threads: values.threads === undefined ? undefined : whole("threads", 1, 1),
+    threads: numberFlag(values, "threads", undefined, { integer: true, min: 1 }),
     checkOrt: values["check-ort"] === true,
     maxPixels: whole("max-pixels", DEFAULT_MAX_PIXELS, 1),
     sha256,

@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { ParsedArgs } from "../args.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { DecodedImage } from "../../lib/image.ts";
 import { readMask } from "../../lib/mask.ts";
@@ -21,10 +20,6 @@ import type { DiffbirModels } from "../../pipelines/diffbir_pipeline.ts";
 
 /** Everything a method's runner gets from the command line. */
 export interface RestoreContext {
-  /** Parsed flags. */
-  values: ParsedArgs["values"];
-  /** The input's path. */
-  input: string;
   /** The decoded input image (null for a `.npy` input). */
   image: DecodedImage | null;
   /** The input as a [1, C, h, w] tensor in [0,1] (or the raw `.npy` values). */

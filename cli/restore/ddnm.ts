@@ -5,7 +5,14 @@
  * @module
  */
 
-import { choiceFlag, closest, numberFlag, type ParsedArgs, UsageError } from "../args.ts";
+import {
+  choiceFlag,
+  closest,
+  numberFlag,
+  type NumberRule,
+  type ParsedArgs,
+  UsageError,
+} from "../args.ts";
 import { DEFAULT_MODEL } from "../../model/builtin_models.ts";
 import {
   DDNM_TASKS,
@@ -60,13 +67,15 @@ function _task(v: ParsedArgs["values"], note: (m: string) => void): DdnmTask {
   if (kernel !== undefined && !["gauss", "uniform", "aniso"].includes(kernel)) {
     throw new UsageError(`--kernel must be gauss, uniform or aniso, got '${kernel}'`);
   }
-  const whole = (flag: string, min: number) =>
-    v[flag] === undefined ? undefined : numberFlag(v, flag, 0, { integer: true, min });
   return {
     name: name as DdnmTaskName,
-    scale: own.includes("scale") ? whole("scale", 1) : undefined,
+    scale: own.includes("scale")
+      ? numberFlag(v, "scale", undefined, { integer: true, min: 1 })
+      : undefined,
     kernel: kernel as DdnmTask["kernel"],
-    ratio: own.includes("ratio") ? whole("ratio", 1) : undefined,
+    ratio: own.includes("ratio")
+      ? numberFlag(v, "ratio", undefined, { integer: true, min: 1 })
+      : undefined,
     csPermutation: numberFlag(v, "cs-seed", 0, { integer: true, min: 0 }),
     fixedDeblur: v["fixed-deblur"] === true,
   };
@@ -99,8 +108,7 @@ export async function planDdnm(
     throw new UsageError("--paper-lambda applies to --sampler hq-demo");
   }
   const maskShift = choiceFlag(v, "mask-shift", ["fresh", "reference"] as const, "fresh");
-  const optional = (flag: string, rule: Parameters<typeof numberFlag>[3]) =>
-    v[flag] === undefined ? undefined : numberFlag(v, flag, 0, rule);
+  const optional = (flag: string, rule: NumberRule) => numberFlag(v, flag, undefined, rule);
   const settings = {
     task,
     steps: optional("steps", { integer: true, min: 1, max: 1000 }),

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { numberFlag, type ParsedArgs, UsageError } from "../args.ts";
+import { numberFlag, type NumberRule, type ParsedArgs, UsageError } from "../args.ts";
 import { readNpyFile } from "../../lib/npy.ts";
 import { grayToRgb } from "../../lib/tensor.ts";
 import {
@@ -57,8 +57,7 @@ export async function planDiffbir(v: ParsedArgs["values"]): Promise<MethodRunner
     throw new UsageError(`--guidance-loss must be mse or wmse, got '${loss}'`);
   }
   // flags left out take the sampler's own defaults
-  const optional = (name: string, check: Parameters<typeof numberFlag>[3] = {}) =>
-    v[name] === undefined ? undefined : numberFlag(v, name, 0, check);
+  const optional = (name: string, rule: NumberRule = {}) => numberFlag(v, name, undefined, rule);
   const tileSize = optional("tile-size", { integer: true, min: 8 });
   const tileStride = optional("tile-stride", { integer: true, min: 8 });
   if ((tileSize === undefined) !== (tileStride === undefined)) {

@@ -65,9 +65,7 @@ export async function planIrsde(
   }
   sde.schedule = choiceFlag(v, "schedule", ["cosine", "linear", "constant"] as const);
   const solver = choiceFlag(v, "solver", ["sde", "ode", "posterior"] as const);
-  const steps = v.steps === undefined
-    ? undefined
-    : numberFlag(v, "steps", 100, { integer: true, min: 1, max: 10000 });
+  const steps = numberFlag(v, "steps", undefined, { integer: true, min: 1, max: 10000 });
   // without --model, the trained built-in (command.ts says so once per run)
   const model = stringFlag(v.model) ?? DEFAULT_IRSDE_MODEL;
   const { restoreIrsde } = await import("../../pipelines/restore_irsde.ts"); // loaded only for IR-SDE runs
