@@ -57,10 +57,10 @@ export function checkJpeg(bytes: Uint8Array, name: string, maxPixels: number): J
         throw new UserError(`${name}: JPEG has a zero size (${width}x${height})`);
       }
       if (width * height > maxPixels) {
-        throw new UserError(
+        throw UserError.about(
+          "maxPixels",
           `${name}: JPEG is ${width}x${height} = ${width * height} pixels, over the limit of ` +
             `${maxPixels} (raise the limit to read it)`,
-          { option: "maxPixels" },
         );
       }
       return { width, height, components };

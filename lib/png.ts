@@ -118,10 +118,10 @@ function _readIhdr(view: DataView, at: number, name: string, maxPixels: number):
     throw new UserError(`${name}: PNG has a zero size (${width}x${height})`);
   }
   if (width * height > maxPixels) {
-    throw new UserError(
+    throw UserError.about(
+      "maxPixels",
       `${name}: PNG is ${width}x${height} = ${width * height} pixels, over the limit of ` +
         `${maxPixels} (raise the limit to read it)`,
-      { option: "maxPixels" },
     );
   }
   if (!_VALID_DEPTHS[colorType]?.includes(bitDepth)) {

@@ -218,11 +218,9 @@ export class Model {
           if (source.manifestPath || !(e instanceof UserError) || !/not found$/.test(e.message)) {
             throw e;
           }
-          throw new UserError(
+          throw UserError.about(
+            "modelSpec",
             `${e.message} (draftManifest or the command line's info drafts one)`,
-            {
-              option: "modelSpec",
-            },
           );
         });
       // by path: the native runtime reads the file itself (and may use its optimised-graph cache)
@@ -343,9 +341,9 @@ export class Model {
     }
     if (m.inputs.y !== undefined) {
       if (inputs.y === undefined) {
-        throw new UserError(
+        throw UserError.about(
+          "classLabel",
           `${this.name} is class-conditional (input '${m.inputs.y}'): give its class label`,
-          { option: "classLabel" },
         );
       }
       const meta = this.#session.inputs.find((i) => i.name === m.inputs.y);

@@ -116,9 +116,9 @@ export async function resolveRuntime(
     try {
       await ortModule(choice);
     } catch (e) {
-      throw new UserError(
+      throw UserError.about(
+        "runtime",
         `runtime ${choice} does not load here (${(e as Error).message})`,
-        { option: "runtime" },
       );
     }
     return choice;

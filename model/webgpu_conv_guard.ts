@@ -209,11 +209,11 @@ export async function guardWebGpuConvs(
     const key = convKey(site.config), fix = plan.get(key);
     const maxDiff = diffs.get(key) ?? Infinity;
     if (!fix) {
-      throw new UserError(
+      throw UserError.about(
+        "runtime",
         `ONNX Runtime's WebGPU provider miscomputes Conv ${site.name} (${key}: max |d| ${
           maxDiff.toPrecision(3)
         } against wasm) and no exact rewrite of it probes right; run it on the wasm or native runtime`,
-        { option: "runtime" },
       );
     }
     changes.set(site.index, _rewrite(model, site, fix, edit));

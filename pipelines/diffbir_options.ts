@@ -301,9 +301,9 @@ export function checkDiffbirModels(
   sampling: DiffbirSampling,
 ): void {
   if ((options.prompt !== undefined || options.negativePrompt !== undefined) && !models.text) {
-    throw new UserError(
+    throw UserError.about(
+      "prompt",
       "prompt needs a pipeline with a text encoder (tools/export/diffbir.py exports one), or a context",
-      { option: "prompt" },
     );
   }
   const den = models.denoiser.manifest, name = models.denoiser.name;

@@ -71,9 +71,9 @@ export async function loadDiffbirPipeline(
     typeof json !== "object" || json === null ||
     (json as Record<string, unknown>).kind !== "diffbir-pipeline"
   ) {
-    throw new UserError(
+    throw UserError.about(
+      "model",
       `${path}: a DiffBIR model must be a pipeline manifest with "kind": "diffbir-pipeline"`,
-      { option: "model" },
     );
   }
   const j = json as Record<string, unknown>;

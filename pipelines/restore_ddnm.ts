@@ -210,11 +210,9 @@ function _windows(
   // a window of the output must map to whole pixels of the observation
   const f = taskSpec.needs === "scale" ? options.task.scale! : 1;
   if (f > 1 && windows.some((w) => w.x % f !== 0 || w.y % f !== 0 || w.h % f !== 0)) {
-    throw new UserError(
+    throw UserError.about(
+      "task.scale",
       `Mask-Shift windows of ${size[1]}x${size[0]} do not align with scale ${f}`,
-      {
-        option: "task.scale",
-      },
     );
   }
   return { windows, size };
