@@ -6,7 +6,7 @@
  * @module
  */
 
-const _HEARTBEAT_MS = 50;
+import { heartbeatStream } from "./heartbeat_stream.ts";
 
 /** Sends one named event with a JSON payload. */
 export type SendEvent = (event: string, data: unknown) => void;
@@ -30,30 +30,25 @@ export type SendEvent = (event: string, data: unknown) => void;
 export function eventStream(
   produce: (send: SendEvent, signal: AbortSignal) => Promise<void>,
 ): Response {
-  const gone = new AbortController();
-  const leave = () => gone.abort(new DOMException("client gone", "AbortError"));
   const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
+  // a closed connection shows only when a write fails, the second after the close: a comment line
+  // every 50 ms notices a leaving client within ~0.1 s, not two steps later
+  const body = heartbeatStream(
+    new Uint8Array(),
+    () => encoder.encode(":\n\n"),
+    (controller, gone) => {
       const send: SendEvent = (event, data) => {
-        if (gone.signal.aborted) return;
+        if (gone.aborted) return;
         controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
       };
-      // a closed connection shows only when a write fails, the second after the close: a
-      // comment line every 50 ms notices a leaving client within ~0.1 s, not two steps later
-      const beat = setInterval(() => {
-        if (!gone.signal.aborted) controller.enqueue(encoder.encode(":\n\n"));
-      }, _HEARTBEAT_MS);
-      produce(send, gone.signal).catch((e) => {
+      return produce(send, gone).catch((e) => {
         console.error(`preview: internal error: ${(e as Error)?.stack ?? e}`);
         send("error", { status: 500, error: "internal error" });
       }).finally(() => {
-        clearInterval(beat);
-        if (!gone.signal.aborted) controller.close();
+        if (!gone.aborted) controller.close();
       });
     },
-    cancel: leave,
-  });
+  );
   return new Response(body, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",

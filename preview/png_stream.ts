@@ -12,8 +12,7 @@
 
 import { encodePng, pngChunk, pngHead } from "../lib/png.ts";
 import { grayToRgb, type Tensor } from "../lib/tensor.ts";
-
-const _HEARTBEAT_MS = 50;
+import { heartbeatStream } from "./heartbeat_stream.ts";
 
 /** The status and message a failure answers with. */
 export type DescribeFailure = (e: unknown, client: AbortSignal) => [number, string];
@@ -43,43 +42,35 @@ export function pngStream(
 ): Response {
   const [height, width] = size;
   const head = pngHead(width, height, 3);
-  const gone = new AbortController();
-  const leave = () => gone.abort(new DOMException("client gone", "AbortError"));
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(head);
-      const beat = setInterval(() => {
-        if (!gone.signal.aborted) controller.enqueue(pngChunk("drPg", new Uint8Array()));
-      }, _HEARTBEAT_MS);
-      (async () => {
-        try {
-          const image = await produce(gone.signal);
-          if (gone.signal.aborted) return;
-          if (image.h !== height || image.w !== width) {
-            throw new Error(`produced ${image.w}x${image.h}, committed ${width}x${height}`);
-          }
-          const rgb = image.c === 1 ? grayToRgb(image) : image;
-          controller.enqueue(encodePng(rgb.data, rgb.w, rgb.h, 3).subarray(head.length));
-          controller.close();
-        } catch (e) {
-          if (gone.signal.aborted) return;
-          const [status, error] = describe(e, gone.signal);
-          const report = new TextEncoder().encode(JSON.stringify({ status, error }));
-          controller.enqueue(pngChunk("drEr", report));
-          controller.error(new Error(error));
-        } finally {
-          clearInterval(beat);
-          // the client is gone: nobody reads the rest, the stream only has to end
-          if (gone.signal.aborted) {
-            try {
-              controller.error(gone.signal.reason);
-            } catch { /* already cancelled */ }
-          }
+  const body = heartbeatStream(
+    head,
+    () => pngChunk("drPg", new Uint8Array()),
+    async (controller, gone) => {
+      try {
+        const image = await produce(gone);
+        if (gone.aborted) return;
+        if (image.h !== height || image.w !== width) {
+          throw new Error(`produced ${image.w}x${image.h}, committed ${width}x${height}`);
         }
-      })();
+        const rgb = image.c === 1 ? grayToRgb(image) : image;
+        controller.enqueue(encodePng(rgb.data, rgb.w, rgb.h, 3).subarray(head.length));
+        controller.close();
+      } catch (e) {
+        if (gone.aborted) return;
+        const [status, error] = describe(e, gone);
+        const report = new TextEncoder().encode(JSON.stringify({ status, error }));
+        controller.enqueue(pngChunk("drEr", report));
+        controller.error(new Error(error));
+      } finally {
+        // the client is gone: nobody reads the rest, the stream only has to end
+        if (gone.aborted) {
+          try {
+            controller.error(gone.reason);
+          } catch { /* already cancelled */ }
+        }
+      }
     },
-    cancel: leave,
-  });
+  );
   return new Response(body, {
     headers: { "content-type": "image/png", "cache-control": "no-store", ...headers },
   });
