@@ -22,6 +22,7 @@
 
 // restoration
 export { type DdnmRestoreOptions, restoreDdnm } from "./pipelines/restore_ddnm.ts";
+export { classicalRestoration } from "./pipelines/warm_start.ts";
 export {
   type IrsdeRestoreOptions,
   type IrsdeTask,

@@ -54,10 +54,18 @@ export interface ModelManifest {
     eta?: number;
     steps?: number;
     solver?: "sde" | "ode" | "posterior";
-    /** Per task name: T_sampling, η and the time-travel length and repeats. */
+    /** Per task name: T_sampling, η, the time-travel length and repeats, the warm start's share
+     * and the samples averaged. */
     tasks?: Record<
       string,
-      { steps?: number; eta?: number; travelLength?: number; travelRepeat?: number }
+      {
+        steps?: number;
+        eta?: number;
+        travelLength?: number;
+        travelRepeat?: number;
+        warmStart?: number;
+        samples?: number;
+      }
     >;
   };
   /** VAE latent scale factor (SD: 0.18215). */
@@ -113,7 +121,9 @@ function _taskDefaults(raw: Record<string, unknown>): Record<string, _TaskDefaul
   for (const [task, v] of Object.entries(raw)) {
     if (!_isObject(v)) continue;
     const d: _TaskDefaults = {};
-    for (const k of ["steps", "eta", "travelLength", "travelRepeat"] as const) {
+    for (
+      const k of ["steps", "eta", "travelLength", "travelRepeat", "warmStart", "samples"] as const
+    ) {
       if (typeof v[k] === "number") d[k] = v[k] as number;
     }
     out[task] = d;

@@ -23,6 +23,8 @@ export interface WindowedRun {
   fullOp: DegradationOperator;
   /** The whole observation (model units). */
   y: Float32Array;
+  /** The whole warm start's clean estimate (model units, host copy current), if any. */
+  warmImage?: Tensor;
   /** Carry each window's state into the next (hq_demo's reference) instead of fresh noise. */
   carry: boolean;
   /** The run's options (task, mask, variant, signal). */
@@ -80,6 +82,8 @@ export async function sampleWindows(r: WindowedRun): Promise<Tensor> {
       operator: op,
       y: op.name === "inpaint" ? op.A(yw) : yw,
       init: r.carry ? state : undefined,
+      warmImage: r.warmImage &&
+        new Tensor(op.xShape, cropWindow(r.warmImage.data, channels, height, width, w)),
     };
     const out = await r.sample(problem, {
       signal: options.signal,

@@ -31,7 +31,9 @@ import {
   validateTask,
 } from "../operators/ddnm_tasks.ts";
 import { maskShiftWindows, type Window } from "../samplers/mask_shift.ts";
+import { meanOfSamples } from "../samplers/sample_mean.ts";
 import { sampleWindows } from "./ddnm_windows.ts";
+import { classicalRestoration, warmStartEstimate } from "./warm_start.ts";
 import {
   type PreparedRun,
   previewOf,
@@ -72,6 +74,18 @@ export interface DdnmRestoreOptions extends RestoreOptions<Model | string> {
   paperLambda?: boolean;
   /** The class label for a class-conditional model (its manifest names a `y` input). */
   classLabel?: number;
+  /**
+   * The share of the schedule to run, in (0, 1]: below 1 the run starts part-way down from the
+   * task's classical restoration, noised (docs/ddnm.md, "Warm start"). Default: the manifest's
+   * per-task `warmStart`, else 1 (the reference: every step from pure noise).
+   */
+  warmStart?: number;
+  /**
+   * Return the mean of this many posterior samples (an estimate of the posterior mean: less
+   * squared error, softer detail; docs/ddnm.md, "Averaging samples"). Default: the manifest's
+   * per-task `samples`, else 1.
+   */
+  samples?: number;
 }
 
 /**
@@ -98,7 +112,13 @@ export function validateDdnmSettings(s: DdnmSettings, trainSteps: number): void 
   if (s.variant !== "svd" && s.variant !== "simplified") {
     throw UserError.option("variant", "svd or simplified", s.variant);
   }
+  if (!(s.warmStart > 0 && s.warmStart <= 1)) {
+    throw UserError.option("warmStart", "in (0, 1]", s.warmStart);
+  }
 }
+
+/** The most samples {@linkcode restoreDdnm} averages. */
+export const MAX_SAMPLES = 64;
 
 /**
  * Restore an observed image with DDNM (σ_y = 0) or DDNM+ (σ_y > 0).
@@ -167,8 +187,18 @@ function _resolveSettings(options: DdnmRestoreOptions, model: Model): DdnmSettin
     travelRepeat: options.travelRepeat ?? (hq ? 3 : td.travelRepeat ?? 1),
     variant: options.variant ?? "svd",
     fixedLambdaNoise: options.fixedLambdaNoise ?? false,
+    // hq_demo's loop has no warm start: only an explicit one is refused below
+    warmStart: options.warmStart ?? (hq ? 1 : td.warmStart ?? 1),
   };
   validateDdnmSettings(settings, m.schedule.trainSteps);
+  if (settings.warmStart < 1 && (hq || options.maskShift === "reference")) {
+    throw UserError.about(
+      "warmStart",
+      `a warm start runs with DDNM's own loop and fresh Mask-Shift noise, not with ${
+        hq ? "the hq-demo sampler" : "the reference state carry-over"
+      }`,
+    );
+  }
   if (options.classLabel !== undefined) {
     if (m.inputs.y === undefined) {
       throw UserError.about(
@@ -186,6 +216,17 @@ function _resolveSettings(options: DdnmRestoreOptions, model: Model): DdnmSettin
     );
   }
   return settings;
+}
+
+/** How many samples to average: the option, the model's per-task default, else 1. */
+function _samples(options: DdnmRestoreOptions, model: Model): number {
+  const hq = options.sampler === "hq-demo"; // hq_demo keeps its own defaults, as for steps
+  const n = options.samples ??
+    (hq ? 1 : model.manifest.defaults.tasks?.[options.task.name]?.samples ?? 1);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLES) {
+    throw UserError.option("samples", `an integer in [1, ${MAX_SAMPLES}]`, n);
+  }
+  return n;
 }
 
 /** Mask-Shift windows when the model takes a fixed size other than the output's, or null. */
@@ -238,18 +279,29 @@ async function _restoreDdnm(
   trace("model loaded");
   const m = model.manifest;
   const settings = _resolveSettings(options, model);
+  const samples = _samples(options, model);
   const channels = m.channels;
   const fullOp = buildOperator(options.task, channels, height, width, variant, options.mask);
   const y = observationFor(fullOp, observed, m.range);
+  const { backend, noise } = run;
+  const warmImage = settings.warmStart < 1
+    ? await warmStartEstimate(
+      backend,
+      fullOp,
+      y,
+      classicalRestoration(options.task, observed, height, width, options.mask),
+      m.range,
+    )
+    : undefined;
   const tiling = _windows(options, model, height, width);
   const carry = options.maskShift === "reference";
   const stateSize = channels * (tiling ? tiling.size[0] * tiling.size[1] : height * width);
   const perWindow = ddnmNoiseCount(settings, stateSize);
-  const { backend, noise } = run;
   noise.require(
-    tiling
-      ? tiling.windows.length * perWindow - (carry ? (tiling.windows.length - 1) * stateSize : 0)
-      : perWindow,
+    samples *
+      (tiling
+        ? tiling.windows.length * perWindow - (carry ? (tiling.windows.length - 1) * stateSize : 0)
+        : perWindow),
   );
   const betas = betaSchedule(m.schedule.beta, m.schedule);
   const caller = run.caller(model);
@@ -270,7 +322,7 @@ async function _restoreDdnm(
     range: m.range,
   };
   const alphaBars = alphaBarFloat32(betas);
-  const sample = (problem: DdnmProblem, hooks: SamplerHooks): Promise<Tensor> =>
+  const sampleOnce = (problem: DdnmProblem, hooks: SamplerHooks): Promise<Tensor> =>
     respaced
       ? hqDemoSample({
         predict,
@@ -282,10 +334,12 @@ async function _restoreDdnm(
         ...problem,
       })
       : ddnmSample({ predict, backend, noise, schedule: alphaBars, settings, hooks, ...problem });
+  const sample = (problem: DdnmProblem, hooks: SamplerHooks): Promise<Tensor> =>
+    meanOfSamples(samples, (h) => sampleOnce(problem, h), hooks, (t) => backend.read(t));
   const [lo, hi] = m.range;
   let result: Tensor;
   if (!tiling) {
-    result = await sample({ operator: fullOp, y }, run.hooks(model));
+    result = await sample({ operator: fullOp, y, warmImage }, run.hooks(model));
     await backend.read(result);
   } else {
     options.onNote?.(
@@ -297,6 +351,7 @@ async function _restoreDdnm(
       windows: tiling.windows,
       fullOp,
       y,
+      warmImage,
       carry,
       options,
       backend,

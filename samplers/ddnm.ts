@@ -9,7 +9,11 @@
 import type { Backend } from "../kernels/backend.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { alphaBarAt } from "../schedules/beta_schedule.ts";
-import { type DdnmTransition, ddnmTransitions } from "../schedules/ddnm_schedule.ts";
+import {
+  type DdnmTransition,
+  ddnmTransitions,
+  warmStartTransitions,
+} from "../schedules/ddnm_schedule.ts";
 import {
   ddnmPlusScale,
   type DegradationOperator,
@@ -33,11 +37,15 @@ export interface DdnmSettings {
   travelRepeat: number;
   /** `svd` (default path of the reference) or `simplified`. */
   variant: DdnmVariant;
+  /** The share of the schedule to run from a noised warm start (1 = the reference: every step
+   * from pure noise; docs/ddnm.md, "Warm start"). */
+  warmStart: number;
   /** Rotate z and ε by Vᵀ in DDNM+'s Λ-noise (correct form) instead of the reference's quirk. */
   fixedLambdaNoise: boolean;
 }
 
-/** The reference's defaults: η 0.85, no noise, no time travel, SVD path, 100 steps. */
+/** The reference's defaults: η 0.85, no noise, no time travel, SVD path, 100 steps from pure
+ * noise. */
 export const DDNM_DEFAULTS: DdnmSettings = {
   steps: 100,
   eta: 0.85,
@@ -46,6 +54,7 @@ export const DDNM_DEFAULTS: DdnmSettings = {
   travelRepeat: 1,
   variant: "svd",
   fixedLambdaNoise: false,
+  warmStart: 1,
 };
 
 /** Reusable buffers of the DDNM step (so a run allocates once). */
@@ -183,6 +192,9 @@ export interface DdnmProblem {
   y: Float32Array;
   /** A state to start from instead of drawing x_T (hq_demo's Mask-Shift carry-over). */
   init?: Tensor;
+  /** The clean estimate a warm start noises (model units, consistent with y): needed when
+   * `settings.warmStart` < 1. */
+  warmImage?: Tensor;
 }
 
 /** Options of {@linkcode ddnmSample}: the schedule is DDNM's float32 ā table. */
@@ -207,15 +219,27 @@ export interface DdnmSampleOptions
  * @returns The count.
  */
 export function ddnmNoiseCount(
-  settings: Pick<DdnmSettings, "steps" | "travelLength" | "travelRepeat">,
+  settings: Pick<DdnmSettings, "steps" | "travelLength" | "travelRepeat"> & {
+    warmStart?: number;
+  },
   size: number,
 ): number {
-  return (1 +
-    ddnmTransitions(settings.steps, settings.travelLength, settings.travelRepeat).length) * size;
+  return (1 + _runTransitions(settings).length) * size;
+}
+
+/** The transitions a run makes: the time-travel list, cut at the warm start. */
+function _runTransitions(
+  s: Pick<DdnmSettings, "steps" | "travelLength" | "travelRepeat"> & { warmStart?: number },
+  trainSteps = 1000,
+): DdnmTransition[] {
+  const all = ddnmTransitions(s.steps, s.travelLength, s.travelRepeat, trainSteps);
+  return warmStartTransitions(all, s.steps, s.warmStart ?? 1, trainSteps);
 }
 
 /**
- * Run a whole DDNM loop from x_T (drawn here) and return the final state in model units.
+ * Run a whole DDNM loop from x_T (drawn here) and return the final state in model units. With
+ * `settings.warmStart` < 1 the loop starts later, at x_t = √ā_t x̂ + √(1−ā_t) z for the problem's
+ * `warmImage` x̂ and the first draw z (docs/ddnm.md, "Warm start").
  *
  * @example
  * ```ts
@@ -243,15 +267,15 @@ export function ddnmNoiseCount(
 export async function ddnmSample(options: DdnmSampleOptions): Promise<Tensor> {
   const { predict, backend, noise, settings, hooks, operator: op, y, init } = options;
   const alphaBars = options.schedule;
-  const transitions: DdnmTransition[] = ddnmTransitions(
-    settings.steps,
-    settings.travelLength,
-    settings.travelRepeat,
-    alphaBars.length,
-  );
+  const transitions = _runTransitions(settings, alphaBars.length);
   const shape = op.xShape;
   const buf = ddnmBuffers(shape);
   const x = init ? init.clone() : backend.randn(Tensor.zeros(shape), noise);
+  if (settings.warmStart < 1) {
+    if (!options.warmImage || init) throw new Error("a warm start needs warmImage and no init");
+    const ab = alphaBarAt(alphaBars, transitions[0].from);
+    backend.combine(x, [[Math.sqrt(ab), options.warmImage], [Math.sqrt(1 - ab), x]]);
+  }
   let done = 0;
   for (const tr of transitions) {
     await betweenSteps(hooks);

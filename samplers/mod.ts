@@ -1,7 +1,7 @@
 /**
  * The papers' loops over a backend: DDNM/DDNM+ and hq_demo's, IR-SDE's (reverse SDE, ODE, optimal
- * posterior) and DenoisingSDE's, DiffBIR's spaced DDPM, DDIM, EDM and DPM-Solver++, and Mask-Shift's
- * windows. Each takes one options object: the network as a `predict` function, the backend, the
+ * posterior) and DenoisingSDE's, DiffBIR's spaced DDPM, DDIM, EDM and DPM-Solver++, Mask-Shift's
+ * windows, and the mean of several samples. Each takes one options object: the network as a `predict` function, the backend, the
  * noise, the schedule, the settings and hooks.
  *
  * Advanced entry point `@diffrestore/sampler/samplers` (see ARCHITECTURE.md); most scripts need
@@ -56,4 +56,5 @@ export {
 } from "./edm.ts";
 export { type DataPredictor, dpmSolverSample, type DpmSolverSampleOptions } from "./dpm_solver.ts";
 export type { SamplerHooks, SamplerRun, StepProgress } from "./sampler_run.ts";
+export { meanOfSamples } from "./sample_mean.ts";
 export { maskShiftWindows, type Window } from "./mask_shift.ts";

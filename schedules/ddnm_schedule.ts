@@ -114,3 +114,41 @@ export function ddnmTransitions(
   }
   return out;
 }
+
+/**
+ * The transitions a warm-started run keeps (docs/ddnm.md, "Warm start"): the share `warmStart` of
+ * the `steps` schedule indices, as diffusers' img2img `strength` counts them, so the run starts at
+ * index ⌊steps · warmStart⌋ − 1 (at least 0) and goes on as the whole list does from its first
+ * visit there. A share of 1 keeps every transition (the reference run from pure noise).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ddnmTransitions, warmStartTransitions } from "@diffrestore/sampler/schedules";
+ *
+ * const all = ddnmTransitions(10); // stride 100: 900 -> 800 -> ... -> 0 -> end
+ * const kept = warmStartTransitions(all, 10, 0.3); // the last 3 network calls
+ * assert.deepEqual(kept.map((s) => s.from), [200, 100, 0]);
+ * ```
+ *
+ * @param transitions The whole run's transitions ({@linkcode ddnmTransitions}).
+ * @param steps T_sampling.
+ * @param warmStart The share of the schedule to run, in (0, 1].
+ * @param trainSteps Training steps.
+ * @returns The transitions from the warm start on.
+ */
+export function warmStartTransitions(
+  transitions: DdnmTransition[],
+  steps: number,
+  warmStart: number,
+  trainSteps = 1000,
+): DdnmTransition[] {
+  if (!(warmStart > 0 && warmStart <= 1)) {
+    throw UserError.option("warmStart", "in (0, 1]", warmStart);
+  }
+  if (warmStart === 1) return transitions;
+  // rounded first: 0.29 * 100 is 28.999999999999996 in floating point
+  const kept = Math.max(1, Math.floor(Math.round(steps * warmStart * 1e6) / 1e6));
+  const from = (kept - 1) * ddnmStride(steps, trainSteps);
+  return transitions.slice(transitions.findIndex((t) => t.denoise && t.from === from));
+}

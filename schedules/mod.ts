@@ -27,7 +27,12 @@ export {
   rescaleZeroTerminalSnr,
 } from "./beta_schedule.ts";
 export { type ScheduleSpec, trainingAlphaBar } from "./training_schedule.ts";
-export { type DdnmTransition, ddnmTransitions, timeTravelSchedule } from "./ddnm_schedule.ts";
+export {
+  type DdnmTransition,
+  ddnmTransitions,
+  timeTravelSchedule,
+  warmStartTransitions,
+} from "./ddnm_schedule.ts";
 export {
   type RespacedSchedule,
   respacedSchedule,

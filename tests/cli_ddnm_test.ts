@@ -64,6 +64,16 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
     "out.png",
   );
   await expectError(
+    ddnm(["--task", "sr", "--scale", "4", "--warm-start", "0"]),
+    /--warm-start must be in \(0, 1\] \(the share of the schedule .*, got 0/,
+    "out.png",
+  );
+  await expectError(
+    ddnm(["--task", "sr", "--scale", "4", "--samples", "65"]),
+    /--samples must be an integer in \[1, 64\], got 65/,
+    "out.png",
+  );
+  await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--sigma-y", "-0.1"]),
     /--sigma-y must be .*, got -0\.1/,
     "out.png",
@@ -265,6 +275,33 @@ Deno.test("restore --sampler hq-demo: the RePaint schedule's network calls, a fi
   // 12 steps, jumps of 4 at 0 and 4, each redone twice more (travel repeat 3 by default)
   assert.equal(JSON.parse(r.stdout).calls, 12 + 2 * 2 * 4);
   const out = decodeNpy(await Deno.readFile(`${dir}/hq.npy`));
+  assert.deepEqual(out.shape, [1, 3, 32, 32]);
+  assert.ok(out.data.every(Number.isFinite));
+});
+
+Deno.test("restore --warm-start --samples: the calls of the kept steps, once per sample", async () => {
+  const r = await runCli([
+    "restore",
+    "lr.png",
+    "-o",
+    "warm.npy",
+    "--model",
+    "builtin:gaussian",
+    "--task",
+    "sr-bicubic",
+    "--scale",
+    "4",
+    "--steps",
+    "20",
+    "--warm-start",
+    "0.3",
+    "--samples",
+    "3",
+    "--json",
+  ], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).calls, 3 * 6); // the last 6 of 20 steps, 3 times
+  const out = decodeNpy(await Deno.readFile(`${dir}/warm.npy`));
   assert.deepEqual(out.shape, [1, 3, 32, 32]);
   assert.ok(out.data.every(Number.isFinite));
 });

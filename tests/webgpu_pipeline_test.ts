@@ -114,8 +114,15 @@ Deno.test({
       runtime: "native" as const,
     };
     const gpuBackend = await WebGpuBackend.create();
-    // the main loop, and hq_demo's sampler with RePaint jumps and DDNM+'s λ, γ
-    for (const extra of [{}, { sampler: "hq-demo" as const, travelLength: 5, sigmaY: 0.05 }]) {
+    // the main loop, hq_demo's sampler with RePaint jumps and DDNM+'s λ, γ, and a warm start
+    // averaging two samples
+    for (
+      const extra of [
+        {},
+        { sampler: "hq-demo" as const, travelLength: 5, sigmaY: 0.05 },
+        { warmStart: 0.4, samples: 2 },
+      ]
+    ) {
       const cpu = await restoreDdnm(lr, { ...opts, ...extra });
       const gpu = await restoreDdnm(lr, { ...opts, ...extra, backend: gpuBackend });
       let max = 0;

@@ -20,7 +20,7 @@ import {
   type DdnmTaskName,
   ddnmTaskSpec,
 } from "../../operators/ddnm_tasks.ts";
-import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
+import { MAX_SAMPLES, restoreDdnm } from "../../pipelines/restore_ddnm.ts";
 import {
   cachedModel,
   checkOutputSize,
@@ -32,6 +32,10 @@ import { stringFlag } from "./flags.ts";
 
 /** σ_y's unit, said with its rule. */
 const SIGMA_Y_UNIT = "(the noise's standard deviation in [0,1] image units: 0.1 is 25.5/255)";
+
+/** The warm start's unit, said with its rule. */
+const WARM_START_UNIT = "(the share of the schedule run from the noised classical restoration; " +
+  "1 = every step from pure noise)";
 
 /** The flags each DDNM task reads besides the common ones; the others get a note. */
 const TASK_FLAGS: Record<string, readonly string[]> = {
@@ -123,7 +127,12 @@ export async function planDdnm(
     classLabel: optional("class", { integer: true, min: 0 }),
     window: optional("window", { integer: true, min: 8 }),
     maskShift,
+    warmStart: optional("warm-start", { min: 0, max: 1, unit: WARM_START_UNIT }),
+    samples: optional("samples", { integer: true, min: 1, max: MAX_SAMPLES }),
   };
+  if (settings.warmStart === 0) {
+    throw new UsageError(`--warm-start must be in (0, 1] ${WARM_START_UNIT}, got 0`);
+  }
   return async (ctx) => {
     if ((task.name === "sr" || task.name === "sr-bicubic") && task.scale) {
       checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);

@@ -54,6 +54,8 @@ export const METHOD_FLAGS: Record<string, FlagSpec> = {
     sampler: { type: "string" },
     "paper-lambda": { type: "boolean" },
     class: { type: "string" },
+    "warm-start": { type: "string" },
+    samples: { type: "string" },
   },
   irsde: {
     solver: { type: "string" },
@@ -155,6 +157,8 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   maskShift: "--mask-shift",
   sampler: "--sampler",
   classLabel: "--class",
+  warmStart: "--warm-start",
+  samples: "--samples",
   solver: "--solver",
   "sde.maxSigma": "--max-sigma",
   "sde.schedule": "--schedule",

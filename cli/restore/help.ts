@@ -45,6 +45,11 @@ ${ddnmTaskHelp("    ")}
     units, at most 1 (0.1 is 25.5/255)
   --travel-length L  --travel-repeat R (1, 1)  --variant svd|simplified
   --fixed-lambda-noise  --fixed-deblur  --class N (class-conditional models)
+  --warm-start S (in (0, 1]; the model's for the task, else 1): run the last share S of the
+    schedule from the task's classical restoration, noised (bicubic for sr, the harmonic fill
+    for inpaint, A+y otherwise), instead of every step from pure noise
+  --samples K (the model's for the task, else 1): the mean of K posterior samples (less
+    squared error, softer detail; K times the work)
   --window N (Mask-Shift windows for a model of any size)  --mask-shift fresh|reference
   --sampler ddnm|hq-demo (hq-demo: hq_demo's respaced posterior with RePaint jumps, --steps 100,
     travel 10 x 3 by default; --paper-lambda for the paper's λ instead of the reference's)

@@ -1,7 +1,9 @@
 // Choose a built-in model's DDNM defaults by measurement, on training ("tuning") photos, never on
-// the holdout the quality bench judges by: PSNR over steps x eta for SR x4 (sr-bicubic, Y, 4 px
-// shaved), denoising sigma 25 (DDNM+) and inpainting (inside the holes), with seconds per image.
+// the holdout the quality bench judges by: PSNR over steps x warm start x samples (rows) and eta
+// (columns) for SR x4 (sr-bicubic, Y, 4 px shaved), denoising sigma 25 (DDNM+) and inpainting
+// (inside the holes), with seconds per image.
 // Run: deno run -A tests/bench/ddnm_defaults.ts --model builtin:unet --steps 10,20,50 --eta 0,0.85,1
+//   [--warm-start 1,0.3 --samples 1,4]
 import { parseArgs } from "node:util";
 import { restoreDdnm } from "../../pipelines/restore_ddnm.ts";
 import { loadModel } from "../../model/builtin_models.ts";
@@ -26,6 +28,8 @@ const { values } = parseArgs({
     set: { type: "string", default: "tuning" },
     runtime: { type: "string", default: "native" },
     travel: { type: "string", default: "1,1" },
+    "warm-start": { type: "string", default: "1" },
+    samples: { type: "string", default: "1" },
   },
 });
 const model = await loadModel(values.model, { runtime: values.runtime as "native" });
@@ -72,8 +76,13 @@ for (const task of values.tasks.split(",")) {
   const baseline = mean(cases(task).map((c) => c.score(c.baseline)));
   const name = { sr: "bicubic", denoise: "noisy input", inpaint: "harmonic fill" }[task];
   console.log(`\n${task}: mean PSNR (s per image); ${name} ${baseline.toFixed(2)}`);
-  console.log(`| steps \\ eta | ${values.eta.split(",").join(" | ")} |`);
-  for (const steps of list(values.steps)) {
+  console.log(`| steps, warm start, samples \\ eta | ${values.eta.split(",").join(" | ")} |`);
+  const rows = list(values.steps).flatMap((steps) =>
+    list(values["warm-start"]).flatMap((warmStart) =>
+      list(values.samples).map((samples) => ({ steps, warmStart, samples }))
+    )
+  );
+  for (const { steps, warmStart, samples } of rows) {
     const cells: string[] = [];
     for (const eta of list(values.eta)) {
       const scores: number[] = [];
@@ -89,13 +98,15 @@ for (const task of values.tasks.split(",")) {
           mask: task === "inpaint" ? mask : undefined,
           travelLength: travel[0],
           travelRepeat: travel[1],
+          warmStart,
+          samples,
         });
         scores.push(c.score(r.image));
       }
       const s = (performance.now() - t0) / 1000 / photos.length;
       cells.push(`${mean(scores).toFixed(2)} (${s.toFixed(1)})`);
     }
-    console.log(`| ${steps} | ${cells.join(" | ")} |`);
+    console.log(`| ${steps}, ${warmStart}, ${samples} | ${cells.join(" | ")} |`);
   }
 }
 model.release();
