@@ -17,8 +17,6 @@ SIGMA_DATA = 0.5  # images in [-1, 1]
 # architectures by name: base channels, channel multipliers per level, residual blocks per level
 ARCHS = {
     "quality": {"channels": 32, "mults": (1, 2, 4), "blocks": (1, 2, 2)},
-    # quality with a fourth level (4x the receptive field); grown from quality by --init-from
-    "deep": {"channels": 32, "mults": (1, 2, 4, 4), "blocks": (1, 2, 2, 1)},
     "edge": {"channels": 16, "mults": (1, 2, 4), "blocks": (1, 1, 2)},
     "tiny": {"channels": 8, "mults": (1, 2), "blocks": (1, 1)},
 }

@@ -13,7 +13,6 @@ import copy
 import json
 import math
 import os
-import re
 import sys
 import time
 
@@ -43,9 +42,6 @@ def parse_args(argv=None):
     ap.add_argument("--photos", type=int, default=0, help="use only the first N training photos (tests)")
     ap.add_argument("--uniform-share", type=float, default=0.2,
                     help="denoiser: the share of noise levels drawn log-uniformly over DDNM's range")
-    ap.add_argument("--init-from", default=None,
-                    help="start from this checkpoint's EMA weights (a smaller arch grows: new layers "
-                         "start as the identity, so the network computes what it did)")
     ap.add_argument("--sigma", type=float, default=25, help="irsde: the noise it restores, in /255")
     ap.add_argument("--T", type=int, default=20, help="irsde: steps of the SDE")
     ap.add_argument("--max-sigma", type=float, default=10, help="irsde: the SDE's lambda, in /255")
@@ -59,21 +55,6 @@ def lr_at(base, it, total, warmup=200):
     w = min(1.0, (it + 1) / warmup)
     frac = min(1.0, it / max(1, total))
     return base * w * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-
-
-def grow(net, weights):
-    """Load a smaller network's weights into `net` by name; `net`'s other layers keep their
-    initialisation, except that a new way up starts at zero: with nets.py's zero-initialised
-    last conv of every block, each new level then adds nothing (the network computes what it did)."""
-    own = net.state_dict()
-    for k in own:
-        if k not in weights and re.search(r"(^|\.)up\.\d+\.", k):
-            own[k] = torch.zeros_like(own[k])
-    for k, v in weights.items():
-        if k not in own or own[k].shape != v.shape:
-            raise SystemExit(f"error: --init-from: {k} {tuple(v.shape)} does not fit this arch")
-        own[k] = v
-    net.load_state_dict(own)
 
 
 def main(argv=None):
@@ -90,9 +71,6 @@ def main(argv=None):
     ema = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     state = {"iter": 0, "seconds": 0.0}
-    if args.init_from and not os.path.exists(ckpt_path):
-        grow(net, torch.load(args.init_from)["ema"])
-        ema.load_state_dict(net.state_dict())
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         if ck["args"]["arch"] != args.arch or ck["args"]["kind"] != args.kind:
