@@ -102,8 +102,8 @@ async function _demo(args: string[]): Promise<number> {
   );
   console.error(
     `demo: ${imagePath} (${clean.w}x${clean.h}), model ${model.name} (${model.runtime} runtime), ${
-      steps ?? model.manifest.defaults.steps ?? 100
-    } steps`,
+      steps ? `${steps} steps` : "the model's per-task defaults (steps, warm start, samples)"
+    }`,
   );
   const mask = _centredHole(clean.w, clean.h);
   // what the built-in prior does credibly; colorization is left out: a patch prior gives a

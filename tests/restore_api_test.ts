@@ -8,9 +8,11 @@ const lr = new Tensor([1, 3, 8, 8], randomValues(192, 1).map((v) => 0.5 + 0.3 * 
 Deno.test("library API: progress callbacks, deterministic seed, [0,1] output", async () => {
   const steps: number[] = [];
   let sawX0 = false;
+  const plain = { warmStart: 1, samples: 1 }; // DDNM as its reference runs it, not the defaults
   const a = await restoreDdnm(lr, {
     task: { name: "sr", scale: 2 },
     steps: 12,
+    ...plain,
     seed: 5,
     onProgress: (p) => {
       steps.push(p.step);
@@ -22,10 +24,21 @@ Deno.test("library API: progress callbacks, deterministic seed, [0,1] output", a
   assert.ok(sawX0);
   assert.deepEqual(a.image.shape, [1, 3, 16, 16]);
   assert.equal(a.calls, 12);
-  const b = await restoreDdnm(lr, { task: { name: "sr", scale: 2 }, steps: 12, seed: 5 });
+  const b = await restoreDdnm(lr, { task: { name: "sr", scale: 2 }, steps: 12, ...plain, seed: 5 });
   assert.deepEqual(a.image.data, b.image.data);
-  const c = await restoreDdnm(lr, { task: { name: "sr", scale: 2 }, steps: 12, seed: 6 });
+  const c = await restoreDdnm(lr, { task: { name: "sr", scale: 2 }, steps: 12, ...plain, seed: 6 });
   assert.notDeepEqual(a.image.data, c.image.data);
+  // the default model's SR defaults: the last 3 of 12 steps (warm start 0.3), for each of 6
+  // samples, counted in one total
+  const counted: [number, number][] = [];
+  const d = await restoreDdnm(lr, {
+    task: { name: "sr", scale: 2 },
+    steps: 12,
+    seed: 5,
+    onProgress: (p) => counted.push([p.step, p.total]),
+  });
+  assert.equal(d.calls, 18);
+  assert.deepEqual(counted, Array.from({ length: 18 }, (_, i) => [i + 1, 18]));
 });
 
 Deno.test("library API: an AbortSignal stops the run between steps", async () => {
