@@ -50,8 +50,9 @@ export function classicalRestoration(
 }
 
 /**
- * The warm start's clean estimate in model units: `guess` (or zeros) projected onto the
- * observation, x̂ = g − A⁺(A g − y), so its range part is A⁺y.
+ * The warm start's clean estimate in model units: `guess` projected onto the observation,
+ * x̂ = g − A⁺(A g − y), so its range part is A⁺y; zeros stand in for a guess that is null or not
+ * of the operator's shape (a gray model given a colour guess), which leaves x̂ = A⁺y.
  *
  * @param backend Where the projection runs.
  * @param op The degradation operator.

@@ -203,7 +203,7 @@ export interface DdnmSampleOptions
 
 /**
  * How many standard-normal values a DDNM run draws (docs/noise.md: x_T, then one tensor per
- * transition, the last one included).
+ * transition, the last one included; a warm start keeps only its transitions).
  *
  * @example
  * ```ts
