@@ -196,6 +196,8 @@ export function choiceFlag<T extends string, F extends T | undefined = undefined
 export interface NumberRule {
   /** The smallest value allowed. */
   min?: number;
+  /** A bound the value must exceed (an open lower end, in place of `min`). */
+  above?: number;
   /** The largest value allowed. */
   max?: number;
   /** Whole numbers only. */
@@ -214,17 +216,21 @@ export interface NumberRule {
  *
  * assert.equal(ruleWords({ min: 0, max: 1, unit: "(of full scale)" }), "in [0, 1] (of full scale)");
  * assert.equal(ruleWords({ integer: true, min: 1 }), "an integer >= 1");
+ * assert.equal(ruleWords({ above: 0, max: 1 }), "in (0, 1]");
  * ```
  *
  * @param rule The rule.
  * @returns Its words.
  */
 export function ruleWords(rule: NumberRule): string {
-  const { min, max, integer, unit } = rule;
-  const range = min !== undefined && max !== undefined
-    ? `in [${min}, ${max}]`
+  const { min, above, max, integer, unit } = rule;
+  const low = min !== undefined ? `[${min}` : above !== undefined ? `(${above}` : undefined;
+  const range = low !== undefined && max !== undefined
+    ? `in ${low}, ${max}]`
     : min !== undefined
     ? `>= ${min}`
+    : above !== undefined
+    ? `> ${above}`
     : max !== undefined
     ? `<= ${max}`
     : "";
@@ -250,7 +256,7 @@ export function ruleWords(rule: NumberRule): string {
  * @param values Parsed flag values.
  * @param name The flag's long name.
  * @param fallback The value when the flag is absent (`undefined`: leave the default to the library).
- * @param rule Bounds (inclusive), integrality, unit.
+ * @param rule Bounds (inclusive, or an open lower one), integrality, unit.
  * @returns The number, or `fallback`.
  */
 export function numberFlag<F extends number | undefined>(
@@ -266,6 +272,7 @@ export function numberFlag<F extends number | undefined>(
   if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(v)) throw bad();
   if (rule.integer && !Number.isInteger(v)) throw bad();
   if (rule.min !== undefined && v < rule.min) throw bad();
+  if (rule.above !== undefined && !(v > rule.above)) throw bad();
   if (rule.max !== undefined && v > rule.max) throw bad();
   return v;
 }

@@ -69,6 +69,11 @@ Deno.test("restore --method ddnm: bad arguments fail before any network call, wi
     "out.png",
   );
   await expectError(
+    ddnm(["--task", "sr", "--scale", "4", "--warm-start", "-0.5"]),
+    /--warm-start must be in \(0, 1\] \(the share of the schedule .*, got -0\.5/,
+    "out.png",
+  );
+  await expectError(
     ddnm(["--task", "sr", "--scale", "4", "--samples", "65"]),
     /--samples must be an integer in \[1, 64\], got 65/,
     "out.png",

@@ -127,12 +127,9 @@ export async function planDdnm(
     classLabel: optional("class", { integer: true, min: 0 }),
     window: optional("window", { integer: true, min: 8 }),
     maskShift,
-    warmStart: optional("warm-start", { min: 0, max: 1, unit: WARM_START_UNIT }),
+    warmStart: optional("warm-start", { above: 0, max: 1, unit: WARM_START_UNIT }),
     samples: optional("samples", { integer: true, min: 1, max: MAX_SAMPLES }),
   };
-  if (settings.warmStart === 0) {
-    throw new UsageError(`--warm-start must be in (0, 1] ${WARM_START_UNIT}, got 0`);
-  }
   return async (ctx) => {
     if ((task.name === "sr" || task.name === "sr-bicubic") && task.scale) {
       checkOutputSize(ctx, task.scale, `--scale ${task.scale}`);
