@@ -156,9 +156,12 @@ export function restoreDdnm(
   return withRun(options, (run) => _restoreDdnm(observed, options, run));
 }
 
-/** The model's checks and DDNM's settings: what is not given comes from the model's per-task
- * defaults, then its defaults, then DDNM's (docs/ddnm.md). */
-function _resolveSettings(options: DdnmRestoreOptions, model: Model): DdnmSettings {
+/** The model's checks, DDNM's settings and the samples to average: what is not given comes from
+ * the model's per-task defaults, then its defaults, then DDNM's (docs/ddnm.md). */
+function _resolveSettings(
+  options: DdnmRestoreOptions,
+  model: Model,
+): { settings: DdnmSettings; samples: number } {
   const m = model.manifest;
   if (m.kind !== "ddpm") {
     throw UserError.about("model", `${model.name}: DDNM needs a 'ddpm' model, not '${m.kind}'`);
@@ -215,18 +218,12 @@ function _resolveSettings(options: DdnmRestoreOptions, model: Model): DdnmSettin
       `${model.name} is class-conditional (input '${m.inputs.y}'): give its class label`,
     );
   }
-  return settings;
-}
-
-/** How many samples to average: the option, the model's per-task default, else 1. */
-function _samples(options: DdnmRestoreOptions, model: Model): number {
-  const hq = options.sampler === "hq-demo"; // hq_demo keeps its own defaults, as for steps
-  const n = options.samples ??
-    (hq ? 1 : model.manifest.defaults.tasks?.[options.task.name]?.samples ?? 1);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLES) {
-    throw UserError.option("samples", `an integer in [1, ${MAX_SAMPLES}]`, n);
+  // hq_demo keeps its own defaults, as for steps
+  const samples = options.samples ?? (hq ? 1 : td.samples ?? 1);
+  if (!Number.isInteger(samples) || samples < 1 || samples > MAX_SAMPLES) {
+    throw UserError.option("samples", `an integer in [1, ${MAX_SAMPLES}]`, samples);
   }
-  return n;
+  return { settings, samples };
 }
 
 /** Mask-Shift windows when the model takes a fixed size other than the output's, or null. */
@@ -278,12 +275,12 @@ async function _restoreDdnm(
   const model = await run.model(options.model ?? DEFAULT_MODEL, options.modelSpec);
   trace("model loaded");
   const m = model.manifest;
-  const settings = _resolveSettings(options, model);
-  const samples = _samples(options, model);
+  const { settings, samples } = _resolveSettings(options, model);
   const channels = m.channels;
   const fullOp = buildOperator(options.task, channels, height, width, variant, options.mask);
   const y = observationFor(fullOp, observed, m.range);
   const { backend, noise } = run;
+  const tiling = _windows(options, model, height, width);
   const warmImage = settings.warmStart < 1
     ? await warmStartEstimate(
       backend,
@@ -293,7 +290,6 @@ async function _restoreDdnm(
       m.range,
     )
     : undefined;
-  const tiling = _windows(options, model, height, width);
   const carry = options.maskShift === "reference";
   const stateSize = channels * (tiling ? tiling.size[0] * tiling.size[1] : height * width);
   const perWindow = ddnmNoiseCount(settings, stateSize);

@@ -227,9 +227,9 @@ export function ddnmNoiseCount(
   return (1 + _runTransitions(settings).length) * size;
 }
 
-/** The transitions a run makes: the time-travel list, cut at the warm start. */
+/** The transitions a run makes: the time-travel list, cut at the warm start (none: all). */
 function _runTransitions(
-  s: Pick<DdnmSettings, "steps" | "travelLength" | "travelRepeat"> & { warmStart?: number },
+  s: Parameters<typeof ddnmNoiseCount>[0],
   trainSteps = 1000,
 ): DdnmTransition[] {
   const all = ddnmTransitions(s.steps, s.travelLength, s.travelRepeat, trainSteps);

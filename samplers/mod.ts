@@ -1,8 +1,8 @@
 /**
  * The papers' loops over a backend: DDNM/DDNM+ and hq_demo's, IR-SDE's (reverse SDE, ODE, optimal
  * posterior) and DenoisingSDE's, DiffBIR's spaced DDPM, DDIM, EDM and DPM-Solver++, Mask-Shift's
- * windows, and the mean of several samples. Each takes one options object: the network as a `predict` function, the backend, the
- * noise, the schedule, the settings and hooks.
+ * windows, and the mean of several samples. Each takes one options object: the network as a
+ * `predict` function, the backend, the noise, the schedule, the settings and hooks.
  *
  * Advanced entry point `@diffrestore/sampler/samplers` (see ARCHITECTURE.md); most scripts need
  * only the package's main module.

@@ -38,20 +38,19 @@ export async function meanOfSamples(
   read: (t: Tensor) => Promise<Tensor>,
 ): Promise<Tensor> {
   if (samples === 1) return sampleOnce(hooks);
+  const onStep = hooks.onStep;
   let sum: Float64Array | null = null;
-  let shape: Tensor["shape"] = [1, 1, 1, 1];
+  let out: Tensor | null = null;
   for (let k = 0; k < samples; k++) {
-    const onStep = hooks.onStep;
-    const out = await read(
+    out = await read(
       await sampleOnce({
         ...hooks,
         onStep: onStep &&
           ((p) => onStep({ ...p, step: k * p.total + p.step, total: samples * p.total })),
       }),
     );
-    shape = out.shape;
     sum ??= new Float64Array(out.data.length);
     for (let i = 0; i < sum.length; i++) sum[i] += out.data[i];
   }
-  return new Tensor(shape, Float32Array.from(sum!, (v) => v / samples));
+  return new Tensor(out!.shape, Float32Array.from(sum!, (v) => v / samples));
 }
