@@ -28,6 +28,42 @@ async function py(args: string[]): Promise<{ code: number; out: string }> {
   return { code: o.code, out: td.decode(o.stdout) + td.decode(o.stderr) };
 }
 
+/** train.py on the first two training photos (in the repository: no package download), tiny. */
+function trainTiny(
+  kind: "denoiser" | "irsde",
+  dir: string,
+  iters: number,
+  out: string,
+  extra: string[] = [],
+) {
+  return py([
+    "tools/train/train.py",
+    ...["--kind", kind, "--arch", "tiny", "--photos", "2", "--batch", "2", "--crop", "32"],
+    ...["--iters", String(iters), "--data", `${dir}/data`, "--out", out, ...extra],
+  ]);
+}
+
+/** export_builtin.py of a run into `out` (manifest, ONNX file, probe). */
+function exportTiny(run: string, out: string) {
+  return py([
+    "tools/train/export_builtin.py",
+    ...[
+      "--run",
+      run,
+      "--name",
+      "net",
+      "--out",
+      out,
+      "--probe",
+      out,
+      "--steps",
+      "20",
+      "--eta",
+      "0.5",
+    ],
+  ]);
+}
+
 for (const kind of ["denoiser", "irsde"] as const) {
   Deno.test({
     ...unless(
@@ -36,31 +72,8 @@ for (const kind of ["denoiser", "irsde"] as const) {
     ),
     fn: async () => {
       const dir = await Deno.makeTempDir();
-      // the first two training photos are in the repository: no package download
-      const common = [
-        "--kind",
-        kind,
-        "--arch",
-        "tiny",
-        "--photos",
-        "2",
-        "--batch",
-        "2",
-        "--crop",
-        "32",
-      ];
       const train = (iters: number, out: string, extra: string[] = []) =>
-        py([
-          "tools/train/train.py",
-          ...common,
-          "--iters",
-          String(iters),
-          "--data",
-          `${dir}/data`,
-          "--out",
-          out,
-          ...extra,
-        ]);
+        trainTiny(kind, dir, iters, out, extra);
       const first = await train(60, `${dir}/a`);
       assert.equal(first.code, 0, first.out);
       assert.match(first.out, /iter 50\/60 loss [\d.]+ [\d.]+ it\/s ETA [\d.]+ min/);
@@ -76,21 +89,7 @@ for (const kind of ["denoiser", "irsde"] as const) {
       const rest = await train(60, `${dir}/b`);
       assert.match(rest.out, /resumed at iteration \d+/);
       assert.match(rest.out, /done: 60 iterations/);
-      const exp = await py([
-        "tools/train/export_builtin.py",
-        "--run",
-        `${dir}/b`,
-        "--name",
-        "net",
-        "--out",
-        `${dir}/x`,
-        "--probe",
-        `${dir}/x`,
-        "--steps",
-        "20",
-        "--eta",
-        "0.5",
-      ]);
+      const exp = await exportTiny(`${dir}/b`, `${dir}/x`);
       assert.equal(exp.code, 0, exp.out);
       const manifest = JSON.parse(await Deno.readTextFile(`${dir}/x/net.json`));
       const onnx = await Deno.readFile(`${dir}/x/net.onnx`);
@@ -123,3 +122,37 @@ for (const kind of ["denoiser", "irsde"] as const) {
     },
   });
 }
+
+Deno.test({
+  ...unless(
+    "train.py --init-from: a second stage starts from the first's EMA weights, and the pedigree names both",
+    !python && "no python3 with torch, onnx, numpy and PIL (Debian)",
+  ),
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const first = await trainTiny("denoiser", dir, 30, `${dir}/a`);
+    assert.equal(first.code, 0, first.out);
+    const start = ["--init-from", `${dir}/a/checkpoint.pt`, "--seed", "1"];
+    // a stage of no iterations is the first stage's EMA network, bit for bit
+    assert.equal((await trainTiny("denoiser", dir, 0, `${dir}/z`, start)).code, 0);
+    for (const run of ["a", "z"]) {
+      assert.equal((await exportTiny(`${dir}/${run}`, `${dir}/x${run}`)).code, 0);
+    }
+    const probe = (run: string) => readNpyFile(`${dir}/x${run}/net.probe.eps.npy`);
+    assert.deepEqual((await probe("z")).data, (await probe("a")).data);
+    const second = await trainTiny("denoiser", dir, 20, `${dir}/b`, start);
+    assert.equal(second.code, 0, second.out);
+    const exp = await exportTiny(`${dir}/b`, `${dir}/xb`);
+    assert.equal(exp.code, 0, exp.out);
+    assert.notDeepEqual((await probe("b")).data, (await probe("a")).data);
+    const t = JSON.parse(await Deno.readTextFile(`${dir}/xb/net.json`)).training;
+    const [one, two] = t.command.split(" && ");
+    assert.match(
+      one,
+      /^python3 tools\/train\/train\.py --kind denoiser --arch tiny --iters 30 --seed 0 .* --out RUN\.1$/,
+    );
+    assert.match(two, /--iters 20 --seed 1 .* --init-from RUN\.1\/checkpoint\.pt --out RUN$/);
+    assert.equal(t.iterations, 50);
+    assert.equal(t.seed, 0);
+  },
+});

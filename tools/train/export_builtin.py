@@ -23,12 +23,14 @@ import nets  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 
-def command_of(args):
-    """The training command a checkpoint's arguments stand for."""
+def command_of(args, out="RUN", init=None):
+    """The training command a checkpoint's arguments stand for, writing to the run folder `out`
+    and starting from the run folder `init` (a second stage), as reproduce.py names them."""
     keys = ["kind", "arch", "iters", "seed", "batch", "crop", "lr", "ema", "threads"]
     keys += ["sigma", "T", "max_sigma", "irsde_loss"] if args["kind"] == "irsde" else ["uniform_share"]
     flags = " ".join(f"--{k.replace('_', '-')} {args[k]}" for k in keys)
-    return f"python3 tools/train/train.py {flags} --out RUN"
+    start = f" --init-from {init}/checkpoint.pt" if init else ""
+    return f"python3 tools/train/train.py {flags}{start} --out {out}"
 
 
 def load_ema(run):
@@ -104,12 +106,19 @@ def irsde_export(model, a):
 
 
 def pedigree(ck, sha):
-    a = ck["args"]
+    """Training's record: one command per stage, joined by ' && ' (stage i of n writes RUN.i,
+    the last RUN), the first stage's seed, and iterations and minutes summed over the stages."""
+    stages = ck.get("before", []) + [{"args": ck["args"], "state": ck["state"]}]
+    n = len(stages)
+    out = lambda i: "RUN" if i == n else f"RUN.{i}"  # noqa: E731
+    commands = [command_of(s["args"], out(i), out(i - 1) if i > 1 else None)
+                for i, s in enumerate(stages, 1)]
+    a = stages[0]["args"]
     return {
-        "command": command_of(a),
+        "command": " && ".join(commands),
         "seed": a["seed"],
-        "iterations": ck["state"]["iter"],
-        "minutes": round(ck["state"]["seconds"] / 60, 1),
+        "iterations": sum(s["state"]["iter"] for s in stages),
+        "minutes": round(sum(s["state"]["seconds"] for s in stages) / 60, 1),
         "dataListSha256": ck["data_sha256"],
         "architecture": a["arch"],
         "parameters": None,

@@ -1,6 +1,7 @@
 """Reproduce a shipped built-in model from scratch in one command: gather the data, train with
 the command its manifest records (resumable: run it again after an interruption), export it with
-the manifest's defaults, and compare the result with the shipped file.
+the manifest's defaults, and compare the result with the shipped file. A model trained in stages
+records one command per stage, joined by ' && ' (stage i writes RUN.i, the last RUN).
 
     python3 tools/train/reproduce.py unet [--runs runs] [--out runs/export]
 
@@ -12,6 +13,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -32,11 +34,13 @@ def main():
     manifest = json.load(open(manifest_path))
     t = manifest["training"]
     run = os.path.join(args.runs, args.name)
-    train = shlex.split(t["command"].replace("--out RUN", f"--out {shlex.quote(run)}"))
-    train[0] = sys.executable
-    train[1] = os.path.join(REPO, train[1])
     subprocess.run([sys.executable, os.path.join(HERE, "data.py")], check=True)
-    subprocess.run(train, check=True)
+    # one command per stage; RUN names the last stage's folder, RUN.i an earlier stage's
+    for command in t["command"].split(" && "):
+        train = [re.sub(r"^RUN(?=$|[./])", lambda _: run, w) for w in shlex.split(command)]
+        train[0] = sys.executable
+        train[1] = os.path.join(REPO, train[1])
+        subprocess.run(train, check=True)
     out = args.out or os.path.join(args.runs, "export")
     export = [sys.executable, os.path.join(HERE, "export_builtin.py"), "--run", run, "--name",
               args.name, "--out", out, "--probe", out, "--description", manifest["description"]]

@@ -5,7 +5,9 @@
 
 `--kind denoiser` trains D(x, sigma) with EDM's loss over DDNM's whole noise range;
 `--kind irsde` trains IR-SDE's conditional noise network on its cosine schedule.
-Run it again with the same arguments to resume where the checkpoint left off.
+Run it again with the same arguments to resume where the checkpoint left off. A second stage
+(`--init-from RUN.1/checkpoint.pt`) starts from a finished run's EMA weights with a fresh optimiser
+and learning-rate schedule; its checkpoint keeps the earlier stages for the pedigree.
 """
 
 import argparse
@@ -42,6 +44,9 @@ def parse_args(argv=None):
     ap.add_argument("--photos", type=int, default=0, help="use only the first N training photos (tests)")
     ap.add_argument("--uniform-share", type=float, default=0.2,
                     help="denoiser: the share of noise levels drawn log-uniformly over DDNM's range")
+    ap.add_argument("--init-from", default=None,
+                    help="a second stage: start from this checkpoint's EMA weights (same arch), "
+                         "with a fresh optimiser and learning-rate schedule")
     ap.add_argument("--sigma", type=float, default=25, help="irsde: the noise it restores, in /255")
     ap.add_argument("--T", type=int, default=20, help="irsde: steps of the SDE")
     ap.add_argument("--max-sigma", type=float, default=10, help="irsde: the SDE's lambda, in /255")
@@ -71,6 +76,15 @@ def main(argv=None):
     ema = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     state = {"iter": 0, "seconds": 0.0}
+    before = []  # the earlier stages' arguments and states: the pedigree of an --init-from run
+    if args.init_from and not os.path.exists(ckpt_path):
+        start = torch.load(args.init_from)
+        if start["args"]["arch"] != args.arch or start["args"]["kind"] != args.kind:
+            raise SystemExit(f"error: --init-from {args.init_from} holds a "
+                             f"{start['args']['kind']} {start['args']['arch']}")
+        net.load_state_dict(start["ema"])
+        ema.load_state_dict(start["ema"])
+        before = start.get("before", []) + [{"args": start["args"], "state": start["state"]}]
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         if ck["args"]["arch"] != args.arch or ck["args"]["kind"] != args.kind:
@@ -79,6 +93,7 @@ def main(argv=None):
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
+        before = ck.get("before", [])
         g.set_state(ck["rng"])
         torch.set_rng_state(ck["torch_rng"])
         print(f"resumed at iteration {state['iter']}", flush=True)
@@ -90,7 +105,8 @@ def main(argv=None):
         tmp = ckpt_path + ".part"
         torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                     "state": state, "rng": g.get_state(), "torch_rng": torch.get_rng_state(),
-                    "args": vars(args), "data_sha256": data.data_list_sha256()}, tmp)
+                    "args": vars(args), "before": before,
+                    "data_sha256": data.data_list_sha256()}, tmp)
         os.replace(tmp, ckpt_path)
 
     run_t0 = seg_t0 = last_save = time.time()
