@@ -133,6 +133,19 @@ Deno.test({
     const first = await trainTiny("denoiser", dir, 30, `${dir}/a`);
     assert.equal(first.code, 0, first.out);
     const start = ["--init-from", `${dir}/a/checkpoint.pt`, "--seed", "1"];
+    // a stage starts from a finished one: a stopped run and a missing file are refused
+    assert.equal((await trainTiny("denoiser", dir, 30, `${dir}/p`, ["--minutes", "0"])).code, 0);
+    const early = await trainTiny("denoiser", dir, 5, `${dir}/q`, [
+      "--init-from",
+      `${dir}/p/checkpoint.pt`,
+    ]);
+    assert.notEqual(early.code, 0);
+    assert.match(
+      early.out,
+      /error: --init-from .* stopped at iteration \d+ of 30; finish it first/,
+    );
+    const none = await trainTiny("denoiser", dir, 5, `${dir}/q`, ["--init-from", `${dir}/none.pt`]);
+    assert.match(none.out, /error: --init-from .*none\.pt: no such checkpoint/);
     // a stage of no iterations is the first stage's EMA network, bit for bit
     assert.equal((await trainTiny("denoiser", dir, 0, `${dir}/z`, start)).code, 0);
     for (const run of ["a", "z"]) {

@@ -78,10 +78,16 @@ def main(argv=None):
     state = {"iter": 0, "seconds": 0.0}
     before = []  # the earlier stages' arguments and states: the pedigree of an --init-from run
     if args.init_from and not os.path.exists(ckpt_path):
+        if not os.path.exists(args.init_from):
+            raise SystemExit(f"error: --init-from {args.init_from}: no such checkpoint")
         start = torch.load(args.init_from)
         if start["args"]["arch"] != args.arch or start["args"]["kind"] != args.kind:
             raise SystemExit(f"error: --init-from {args.init_from} holds a "
                              f"{start['args']['kind']} {start['args']['arch']}")
+        if start["state"]["iter"] < start["args"]["iters"]:
+            # the pedigree records whole stages: a stage starts from a finished one
+            raise SystemExit(f"error: --init-from {args.init_from} stopped at iteration "
+                             f"{start['state']['iter']} of {start['args']['iters']}; finish it first")
         net.load_state_dict(start["ema"])
         ema.load_state_dict(start["ema"])
         before = start.get("before", []) + [{"args": start["args"], "state": start["state"]}]
