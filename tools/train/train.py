@@ -62,6 +62,14 @@ def lr_at(base, it, total, warmup=200):
     return base * w * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def _load_checkpoint(path, args, label):
+    """A checkpoint of this run's kind and arch (`label` names it in the error)."""
+    ck = torch.load(path)
+    if ck["args"]["arch"] != args.arch or ck["args"]["kind"] != args.kind:
+        raise SystemExit(f"error: {label} holds a {ck['args']['kind']} {ck['args']['arch']}")
+    return ck
+
+
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -80,10 +88,7 @@ def main(argv=None):
     if args.init_from and not os.path.exists(ckpt_path):
         if not os.path.exists(args.init_from):
             raise SystemExit(f"error: --init-from {args.init_from}: no such checkpoint")
-        start = torch.load(args.init_from)
-        if start["args"]["arch"] != args.arch or start["args"]["kind"] != args.kind:
-            raise SystemExit(f"error: --init-from {args.init_from} holds a "
-                             f"{start['args']['kind']} {start['args']['arch']}")
+        start = _load_checkpoint(args.init_from, args, f"--init-from {args.init_from}")
         if start["state"]["iter"] < start["args"]["iters"]:
             # the pedigree records whole stages: a stage starts from a finished one
             raise SystemExit(f"error: --init-from {args.init_from} stopped at iteration "
@@ -92,9 +97,7 @@ def main(argv=None):
         ema.load_state_dict(start["ema"])
         before = start.get("before", []) + [{"args": start["args"], "state": start["state"]}]
     if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path)
-        if ck["args"]["arch"] != args.arch or ck["args"]["kind"] != args.kind:
-            raise SystemExit(f"error: {ckpt_path} holds a {ck['args']['kind']} {ck['args']['arch']}")
+        ck = _load_checkpoint(ckpt_path, args, ckpt_path)
         net.load_state_dict(ck["net"])
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
