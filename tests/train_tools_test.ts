@@ -102,6 +102,7 @@ for (const kind of ["denoiser", "irsde"] as const) {
           .digest("hex"),
       );
       assert.match(manifest.training.command, new RegExp(`--kind ${kind} --arch tiny --iters 60`));
+      assert.doesNotMatch(manifest.training.command, /--splits/); // the default, train alone
       // the ONNX file on the wasm runtime reproduces PyTorch at an odd size
       const model = await loadModel(`${dir}/x/net.onnx`, { runtime: "wasm" });
       const x = await readNpyFile(`${dir}/x/net.probe.x.npy`);
@@ -167,5 +168,43 @@ Deno.test({
     assert.match(two, /--iters 20 --seed 1 .* --init-from RUN\.1\/checkpoint\.pt --out RUN$/);
     assert.equal(t.iterations, 50);
     assert.equal(t.seed, 0);
+  },
+});
+
+Deno.test({
+  ...unless(
+    "train.py --splits: the named splits of the data list in its order, never the holdout, recorded in the pedigree",
+    !python && "no python3 with torch, onnx, numpy and PIL (Debian)",
+  ),
+  fn: async () => {
+    const list: { photos: { name: string; split: string }[] } = JSON.parse(
+      await Deno.readTextFile(`${root}tools/train/data_list.json`),
+    );
+    const names = (splits: string) =>
+      py([
+        "-c",
+        `import json, sys; sys.path.insert(0, "tools/train"); import train; print(json.dumps(train._training_names("${splits}")))`,
+      ]);
+    const of = (...splits: string[]) =>
+      list.photos.filter((p) => splits.includes(p.split)).map((p) => p.name);
+    assert.ok(of("extra").length > 0 && of("holdout").length > 0);
+    for (const splits of [["train"], ["train", "extra"], ["extra", "train"]]) {
+      const got = await names(splits.join(","));
+      assert.equal(got.code, 0, got.out);
+      assert.deepEqual(JSON.parse(got.out), of(...splits));
+    }
+    const dir = await Deno.makeTempDir();
+    const held = await trainTiny("denoiser", dir, 1, `${dir}/h`, ["--splits", "train,holdout"]);
+    assert.equal(held.code, 1);
+    assert.equal(
+      held.out.trim(),
+      "error: --splits train,holdout: holdout is not a training split (extra, train)",
+    );
+    // the first two photos of train,extra are the repository's, so nothing is downloaded here
+    const run = await trainTiny("denoiser", dir, 3, `${dir}/a`, ["--splits", "train,extra"]);
+    assert.equal(run.code, 0, run.out);
+    assert.equal((await exportTiny(`${dir}/a`, `${dir}/x`)).code, 0);
+    const t = JSON.parse(await Deno.readTextFile(`${dir}/x/net.json`)).training;
+    assert.match(t.command, / --splits train,extra --out RUN$/);
   },
 });

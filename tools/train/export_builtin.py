@@ -29,6 +29,9 @@ def command_of(args, out="RUN", init=None):
     keys = ["kind", "arch", "iters", "seed", "batch", "crop", "lr", "ema", "threads"]
     keys += ["sigma", "T", "max_sigma", "irsde_loss"] if args["kind"] == "irsde" else ["uniform_share"]
     flags = " ".join(f"--{k.replace('_', '-')} {args[k]}" for k in keys)
+    # runs from before --splits trained on the split 'train' alone
+    if args.get("splits", "train") != "train":
+        flags += f" --splits {args['splits']}"
     start = f" --init-from {init}/checkpoint.pt" if init else ""
     return f"python3 tools/train/train.py {flags}{start} --out {out}"
 

@@ -42,6 +42,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", default=data.DEFAULT_OUT, help="the folder tools/train/data.py fills")
     ap.add_argument("--photos", type=int, default=0, help="use only the first N training photos (tests)")
+    ap.add_argument("--splits", default="train",
+                    help="the data list's splits to train on, comma-separated (train, extra)")
     ap.add_argument("--uniform-share", type=float, default=0.2,
                     help="denoiser: the share of noise levels drawn log-uniformly over DDNM's range")
     ap.add_argument("--init-from", default=None,
@@ -62,6 +64,18 @@ def lr_at(base, it, total, warmup=200):
     return base * w * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+def _training_names(splits):
+    """The photos of the named splits, in the list's order; the holdout is never trained on."""
+    wanted = splits.split(",")
+    listed = data.read_list()["photos"]
+    known = {p["split"] for p in listed} - {"holdout"}
+    bad = [s for s in wanted if s not in known]
+    if bad:
+        raise SystemExit(f"error: --splits {splits}: {bad[0]} is not a training split "
+                         f"({', '.join(sorted(known))})")
+    return [p["name"] for p in listed if p["split"] in wanted]
+
+
 def _load_checkpoint(path, args, label):
     """A checkpoint of this run's kind and arch (`label` names it in the error)."""
     ck = torch.load(path)
@@ -75,7 +89,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
-    names = [p["name"] for p in data.read_list()["photos"] if p["split"] == "train"]
+    names = _training_names(args.splits)
     photos = data.gather(args.data, names[:args.photos] if args.photos else names)
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
