@@ -25,6 +25,12 @@ Deno.test("shipped networks: file, manifest and pedigree agree", async () => {
     const manifest = JSON.parse(await Deno.readTextFile(`${ROOT}model/builtin/${file}.json`));
     const onnx = await Deno.readFile(`${ROOT}model/builtin/${file}.onnx`);
     assert.equal(sha256(onnx), manifest.sha256, `${name}: the file's SHA-256`);
+    // `info` shows it; export_builtin.py writes the --description it is given (reproduce.py's)
+    assert.match(
+      manifest.description,
+      /^trained .+ \([\d.]+ M parameters\)$/,
+      `${name}: description`,
+    );
     const t = manifest.training;
     assert.equal(t.sha256, manifest.sha256);
     assert.equal(t.dataListSha256, dataList, `${name}: trained on tools/train/data_list.json`);
