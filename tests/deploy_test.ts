@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { decodeImage } from "../lib/image.ts";
 import { PREVIEW_MAX_SIDE } from "../preview/handler.ts";
 import { DDNM_DEFAULTS, ddnmNoiseCount } from "../samplers/ddnm.ts";
+import { BUILTIN_MODELS, PREVIEW_MODEL } from "../model/builtin_models.ts";
 
 Deno.test({
   name: "preview/deploy.ts: serves previews under deno serve with net, read and env only",
@@ -58,16 +59,14 @@ Deno.test({
         signal: AbortSignal.timeout(60_000),
         body: photo,
       })).text();
-      // one progress event per transition of each sample, from the edge model's denoise defaults
-      const edge = JSON.parse(
-        await Deno.readTextFile(new URL("../model/builtin/unet_edge.json", import.meta.url)),
-      );
-      const d = edge.defaults.tasks.denoise;
+      // one progress event per transition of each sample, from the preview model's denoise defaults
+      const preview = BUILTIN_MODELS[PREVIEW_MODEL.replace("builtin:", "")].manifest;
+      const d = preview.defaults.tasks!.denoise!;
       // ddnmNoiseCount counts x_T and one draw per transition
-      const draws = ddnmNoiseCount({ ...DDNM_DEFAULTS, steps: 2, warmStart: d.warmStart }, 1);
+      const draws = ddnmNoiseCount({ ...DDNM_DEFAULTS, steps: 2, warmStart: d.warmStart! }, 1);
       assert.deepEqual(
         [...streamed.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]),
-        [...Array(d.samples * (draws - 1)).fill("progress"), "done"],
+        [...Array(d.samples! * (draws - 1)).fill("progress"), "done"],
       );
       assert.doesNotMatch(seen, /PermissionDenied|NotCapable/);
     } finally {
